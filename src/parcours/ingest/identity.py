@@ -1,0 +1,164 @@
+"""Identity resolution: channel identifiers seen together belong to one person.
+
+Each identifier (``email:…``, ``phone:…``, ``social:…``, ``app:…``) and each person id
+(``p:…``) is a node; a row links the nodes it carries, the store links every known
+identifier to its person. Connected components (union-find, computed by SciPy on the
+whole batch at once) are persons. A component holding two persons already known merges
+them: the older one is kept, every row and identifier of the other is moved to it, and
+the merge is written to the ``merges`` audit table with the identifiers that linked them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from parcours.schema import IDENTIFIER_COLUMNS, TABLES
+
+_PREFIX = {"email": "email", "phone": "phone", "social": "social", "app_id": "app"}
+
+
+def node_sql(alias: str = "") -> str:
+    """SQL for a row's first node: the person id if given, else its first identifier."""
+    a = f"{alias}." if alias else ""
+    parts = [f"'p:' || {a}person_id"] + [f"'{_PREFIX[c]}:' || {a}{c}" for c in IDENTIFIER_COLUMNS]
+    return "coalesce(" + ", ".join(parts) + ")"
+
+
+def _nodes_list_sql() -> str:
+    parts = ["'p:' || person_id"] + [f"'{_PREFIX[c]}:' || {c}" for c in IDENTIFIER_COLUMNS]
+    return "[" + ", ".join(parts) + "]"
+
+
+@dataclass
+class Resolution:
+    persons_created: int = 0
+    persons_merged: int = 0
+    identities_added: int = 0
+
+
+def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col: str | None) -> Resolution:
+    """Resolve the rows of relation ``rows`` (columns ``_node``, person_id, the identifier
+    columns and ``ts_col``) to persons.
+
+    Creates temp table ``_who(_node, person_id)`` that the importer joins to set each row's
+    person, and stages ``_merge_map`` / ``_new_identities`` for :func:`apply`.
+    """
+    ts = ts_col or "now()"
+    n_ids = " + ".join(f"({c} IS NOT NULL)::INT" for c in ["person_id", *IDENTIFIER_COLUMNS])
+    # Most rows carry one identifier: group them first; only multi-identifier rows make edges.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _n1 AS SELECT _node AS n, min({ts}) AS first_seen "
+                f"FROM {rows} GROUP BY _node")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _multi AS
+        SELECT DISTINCT _node AS a, unnest(list_filter({_nodes_list_sql()}, x -> x IS NOT NULL)) AS b,
+               {ts} AS first_seen
+        FROM {rows} WHERE {n_ids} >= 2""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _edges AS SELECT DISTINCT a, b FROM _multi WHERE a <> b")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _bnodes AS
+        SELECT n, min(first_seen) AS first_seen FROM (
+          SELECT n, first_seen FROM _n1 UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
+    con.execute("DROP TABLE _n1; DROP TABLE _multi")
+    # what the store already knows about these nodes
+    con.execute("""CREATE OR REPLACE TEMP TABLE _known AS
+        SELECT b.n, 'p:' || i.person_id AS p FROM _bnodes b
+        JOIN identities i ON b.n = i.kind || ':' || i.value""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _merged_away AS
+        SELECT 'p:' || merged_person_id AS a, 'p:' || kept_person_id AS b FROM merges""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _allnodes AS
+        SELECT n, row_number() OVER () - 1 AS id FROM (
+          SELECT n FROM _bnodes UNION SELECT p FROM _known
+          UNION SELECT a FROM _merged_away UNION SELECT b FROM _merged_away)""")
+    pairs = con.execute("""
+        SELECT x.id, y.id FROM (SELECT a, b FROM _edges UNION ALL SELECT n, p FROM _known
+                                UNION ALL SELECT a, b FROM _merged_away) e
+        JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
+    n_nodes = con.execute("SELECT count(*) FROM _allnodes").fetchone()[0]
+    src = np.asarray(list(pairs.values())[0], dtype=np.int64) if pairs else np.empty(0, np.int64)
+    dst = np.asarray(list(pairs.values())[1], dtype=np.int64) if pairs else np.empty(0, np.int64)
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_nodes, n_nodes))
+    _, labels = connected_components(graph, directed=False)
+    _labels_from_arrow(con, labels)
+    con.execute("CREATE OR REPLACE TEMP TABLE _comp AS SELECT a.n, l.comp FROM _allnodes a JOIN _labels l USING (id)")
+    # choose each component's person: the oldest known person, else a given id, else a new one
+    con.execute("""CREATE OR REPLACE TEMP TABLE _persons_in AS
+        SELECT c.comp, substr(c.n, 3) AS person_id, p.created_at, p.person_id IS NOT NULL AS known,
+               m.a IS NOT NULL AS gone
+        FROM _comp c LEFT JOIN persons p ON p.person_id = substr(c.n, 3)
+        LEFT JOIN _merged_away m ON m.a = c.n
+        WHERE c.n LIKE 'p:%'""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _kept AS
+        SELECT comp, arg_min(person_id, (NOT known, created_at, person_id)) AS person_id
+        FROM _persons_in WHERE NOT gone GROUP BY comp""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _comp_person AS
+        SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id,
+               k.person_id IS NULL AS fresh
+        FROM _comp c LEFT JOIN _kept k USING (comp) GROUP BY c.comp, k.person_id""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _who AS
+        SELECT b.n AS _node, cp.person_id FROM _bnodes b JOIN _comp USING (n) JOIN _comp_person cp USING (comp)""")
+    # merges: known persons (and given ids) of a component other than the kept one
+    con.execute("""CREATE OR REPLACE TEMP TABLE _merge_map AS
+        SELECT pi.person_id AS merged, cp.person_id AS kept, pi.comp, pi.known
+        FROM _persons_in pi JOIN _comp_person cp USING (comp)
+        WHERE NOT pi.gone AND pi.person_id <> cp.person_id""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_identities AS
+        SELECT split_part(b.n, ':', 1) AS kind, substr(b.n, strpos(b.n, ':') + 1) AS value,
+               w.person_id, b.first_seen, '{import_id}' AS source
+        FROM _bnodes b JOIN _who w ON w._node = b.n
+        WHERE b.n NOT LIKE 'p:%' AND NOT EXISTS (
+          SELECT 1 FROM identities i WHERE i.kind || ':' || i.value = b.n)""")
+    res = Resolution()
+    res.persons_merged = con.execute("SELECT count(*) FROM _merge_map WHERE known").fetchone()[0]
+    res.identities_added = con.execute("SELECT count(*) FROM _new_identities").fetchone()[0]
+    for t in ("_edges", "_known", "_allnodes", "_labels"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return res
+
+
+def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
+    import pyarrow as pa
+
+    labels_tbl = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),  # noqa: F841
+                           "comp": pa.array(labels.astype(np.int64))})
+    con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM labels_tbl")
+
+
+def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str, skip_given: str | None = None) -> int:
+    """Insert the persons first seen in this import (not for the persons table itself)."""
+    con.execute(f"""INSERT INTO persons (person_id, created_at, import_id)
+        SELECT cp.person_id, min(b.first_seen), '{import_id}'
+        FROM _comp_person cp JOIN _comp c USING (comp) JOIN _bnodes b USING (n)
+        WHERE cp.fresh OR NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
+        {f"AND cp.person_id NOT IN (SELECT person_id FROM {skip_given})" if skip_given else ""}
+        GROUP BY cp.person_id""")
+    return con.execute("SELECT count(*) FROM persons WHERE import_id = ?", [import_id]).fetchone()[0]
+
+
+def apply(con: duckdb.DuckDBPyConnection, *, import_id: str, source: str) -> None:
+    """Write the resolution: new identities, and merges (audited) applied to every table."""
+    con.execute("INSERT INTO identities (kind, value, person_id, first_seen, source, import_id) "
+                f"SELECT kind, value, person_id, first_seen, source, '{import_id}' FROM _new_identities")
+    if con.execute("SELECT count(*) FROM _merge_map").fetchone()[0] == 0:
+        return
+    # evidence: up to three identifiers of the merged person found in the linking component
+    con.execute(f"""INSERT INTO merges
+        SELECT left(md5(m.merged || m.kept || '{import_id}'), 16), now(), m.kept, m.merged,
+               'linked through ' || coalesce(ev.ids, 'a row naming both persons') || ' in ' || ?,
+               '{import_id}',
+               'identifiers seen together' || coalesce('; merged record: ' || to_json(p)::VARCHAR, '')
+        FROM _merge_map m
+        LEFT JOIN persons p ON p.person_id = m.merged
+        LEFT JOIN (SELECT i.person_id, string_agg(i.kind || ':' || i.value, ', ' ORDER BY i.value) AS ids
+                   FROM identities i JOIN _comp c ON c.n = i.kind || ':' || i.value
+                   WHERE i.person_id IN (SELECT merged FROM _merge_map) GROUP BY i.person_id) ev
+          ON ev.person_id = m.merged""", [source])
+    for name, t in TABLES.items():
+        if name != "persons" and "person_id" in t.column_names:
+            con.execute(f"UPDATE {name} SET person_id = m.kept FROM _merge_map m "
+                        f"WHERE {name}.person_id = m.merged")
+    con.execute("DELETE FROM persons WHERE person_id IN (SELECT merged FROM _merge_map)")
+
+

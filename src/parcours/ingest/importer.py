@@ -1,0 +1,323 @@
+"""Import files into the store: validate, deduplicate, resolve identities, quarantine.
+
+One file is one transaction, so a killed import leaves nothing half-written, and natural
+keys make the re-run idempotent. Every record read ends in exactly one of four counts:
+``accepted`` (new), ``updated`` (a newer version of a case or person), ``duplicates``
+(already stored, or repeated in the file, with the same values) or ``quarantined`` (with
+its row number, field and reason; conflicting duplicates included). Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from parcours.ingest import identity
+from parcours.ingest.mapping import Mapping, check_against
+from parcours.ingest.readers import ReadError, Staged, detect_format, detect_table, sha256, stage
+from parcours.ingest.validate import Options, compile_rules, lit, q
+from parcours.schema import DEFAULT_SCALES, IMPORT_ORDER, TABLES, Table
+from parcours.store import Store
+
+#: Tables whose rows describe something that changes (a case's status): a newer version
+#: of a stored key replaces it. Events (touchpoints, orders, answers, messages) never change:
+#: a different row under a stored key is a conflict and goes to quarantine.
+MUTABLE = {"persons", "cases", "identities"}
+TS_COLUMN = {"persons": "created_at", "touchpoints": "ts", "cases": "opened_at", "orders": "ts",
+             "responses": "ts"}
+
+Progress = Callable[[str, float], None]  # (step, percent of that step)
+
+
+@dataclass
+class FileReport:
+    """What happened to one file (``--json`` prints these)."""
+
+    source: str
+    table: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    import_id: str | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    naive_timestamps: int = 0
+    timezone: str | None = None
+    persons_created: int = 0
+    persons_merged: int = 0
+    identities_added: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: list[dict[str, object]] = field(default_factory=list)  # first few quarantined rows
+    error: str | None = None          # the file could not be imported at all
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def plan(paths: Iterable[Path], table: str | None, mapping: Mapping | None) -> list[tuple[Path, str | None]]:
+    """Files with their target table, in an order that lets identities settle first."""
+    out = [(p, table or (mapping.table if mapping else None) or detect_table(p)) for p in paths]
+    order = {t: i for i, t in enumerate(IMPORT_ORDER)}
+    return sorted(out, key=lambda pt: order.get(pt[1] or "", len(order)))
+
+
+def import_files(store: Store, paths: Iterable[Path], *, table: str | None = None,
+                 mapping: Mapping | None = None, options: Options | None = None,
+                 encoding: str | None = None, progress: Callable[[Path, str, float], None] | None = None,
+                 ) -> list[FileReport]:
+    opts = options or Options()
+    if mapping and mapping.timezone:
+        opts.timezone = mapping.timezone
+    if mapping and mapping.timestamp_format:
+        opts.timestamp_format = mapping.timestamp_format
+    if mapping:
+        opts.value_maps = mapping.values
+    reports = []
+    for path, tbl in plan(paths, table, mapping):
+        cb: Progress | None = (lambda step, pct, _p=path: progress(_p, step, pct)) if progress else None
+        reports.append(import_file(store, path, tbl, mapping=mapping, options=opts, encoding=encoding,
+                                   progress=cb))
+    return reports
+
+
+def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping | None = None,
+                options: Options | None = None, encoding: str | None = None,
+                progress: Progress | None = None) -> FileReport:
+    opts = options or Options()
+    rep = FileReport(source=str(path), table=table, timezone=opts.timezone)
+    t0 = time.perf_counter()
+    try:
+        rep.format = detect_format(path)
+        if table is None:
+            raise ReadError(f"{path}: cannot tell which table this file holds from its name; "
+                            f"give --table ({', '.join(TABLES)})")
+        if mapping:
+            check_against(mapping, table, str(path))
+        if not path.exists():
+            raise ReadError(f"{path}: no such file")
+        rep.import_id = uuid.uuid4().hex[:12]
+        digest = sha256(path)
+        with store.transaction() as con:
+            _import(store, con, path, TABLES[table], rep, digest, mapping or Mapping(), opts,
+                    encoding, progress or (lambda s, p: None))
+    except (ReadError, ValueError) as e:
+        rep.error = str(e)
+    finally:
+        store.con.execute("SELECT 1")  # keep the connection usable after a rollback
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    return rep
+
+
+def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table, rep: FileReport,
+            digest: str, mapping: Mapping, opts: Options, encoding: str | None, progress: Progress) -> None:
+    started = datetime.now(timezone.utc)
+    progress("read", 0)
+    known_sources = [mapping.columns.get(c, c) for c in tbl.column_names] + ["_quarantine_id"]
+    staged = stage(con, path, "_stage", encoding=encoding, known_columns=known_sources)
+    rep.rows_read, rep.encoding = staged.rows, (staged.encoding if staged.format != "parquet" else None)
+    progress("read", 100)
+    sources, ignored = _bind_columns(tbl, staged, mapping, path)
+    rep.ignored_columns = ignored
+    rules = compile_rules(tbl, sources, opts)
+    has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
+
+    # 1. types, enums, ranges, identifiers: every error of every row, in one pass
+    l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
+    l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
+    l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
+    errs = "list_filter([" + ", ".join(rules.errors) + "], e -> e IS NOT NULL)"
+    qid = ", _qid" if has_qid else ""
+    qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
+    store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
+        SELECT _row, {l3}, {errs} AS _errors, {rules.naive} AS _naive{qid} FROM (
+          SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name}))""",
+              on_progress=lambda p: progress("check", p))
+    rep.naive_timestamps = con.execute(
+        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE len(_errors) = 0").fetchone()[0]
+
+    # 2. duplicates within the file and against the store
+    key = _key_sql(tbl)
+    cols = [c for c in tbl.column_names if c != "person_id" or not tbl.needs_person]
+    row_hash = "hash(row(" + ", ".join(q(c) for c in cols) + "))"
+    tgt_hash = "hash(row(" + ", ".join("t." + q(c) for c in cols) + "))"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _dupkeys AS
+        SELECT {key} AS k, arg_min(_row, _row) AS first_row, arg_min({row_hash}, _row) AS first_hash
+        FROM _checked WHERE len(_errors) = 0 GROUP BY {key} HAVING count(*) > 1""")
+    mutable = tbl.name in MUTABLE
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
+        SELECT c._row, CASE
+          WHEN d.k IS NOT NULL AND c._row <> d.first_row THEN
+               CASE WHEN {row_hash} = d.first_hash THEN 'dup' ELSE 'conflict_file' END
+          WHEN t.k IS NOT NULL THEN
+               CASE WHEN {row_hash} = t.h THEN 'dup' WHEN {str(mutable).lower()} THEN 'update' ELSE 'conflict_store' END
+          ELSE 'new' END AS status, d.first_row, t.import_id AS stored_by
+        FROM _checked c
+        LEFT JOIN _dupkeys d ON d.k = {_key_sql(tbl, 'c')}
+        LEFT JOIN (SELECT {_key_sql(tbl, 't')} AS k, {tgt_hash} AS h, t.import_id FROM {tbl.name} t
+                   WHERE {_key_sql(tbl, 't')} IN (SELECT {key} FROM _checked)) t
+          ON t.k = {_key_sql(tbl, 'c')}
+        WHERE len(c._errors) = 0""")
+    progress("check", 100)
+
+    # 3. identities of the rows to be written
+    progress("identity", 0)
+    writes = "SELECT c.* FROM _checked c JOIN _status s USING (_row) WHERE s.status IN ('new', 'update')"
+    if tbl.needs_person or tbl.name == "persons":
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _writes AS SELECT *, {identity.node_sql()} AS _node "
+                    f"FROM ({writes})")
+        res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=TS_COLUMN.get(tbl.name))
+        rep.persons_merged, rep.identities_added = res.persons_merged, res.identities_added
+        if tbl.name != "persons":
+            before = con.execute("SELECT count(*) FROM persons").fetchone()[0]
+            identity.create_new_persons(con, import_id=rep.import_id or "")
+            rep.persons_created = con.execute("SELECT count(*) FROM persons").fetchone()[0] - before
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _writes AS {writes}")
+    progress("identity", 100)
+
+    # 4. write: new rows, newer versions of mutable rows, then merges
+    progress("store", 0)
+    values = _final_values(tbl)
+    person = "coalesce(w.person_id, c.person_id)" if tbl.needs_person else None
+    select = ", ".join(person if (c == "person_id" and person) else values.get(c, f"c.{q(c)}")
+                       for c in tbl.column_names)
+    join = "LEFT JOIN _who w ON w._node = c._node" if tbl.needs_person else ""
+    if mutable:
+        con.execute(f"""DELETE FROM {tbl.name} WHERE {_key_sql(tbl, tbl.name)} IN (
+            SELECT {_key_sql(tbl, 'c')} FROM _checked c JOIN _status s USING (_row) WHERE s.status = 'update')""")
+    store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
+              f"SELECT {select}, '{rep.import_id}' FROM _writes c {join}",
+              on_progress=lambda p: progress("store", p * 0.9))
+    if tbl.needs_person or tbl.name == "persons":
+        identity.apply(con, import_id=rep.import_id or "", source=str(path))
+        if tbl.name == "persons":
+            rep.persons_created = con.execute(
+                "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id]).fetchone()[0]
+
+    counts = dict(con.execute("SELECT status, count(*) FROM _status GROUP BY status").fetchall())
+    rep.accepted, rep.updated, rep.duplicates = counts.get("new", 0), counts.get("update", 0), counts.get("dup", 0)
+
+    # 5. quarantine: invalid rows, conflicting duplicates, unreadable records
+    rep.quarantined = _quarantine(con, tbl, staged, rep, digest, str(path))
+    _resolve_quarantine(con, tbl, rep.import_id or "", has_qid)
+    con.execute("""INSERT INTO imports VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [rep.import_id, str(path), digest, tbl.name, started, rep.rows_read,
+                 rep.accepted, rep.updated, rep.duplicates, rep.quarantined, rep.naive_timestamps,
+                 opts.timezone, rep.persons_created, rep.persons_merged])
+    rep.problems = [dict(zip(("row", "field", "reason"), r)) for r in con.execute(
+        "SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number, field LIMIT 10",
+        [rep.import_id]).fetchall()]
+    total = rep.accepted + rep.updated + rep.duplicates + rep.quarantined
+    if total != rep.rows_read:  # the invariant the whole importer is built on
+        raise RuntimeError(f"{path}: {rep.rows_read} rows read but {total} accounted for; nothing imported")
+    for t in ("_checked", "_status", "_dupkeys"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    progress("store", 100)
+
+
+def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: Path
+                  ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
+    """Which column of the file feeds each canonical column (mapping first, then same name)."""
+    by_lower = {c.lower(): c for c in staged.columns}
+    sources: dict[str, tuple[str, str | None]] = {}
+    used = set()
+    for col in tbl.columns:
+        if col.name in mapping.columns:
+            src = by_lower.get(mapping.columns[col.name].lower())
+            if src is None:
+                raise ReadError(f"{path}: the mapping takes {col.name} from column "
+                                f"{mapping.columns[col.name]!r}, which the file lacks "
+                                f"(it has: {', '.join(staged.columns)})")
+        elif col.name.lower() in by_lower:
+            src = by_lower[col.name.lower()]
+        elif col.name in mapping.constants:
+            sources[col.name] = (lit(mapping.constants[col.name]), None)
+            continue
+        else:
+            continue
+        used.add(src)
+        typ = staged.columns[src]
+        sources[col.name] = (q(src), None if typ.startswith("VARCHAR") else typ)
+    missing = [c.name for c in tbl.columns if c.required and c.name not in sources]
+    if missing:
+        raise ReadError(
+            f"{path}: required column(s) {', '.join(missing)} missing for table {tbl.name}; "
+            f"the file has: {', '.join(staged.columns) or 'no columns'}. Rename them in the file "
+            f"or map them with --map (see `parcours import --help`). Nothing was imported from this file.")
+    ignored = [c for c in staged.columns if c not in used and c.lower() != "_quarantine_id"]
+    return sources, ignored
+
+
+def _key_sql(tbl: Table, alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    if len(tbl.key) == 1:
+        return f"{a}{q(tbl.key[0])}"
+    return " || chr(31) || ".join(f"{a}{q(k)}" for k in tbl.key)
+
+
+def _final_values(tbl: Table) -> dict[str, str]:
+    """Values written that the row may leave implicit (the scale of a standard question)."""
+    if tbl.name != "responses":
+        return {}
+    lo = " ".join(f"WHEN {lit(m)} THEN {a}" for m, (a, _) in DEFAULT_SCALES.items())
+    hi = " ".join(f"WHEN {lit(m)} THEN {b}" for m, (_, b) in DEFAULT_SCALES.items())
+    return {"scale_min": f"coalesce(c.scale_min, CASE c.metric {lo} END)",
+            "scale_max": f"coalesce(c.scale_max, CASE c.metric {hi} END)"}
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep: FileReport,
+                digest: str, source: str) -> int:
+    key = _key_sql(tbl, "c")
+    raw_cols = [c for c in staged.columns]
+    raw = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in raw_cols) + "))" \
+        if raw_cols else "NULL::JSON"
+    kname = tbl.key[0]
+    conflict_reason = (f"CASE s.status WHEN 'conflict_file' THEN 'duplicate {kname} ''' || {key} || "
+                       f"''': also at row ' || s.first_row || ' with different values (the first is kept)' "
+                       f"ELSE '{kname} ''' || {key} || ''' is already stored with different values "
+                       f"(import ' || coalesce(s.stored_by, '?') || '); {tbl.name} rows never change' END")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _q AS
+        SELECT c._row, e.field, e.reason, {key} AS record_key FROM
+          (SELECT _row, unnest(_errors) AS e FROM _checked WHERE len(_errors) > 0) x
+          JOIN _checked c USING (_row)
+        UNION ALL
+        SELECT c._row, {lit(kname)}, {conflict_reason}, {key}
+          FROM _checked c JOIN _status s USING (_row) WHERE s.status LIKE 'conflict%'""")
+    con.execute(f"""INSERT INTO quarantine
+        SELECT left(md5(? || '/' || x._row || '/' || coalesce(x.field, '')), 16), ?, ?, ?, ?, x._row,
+               x.field, x.reason, x.record_key, {raw}, now(), NULL, NULL
+        FROM _q x JOIN {staged.name} r ON r._row = x._row
+        WHERE left(md5(? || '/' || x._row || '/' || coalesce(x.field, '')), 16)
+              NOT IN (SELECT quarantine_id FROM quarantine)""",
+                [digest, rep.import_id, tbl.name, source, digest, digest])
+    for row, reason, line in staged.rejects:
+        qid = con.execute("SELECT left(md5(? || '/' || ? || '/'), 16)", [digest, row]).fetchone()[0]
+        con.execute("""INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, ?, NULL, ?, NULL, to_json({'_line': ?::VARCHAR}),
+                       now(), NULL, NULL WHERE ? NOT IN (SELECT quarantine_id FROM quarantine)""",
+                    [qid, rep.import_id, tbl.name, source, digest, row, reason, line, qid])
+    n_rows = con.execute("SELECT count(DISTINCT _row) FROM _q").fetchone()[0] + len(staged.rejects)
+    con.execute("DROP TABLE _q")
+    return n_rows
+
+
+def _resolve_quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, import_id: str, has_qid: bool) -> None:
+    """Entries whose record is now stored (or that a corrected file names) are resolved."""
+    con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
+        WHERE resolved_at IS NULL AND table_name = ? AND import_id <> ? AND record_key IN (
+          SELECT {_key_sql(tbl, 'c')} FROM _checked c JOIN _status s USING (_row)
+          WHERE s.status IN ('new', 'update', 'dup'))""", [import_id, tbl.name, import_id])
+    if has_qid:
+        con.execute("""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
+            WHERE resolved_at IS NULL AND quarantine_id IN (
+              SELECT unnest(string_split(c._qid, ' ')) FROM _checked c JOIN _status s USING (_row)
+              WHERE s.status IN ('new', 'update', 'dup'))""",
+                    [import_id])

@@ -1,0 +1,65 @@
+"""Normalisation of channel identifiers, as SQL expressions (set-based, so 10M rows stay fast).
+
+Rules (documented in docs/data-model.md):
+
+* e-mail: ``Name <a@b.fr>`` and ``mailto:`` forms are unwrapped, trimmed, lower-cased;
+  it must look like ``local@domain.tld``.
+* phone: E.164. Spaces, dots, dashes, slashes, brackets and a ``(0)`` trunk mark are
+  removed; ``00`` becomes ``+``; a national number with a leading trunk ``0`` gets the
+  default country's calling code. French numbers (+33) must have 9 national digits.
+* social: trimmed, lower-cased, one leading ``@`` removed (``network:handle`` kept).
+* app: trimmed; no white space inside.
+
+Each function returns an expression that is NULL when the value cannot be normalised.
+"""
+
+from __future__ import annotations
+
+#: Calling codes of countries whose national numbers start with a trunk 0.
+CALLING_CODES = {
+    "FR": "33", "BE": "32", "CH": "41", "GB": "44", "DE": "49", "NL": "31", "AT": "43",
+    "AU": "61", "NZ": "64", "IE": "353", "PT": "351", "ZA": "27",
+    # no trunk prefix: a 10-digit national number gets the code directly
+    "US": "1", "CA": "1", "ES": "34", "IT": "39", "LU": "352",
+}
+_NO_TRUNK = {"US", "CA", "ES", "IT", "LU"}
+
+
+def email_sql(s: str) -> str:
+    unwrapped = (f"lower(trim(regexp_replace(coalesce(nullif(regexp_extract({s}, '<([^>]+)>', 1), ''), "
+                 f"{s}), '^mailto:', '', 'i')))")
+    return (f"(CASE WHEN regexp_full_match({unwrapped}, '[^@\\s<>,;]+@[^@\\s<>,;]+\\.[a-z]{{2,}}') "
+            f"THEN {unwrapped} END)")
+
+
+def phone_sql(s: str, country: str = "FR") -> str:
+    country = country.upper()
+    if country not in CALLING_CODES:
+        raise ValueError(f"unknown default country {country!r}; known: {', '.join(sorted(CALLING_CODES))}")
+    cc = CALLING_CODES[country]
+    d = f"regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')"
+    national = (f"WHEN regexp_full_match({d}, '[1-9][0-9]{{8,10}}') THEN '+{cc}' || {d}"
+                if country in _NO_TRUNK else
+                f"WHEN regexp_full_match({d}, '0[1-9][0-9]{{5,13}}') THEN '+{cc}' || {d}[2:]")
+    e164 = (f"(CASE WHEN regexp_full_match({d}, '\\+[1-9][0-9]{{6,14}}') THEN {d} "
+            f"WHEN regexp_full_match({d}, '00[1-9][0-9]{{6,14}}') THEN '+' || {d}[3:] "
+            f"{national} END)")
+    return f"(CASE WHEN {e164} LIKE '+33%' AND length({e164}) <> 12 THEN NULL ELSE {e164} END)"
+
+
+def social_sql(s: str) -> str:
+    v = f"regexp_replace(lower(trim({s})), '^@', '')"
+    return f"(CASE WHEN regexp_full_match({v}, '[^\\s]{{1,200}}') THEN {v} END)"
+
+
+def app_sql(s: str) -> str:
+    v = f"trim({s})"
+    return f"(CASE WHEN regexp_full_match({v}, '[^\\s]{{1,200}}') THEN {v} END)"
+
+
+def identifier_sql(column: str, s: str, country: str = "FR") -> str:
+    """Normalising expression for one identifier column of the contract."""
+    return {
+        "email": lambda: email_sql(s), "phone": lambda: phone_sql(s, country),
+        "social": lambda: social_sql(s), "app_id": lambda: app_sql(s),
+    }[column]()

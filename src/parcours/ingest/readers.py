@@ -1,0 +1,211 @@
+"""Reading import files (CSV, Parquet, JSON lines) into a staging table.
+
+Every record read gets its data-row number (``_row``: 1 is the first record after a CSV
+header, or the first line of a JSON-lines file). Records the reader cannot even split
+into fields (a truncated last line, broken quoting, invalid JSON) are returned as
+*rejects* with their number and raw text, so the importer can quarantine them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from parcours.ingest.validate import lit, q
+from parcours.schema import TABLES
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+           ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_MAX_LINE = 64 * 1024 * 1024  # read a 10 MB field whole, so that validation can name it
+# Windows-1252 characters that a Latin-1 decoding turns into C1 controls (French exports: € œ ’ …)
+_C1 = "".join(chr(c) for c in range(0x80, 0xA0))
+_CP1252 = bytes(range(0x80, 0xA0)).decode("cp1252", errors="replace")
+
+
+class ReadError(ValueError):
+    """A file that cannot be imported at all (the message says why and what to do)."""
+
+
+@dataclass
+class Staged:
+    """A file read into the temporary table ``name``."""
+
+    name: str
+    format: str
+    columns: dict[str, str]                    # column → DuckDB type, as read
+    rows: int                                  # records read (staged + rejects)
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (row, reason, raw)
+    encoding: str = "utf-8"
+    unknown_keys: list[str] = field(default_factory=list)  # JSON keys outside the contract
+
+
+def detect_format(path: Path) -> str:
+    for suffix in reversed(path.suffixes):
+        if suffix.lower() in FORMATS:
+            return FORMATS[suffix.lower()]
+    raise ReadError(f"{path}: unknown file type {path.suffix!r}; use .csv, .parquet or .jsonl")
+
+
+def detect_table(path: Path) -> str | None:
+    """Table named by the file: ``touchpoints.csv``, ``touchpoints_2025-01.parquet``, ``orders.jsonl``."""
+    stem = path.name.split(".")[0].lower()
+    for name in sorted(TABLES, key=len, reverse=True):
+        if stem == name or stem.startswith(name) or stem == name.rstrip("s") or stem.startswith(name.rstrip("s") + "_"):
+            return name
+    return None
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, *, encoding: str | None = None,
+          known_columns: list[str] | None = None) -> Staged:
+    """Read ``path`` into temporary table ``name`` (with a ``_row`` column)."""
+    if not path.exists():
+        raise ReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: the file is empty (0 bytes); nothing to import")
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        return _stage_parquet(con, path, name)
+    return _stage_text(con, path, name, fmt, encoding, known_columns or [])
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Staged:
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
+                    f"file_row_number + 1 AS _row FROM read_parquet({lit(str(path))}, file_row_number = true)")
+        cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall() if r[0] != "_row"}
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({lit(str(path))})").fetchone()[0]
+    except duckdb.Error as e:
+        raise ReadError(f"{path}: not a readable Parquet file ({_first_line(e)})") from e
+    return Staged(name, "parquet", cols, rows)
+
+
+def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, name: str, fmt: str,
+                encoding: str | None, known: list[str]) -> Staged:
+    tried = [encoding] if encoding else ["utf-8", "latin-1"]
+    last: Exception | None = None
+    for enc in tried:
+        try:
+            staged = (_read_csv(con, path, name, enc) if fmt == "csv"
+                      else _read_jsonl(con, path, name, enc, known))
+        except duckdb.Error as e:
+            last = e
+            if "utf-8" in str(e).lower() or "unicode" in str(e).lower():
+                continue  # not UTF-8: French exports are often Windows-1252 / Latin-1
+            raise ReadError(f"{path}: cannot read as {fmt.upper()} ({_first_line(e)})") from e
+        if enc == "latin-1":
+            _fix_cp1252(con, name, staged.columns)
+            staged.encoding = "latin-1 (Windows-1252)"
+        return staged
+    raise ReadError(f"{path}: cannot decode the file ({_first_line(last)}); give --encoding")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str) -> Staged:
+    rj, rs = f"{name}_rejects", f"{name}_scans"
+    opts = (f"all_varchar = true, header = true, encoding = {lit(enc)}, store_rejects = true, "
+            f"rejects_table = {lit(rj)}, rejects_scan = {lit(rs)}, max_line_size = {_MAX_LINE}, "
+            f"buffer_size = {4 * _MAX_LINE}, null_padding = false, strict_mode = true")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                f"SELECT * FROM read_csv({lit(str(path))}, {opts})")
+    cols = {r[0]: "VARCHAR" for r in con.execute(f"DESCRIBE {name}").fetchall()}
+    if len(cols) == 1 and "column0" in cols:
+        raise ReadError(f"{path}: no header line found; the first line must name the columns")
+    # a reject's "line" counts the header, a data row does not
+    raw = con.execute(f"SELECT line - 1, error_type, coalesce(column_name, ''), error_message, csv_line "
+                      f"FROM {rj} ORDER BY line").fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {rj}; DROP TABLE IF EXISTS {rs}")
+    rejects = _collapse_rejects(raw)
+    view = _number_rows(con, name, [r for r, _, _ in rejects])
+    staged_rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return Staged(view, "csv", cols, staged_rows + len(rejects), rejects)
+
+
+def _collapse_rejects(raw: list[tuple]) -> list[tuple[int, str, str]]:
+    """One reject per row, with a readable reason."""
+    out: dict[int, tuple[int, str, str]] = {}
+    for row, etype, colname, message, line in raw:
+        if row in out:
+            continue
+        msg = message.splitlines()[0] if message else etype
+        if etype == "MISSING COLUMNS":
+            reason = f"line cut short ({msg.lower()}); is the file truncated?"
+        elif etype == "TOO MANY COLUMNS":
+            reason = f"too many fields ({msg.lower()}); an unquoted delimiter?"
+        elif etype == "UNQUOTED VALUE" or etype == "INVALID UNICODE":
+            reason = f"unreadable line: {msg}"
+        else:
+            reason = f"{etype.lower()}: {msg}" + (f" (column {colname})" if colname else "")
+        out[row] = (row, reason, line or "")
+    return sorted(out.values())
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, name: str, reject_rows: list[int]) -> str:
+    """A view of ``name`` that gives each record its data-row number, skipping rejected rows.
+
+    The k-th staged record is the k-th number not taken by a reject: with rejects
+    r_1 < r_2 < … it is k + #{i : r_i − i < k}. Returns the view's name.
+    """
+    view = f"{name}_v"
+    # rowids are consecutive in insertion order, but do not start at 0 inside a transaction
+    base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {name}").fetchone()[0]
+    if not reject_rows:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, rowid - {base} + 1 AS _row FROM {name}")
+        return view
+    gaps = [r - i for i, r in enumerate(sorted(reject_rows), start=1)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_gaps AS "
+                f"SELECT unnest(?::BIGINT[]) AS g, unnest(range(1, ?::BIGINT + 1)) AS n", [gaps, len(gaps)])
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS
+        SELECT s.* EXCLUDE (_k, g, n), s._k + coalesce(s.n, 0) AS _row FROM (
+          SELECT t.*, g.g, g.n FROM (SELECT *, rowid - {base} + 1 AS _k FROM {name}) t
+          ASOF LEFT JOIN {name}_gaps g ON t._k > g.g) s""")
+    return view
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
+                known: list[str]) -> Staged:
+    lines = f"{name}_lines"
+    # \x01 cannot appear raw in valid JSON, so each physical line is one field.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {lines} AS SELECT line FROM read_csv({lit(str(path))},
+        columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '', escape = '',
+        auto_detect = false, encoding = {lit(enc)}, max_line_size = {_MAX_LINE}, buffer_size = {4 * _MAX_LINE})""")
+    base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {lines}").fetchone()[0]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_n AS SELECT rowid - {base} + 1 AS _row, line, "
+                f"json_valid(line) AND json_type(line) = 'OBJECT' AS ok FROM {lines} WHERE line IS NOT NULL AND trim(line) <> ''")
+    con.execute(f"DROP TABLE {lines}")
+    bad = con.execute(f"SELECT _row, line FROM {name}_n WHERE NOT ok ORDER BY _row").fetchall()
+    rejects = [(r, "not a valid JSON object", line) for r, line in bad]
+    keys = [k for (k,) in con.execute(
+        f"SELECT DISTINCT unnest(json_keys(line)) FROM {name}_n WHERE ok").fetchall()]
+    wanted = list(dict.fromkeys([*known, *keys]))
+    extract = ", ".join(f"v[{i + 1}] AS {q(k)}" for i, k in enumerate(wanted)) or "NULL AS _none"
+    paths = "[" + ", ".join(lit("$." + _json_path(k)) for k in wanted) + "]" if wanted else "[]"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _row, {extract} FROM "
+                f"(SELECT _row, json_extract_string(line, {paths}::VARCHAR[]) AS v FROM {name}_n WHERE ok) ORDER BY _row")
+    total = con.execute(f"SELECT count(*) FROM {name}_n").fetchone()[0]
+    con.execute(f"DROP TABLE {name}_n")
+    cols = {k: "VARCHAR" for k in wanted}
+    return Staged(name, "jsonl", cols, total, rejects, unknown_keys=[])
+
+
+def _json_path(key: str) -> str:
+    return '"' + key.replace('"', '\\"') + '"'
+
+
+def _fix_cp1252(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str]) -> None:
+    sets = ", ".join(f"{q(c)} = translate({q(c)}, {lit(_C1)}, {lit(_CP1252)})" for c in columns)
+    if sets:
+        con.execute(f"UPDATE {name} SET {sets}")
+
+
+def _first_line(e: Exception | None) -> str:
+    return str(e).strip().splitlines()[0] if e else "unknown error"

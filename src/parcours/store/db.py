@@ -1,0 +1,149 @@
+"""The embedded store: one DuckDB file holding the canonical tables.
+
+Every other module reaches the data through :class:`Store`: open it, read tables
+as Ibis expressions (``store.table("responses")``), and let the importer write.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from parcours.schema import TABLES
+from parcours.store.migrations import current_version, migrate
+
+DEFAULT_DB = "parcours.duckdb"
+
+
+def default_db_path() -> Path:
+    """``$PARCOURS_DB`` if set, else ``parcours.duckdb`` in the working directory."""
+    return Path(os.environ.get("PARCOURS_DB") or DEFAULT_DB)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used as asked (the message says why)."""
+
+
+class Store:
+    """An open Parcours store (a DuckDB file, created and migrated on first use)."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 memory_limit: str | None = None, threads: int | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: import data first (parcours import) "
+                             "or run `parcours demo`")
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            raise StoreError(f"cannot open the store {self.path}: {e}") from e
+        self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'")
+        if not read_only:
+            migrate(self.con)
+        elif current_version(self.con) == 0:
+            raise StoreError(f"{self.path} is not a Parcours store")
+        self._ibis: Any = None
+
+    # -- life cycle -------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: a crash (even kill -9) inside leaves no trace after reopening."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- reading ----------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return current_version(self.con)
+
+    def ibis(self) -> Any:
+        """The store as an Ibis backend (metrics are written against it)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def table(self, name: str) -> Any:
+        """A canonical table as an Ibis table expression."""
+        return self.ibis().table(name)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per canonical table, plus open quarantine entries."""
+        out = {name: self.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in TABLES}
+        out["quarantine"] = self.con.execute(
+            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        return out
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def run(self, sql: str, params: list[Any] | None = None,
+            on_progress: Callable[[float], None] | None = None) -> duckdb.DuckDBPyConnection:
+        """Execute one statement; report DuckDB's own progress (0–100) while it runs."""
+        if on_progress is None:
+            return self.con.execute(sql, params or [])
+        result: list[Any] = []
+
+        def work() -> None:
+            try:
+                result.append(self.con.execute(sql, params or []))
+            except BaseException as e:  # re-raised in the caller's thread
+                result.append(e)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+            pct = self.con.query_progress()
+            if pct >= 0:
+                on_progress(pct)
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        on_progress(100.0)
+        return result[0]
+
+    def export_parquet(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write every canonical table to ``out_dir/<table>.parquet`` (the lake Spark reads)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name in TABLES:
+            p = out / f"{name}.parquet"
+            self.con.execute(f"COPY {name} TO '{_quote(str(p))}' (FORMAT parquet)")
+            paths[name] = p
+        return paths
+
+
+def _quote(s: str) -> str:
+    return s.replace("'", "''")
+
+
