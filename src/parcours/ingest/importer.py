@@ -253,7 +253,7 @@ def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: Path
             f"{path}: required column(s) {', '.join(missing)} missing for table {tbl.name}; "
             f"the file has: {', '.join(staged.columns) or 'no columns'}. Rename them in the file "
             f"or map them with --map (see `parcours import --help`). Nothing was imported from this file.")
-    ignored = [c for c in staged.columns if c not in used and c.lower() != "_quarantine_id"]
+    ignored = [c for c in staged.columns if c not in used and c.lower() not in ("_quarantine_id", "_errors")]
     return sources, ignored
 
 

@@ -1,0 +1,339 @@
+"""The ``parcours`` command: thin wrappers over the domain modules.
+
+Exit status of ``parcours import``: 0 when every row was stored (or was already
+there), 1 when some rows went to quarantine, 2 when a file could not be imported at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from parcours.store import Store, StoreError, default_db_path
+
+console = Console(stderr=True)
+out = Console()
+
+EXIT_QUARANTINE, EXIT_FAILED = 1, 2
+
+
+def _store(ctx: click.Context, read_only: bool = False) -> Store:
+    try:
+        return Store(ctx.obj["db"], read_only=read_only, memory_limit=ctx.obj.get("memory"))
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Store file (DuckDB). Default: $PARCOURS_DB, else ./parcours.duckdb.")
+@click.option("--memory-limit", "memory", default=None, metavar="SIZE",
+              help="Memory the store may use, e.g. 2GB (default: DuckDB's, 80% of RAM).")
+@click.version_option(package_name="parcours")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None, memory: str | None) -> None:
+    """Parcours: serve customers, listen to them, understand their whole journey.
+
+    \b
+    Start with:  parcours demo          (builds a demo world and serves it)
+    Your data:   parcours import touchpoints.csv orders.parquet responses.jsonl
+                 parcours report
+                 parcours serve
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db or default_db_path()
+    ctx.obj["memory"] = memory
+
+
+# -- import -------------------------------------------------------------------------------
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--table", "-t", default=None, help="Target table (default: from each file name, "
+              "e.g. touchpoints_2025.csv → touchpoints).")
+@click.option("--map", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML column mapping for a foreign export (see docs/import.md).")
+@click.option("--tz", default=lambda: os.environ.get("PARCOURS_TZ", "Europe/Paris"), show_default="Europe/Paris, or $PARCOURS_TZ",
+              help="Time zone given to timestamps written without one.")
+@click.option("--country", default=lambda: os.environ.get("PARCOURS_COUNTRY", "FR"), show_default="FR, or $PARCOURS_COUNTRY",
+              help="Country of phone numbers written in national form (06 12 34 56 78).")
+@click.option("--encoding", default=None, help="Text encoding (default: UTF-8, else Latin-1/Windows-1252).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], table: str | None, mapping: Path | None,
+               tz: str, country: str, encoding: str | None, as_json: bool) -> None:
+    """Import CSV, Parquet or JSON-lines files into the store.
+
+    Each row is validated (required fields, types, time zones, channels and other
+    enums, score ranges, identifiers). Good rows are stored, bad rows go to the
+    quarantine with their row number, field and reason (`parcours quarantine`).
+    Importing the same file again adds nothing. Exit status: 0 all stored, 1 some
+    rows quarantined, 2 a file could not be imported.
+    """
+    from parcours.ingest.importer import import_files
+    from parcours.ingest.mapping import MappingError, load_mapping
+    from parcours.ingest.validate import Options
+    from parcours.schema import TABLES
+
+    if table and table not in TABLES:
+        raise click.BadParameter(f"{table!r} is not one of {', '.join(TABLES)}", param_hint="--table")
+    try:
+        m = load_mapping(mapping) if mapping else None
+    except MappingError as e:
+        raise click.ClickException(str(e)) from e
+    store = _store(ctx)
+    opts = Options(timezone=tz, country=country)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=as_json) as bar:
+        tasks: dict[Path, Any] = {}
+        steps = {"read": (0, 30), "check": (30, 30), "identity": (60, 15), "store": (75, 25)}
+
+        def progress(path: Path, step: str, pct: float) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(path.name, total=100)
+            start, width = steps.get(step, (0, 100))
+            bar.update(tasks[path], completed=start + width * pct / 100, description=f"{path.name} · {step}")
+
+        reports = import_files(store, files, table=table, mapping=m, options=opts, encoding=encoding,
+                               progress=progress)
+    store.close()
+    if as_json:
+        _json([r.as_dict() for r in reports])
+    else:
+        _print_import(reports)
+    if any(r.error for r in reports):
+        ctx.exit(EXIT_FAILED)
+    if any(r.quarantined for r in reports):
+        ctx.exit(EXIT_QUARANTINE)
+
+
+def _print_import(reports: list[Any]) -> None:
+    t = RichTable(title="Import", title_justify="left")
+    for col in ("file", "table", "read", "accepted", "updated", "duplicates", "quarantined", "seconds"):
+        t.add_column(col, justify="left" if col in ("file", "table") else "right")
+    for r in reports:
+        if r.error:
+            t.add_row(Path(r.source).name, r.table or "?", "—", "—", "—", "—", "—", f"{r.seconds:.1f}")
+        else:
+            t.add_row(Path(r.source).name, r.table, f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.updated:,}",
+                      f"{r.duplicates:,}", f"[red]{r.quarantined:,}[/]" if r.quarantined else "0",
+                      f"{r.seconds:.1f}")
+    out.print(t)
+    for r in reports:
+        name = Path(r.source).name
+        if r.error:
+            out.print(f"[red]✗ {r.error}[/]")
+            continue
+        notes = []
+        if r.encoding and r.encoding != "utf-8":
+            notes.append(f"read as {r.encoding}")
+        if r.naive_timestamps:
+            notes.append(f"{r.naive_timestamps:,} timestamps had no time zone: read as {r.timezone}")
+        if r.persons_created or r.persons_merged:
+            notes.append(f"{r.persons_created:,} new persons, {r.persons_merged:,} merged "
+                         f"({r.identities_added:,} new identifiers)")
+        if r.ignored_columns:
+            notes.append("columns not in the contract, ignored: " + ", ".join(r.ignored_columns))
+        for n in notes:
+            out.print(f"  {name}: {n}")
+        for p in r.problems:
+            where = f"row {p['row']}" + (f", {p['field']}" if p["field"] else "")
+            out.print(f"  [yellow]{name} {where}: {p['reason']}[/]")
+        if r.quarantined > len(r.problems):
+            out.print(f"  … {r.quarantined:,} rows in quarantine in all: `parcours quarantine`")
+
+
+# -- quarantine -----------------------------------------------------------------------------
+@main.command()
+@click.option("--table", "-t", default=None, help="Only this table.")
+@click.option("--all", "include_resolved", is_flag=True, help="Include entries already resolved.")
+@click.option("--limit", default=50, show_default=True, help="Entries to list (0: all).")
+@click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the open rows (original columns + _errors + _quarantine_id) to a .csv or "
+                   ".jsonl file; correct it and import it again.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quarantine(ctx: click.Context, table: str | None, include_resolved: bool, limit: int,
+               export_to: Path | None, as_json: bool) -> None:
+    """List rows that imports could not accept, or export them for correction."""
+    from parcours.ingest import quarantine as q
+
+    store = _store(ctx)
+    if export_to:
+        try:
+            n = q.export(store, export_to, table=table)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        console.print(f"{n:,} rows written to {export_to}; correct them, then "
+                      f"`parcours import {export_to}" + (f" --table {table}`" if table else "`"))
+        return
+    rows = q.entries(store, table=table, include_resolved=include_resolved, limit=limit or None)
+    if as_json:
+        _json([r.__dict__ for r in rows])
+        return
+    if not rows:
+        out.print("The quarantine is empty." if not include_resolved else "No entries.")
+        return
+    for tbl, src, open_rows, resolved in q.summary(store):
+        out.print(f"{tbl} ← {src}: {open_rows:,} rows open, {resolved:,} resolved")
+    t = RichTable()
+    for col in ("id", "table", "file", "row", "field", "reason") + (("resolved",) if include_resolved else ()):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.quarantine_id, r.table, Path(r.source).name, str(r.row or ""), r.field or "", r.reason,
+                  *(("yes" if r.resolved else "",) if include_resolved else ()))
+    out.print(t)
+
+
+# -- persons ----------------------------------------------------------------------------------
+@main.group()
+def persons() -> None:
+    """Customer 360: one person, all identifiers, one timeline."""
+
+
+@persons.command("show")
+@click.argument("identifier")
+@click.option("--limit", default=200, show_default=True, help="Timeline entries (0: all).")
+@click.option("--country", default=lambda: os.environ.get("PARCOURS_COUNTRY", "FR"), show_default="FR")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def persons_show(ctx: click.Context, identifier: str, limit: int, country: str, as_json: bool) -> None:
+    """Show the person an IDENTIFIER belongs to (person id, e-mail, phone, handle or app id)."""
+    from parcours import persons as p
+
+    store = _store(ctx, read_only=True)
+    person = p.show(store, identifier, country=country, limit=limit or None)
+    if person is None:
+        raise click.ClickException(f"no person has the identifier {identifier!r}")
+    if as_json:
+        _json(person.__dict__)
+        return
+    out.print(f"[bold]{person.person_id}[/]  " + "  ".join(f"{k}: {v}" for k, v in person.attributes.items()
+                                                       if k != "import_id"))
+    for i in person.identities:
+        out.print(f"  {i['kind']:<7} {i['value']}  (first seen {str(i['first_seen'])[:16]})")
+    for m in person.merges:
+        out.print(f"  [dim]merged {m['merged_person_id']} on {str(m['ts'])[:16]}: {m['evidence']}[/]")
+    t = RichTable(title=f"Timeline ({len(person.timeline)} entries)", title_justify="left")
+    for col in ("when", "what", "channel", "detail", "topic", "outcome", "case", "text"):
+        t.add_column(col, overflow="fold")
+    for e in person.timeline:
+        t.add_row(str(e["ts"])[:16], e["what"], e["channel"] or "", e["detail"] or "", e["topic"] or "",
+                  e["outcome"] or "", e["case_id"] or "", (e["text"] or "")[:60])
+    out.print(t)
+
+
+# -- generate / report / serve / demo ---------------------------------------------------------
+@main.command()
+@click.option("--persons", "n_persons", default=20_000, show_default=True, help="Persons in the world.")
+@click.option("--days", default=365, show_default=True, help="Days of history.")
+@click.option("--seed", default=42, show_default=True, help="Same seed, same files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write <table>.parquet (or .csv) into.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+def generate(n_persons: int, days: int, seed: int, out_dir: Path, fmt: str) -> None:
+    """Write a realistic demo world (persons, journeys, cases, orders, answers)."""
+    counts = _generate(out_dir, n_persons, days, seed, fmt)
+    console.print(f"Wrote {', '.join(f'{k} {v:,}' for k, v in counts.items())} to {out_dir}")
+
+
+def _generate(out_dir: Path, n_persons: int, days: int, seed: int, fmt: str) -> dict[str, int]:
+    from parcours.simulate import generate as gen
+
+    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("gen", total=n_persons)
+        return gen(out_dir, persons=n_persons, days=days, seed=seed, fmt=fmt,  # type: ignore[arg-type]
+                   progress=lambda n: bar.advance(task, n))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def report(ctx: click.Context, as_json: bool) -> None:
+    """NPS, CSAT and CES with their margins of error, and the channel-switching matrix."""
+    from parcours import report as rep
+
+    store = _store(ctx, read_only=True)
+    data = rep.build(store)
+    if as_json:
+        _json(data)
+    else:
+        click.echo(rep.render_text(data))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web app (read-only on the store)."""
+    _serve(ctx, host, port)
+
+
+def _serve(ctx: click.Context, host: str, port: int) -> None:
+    import uvicorn
+
+    from parcours.web import create_app
+
+    try:
+        app = create_app(ctx.obj["db"])
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+    console.print(f"Parcours is served at [bold]http://{host}:{port}/[/] (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.option("--persons", "n_persons", default=20_000, show_default=True)
+@click.option("--days", default=365, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/demo"),
+              show_default=True, help="Where the generated files go.")
+@click.option("--serve/--no-serve", "do_serve", default=True, help="Serve the app after the report.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path, do_serve: bool,
+         host: str, port: int) -> None:
+    """Generate a demo world, import it, print the report and serve it."""
+    from parcours import report as rep
+    from parcours.ingest.importer import import_files, plan
+
+    if ctx.obj["db"] == default_db_path() and "PARCOURS_DB" not in os.environ:
+        ctx.obj["db"] = out_dir.parent / "demo.duckdb"
+    db = Path(ctx.obj["db"])
+    if db.exists():
+        db.unlink()
+        Path(str(db) + ".wal").unlink(missing_ok=True)
+    _generate(out_dir, n_persons, days, seed, "parquet")
+    store = _store(ctx)
+    files = [p for p, _ in plan(out_dir.glob("*.parquet"), None, None)]
+    with Progress(TextColumn("importing {task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("", total=len(files))
+        reports = []
+        for f in files:
+            bar.update(task, description=f.name)
+            reports += import_files(store, [f])
+            bar.advance(task)
+    _print_import(reports)
+    click.echo(rep.render_text(rep.build(store)))
+    store.close()
+    if do_serve:
+        _serve(ctx, host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Voice of the customer: NPS, CSAT, CES with their margins of error.
+
+* **NPS** (Reichheld 2003, "The One Number You Need to Grow", HBR): share of promoters
+  (9–10) minus share of detractors (0–6), on a 0–10 scale, ×100. With p and d those
+  shares and n answers, its standard error is ``100·sqrt((p + d − (p − d)²) / n)`` and the
+  95 % margin of error is 1.96 times that (the variance of a difference of multinomial
+  shares; see e.g. Rocks 2016, "The standard error of the Net Promoter Score").
+* **CSAT**: share of satisfied answers, the top two boxes (4–5 on 1–5; on a stated scale,
+  the two highest points), ×100, with a Wilson score interval (Wilson 1927).
+* **CES** (Gartner CES 2.0, "The company made it easy for me to handle my issue", 1–7):
+  share of answers above the scale's midpoint (5–7 on 1–7), ×100, with a Wilson interval,
+  and the mean score.
+
+Skipped answers (no score) are counted apart and kept out of every denominator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+Z95 = 1.959963984540054
+
+
+def _answers(responses: Any, metric: str) -> Any:
+    return responses.filter(responses.metric == metric)
+
+
+def _wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
+    n_f = n.cast("float64")
+    p = k.cast("float64") / n_f
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n_f)) / (1 + z2 / n_f)
+    half = Z95 * ((p * (1 - p) / n_f + z2 / (4 * n_f * n_f)).sqrt()) / (1 + z2 / n_f)
+    return {f"{prefix}_low": 100 * (centre - half), f"{prefix}_high": 100 * (centre + half)}
+
+
+def nps(responses: Any, by: list[str] | None = None) -> Any:
+    """Net Promoter Score per group: n, promoters, passives, detractors, skipped, nps, se, moe95."""
+    r = _answers(responses, "nps")
+    answered = r.score.notnull()
+    agg = (r.group_by(by) if by else r).aggregate(
+        n=answered.cast("int64").sum(),
+        skipped=(~answered).cast("int64").sum(),
+        promoters=(r.score >= 9).cast("int64").sum(),
+        detractors=(r.score <= 6).cast("int64").sum(),
+    )
+    n = agg.n.cast("float64")
+    p, d = agg.promoters / n, agg.detractors / n
+    se = 100 * ((p + d - (p - d) ** 2) / n).sqrt()
+    out = agg.mutate(passives=agg.n - agg.promoters - agg.detractors, nps=100 * (p - d), se=se,
+                     moe95=Z95 * se)
+    return out.filter(out.n > 0) if by else out
+
+
+def csat(responses: Any, by: list[str] | None = None) -> Any:
+    """CSAT per group: n, satisfied, skipped, csat (% top-two-box) and its Wilson 95 % interval."""
+    r = _answers(responses, "csat")
+    answered = r.score.notnull()
+    agg = (r.group_by(by) if by else r).aggregate(
+        n=answered.cast("int64").sum(),
+        skipped=(~answered).cast("int64").sum(),
+        satisfied=(r.score >= r.scale_max - 1).cast("int64").sum(),
+        mean=r.score.mean(),
+    )
+    out = agg.mutate(csat=100 * agg.satisfied.cast("float64") / agg.n, **_wilson(agg.satisfied, agg.n, "csat"))
+    return out.filter(out.n > 0) if by else out
+
+
+def ces(responses: Any, by: list[str] | None = None) -> Any:
+    """CES per group: n, easy (above the midpoint), skipped, ces (% easy) with Wilson interval, mean."""
+    r = _answers(responses, "ces")
+    answered = r.score.notnull()
+    mid = (r.scale_min + r.scale_max).cast("float64") / 2
+    agg = (r.group_by(by) if by else r).aggregate(
+        n=answered.cast("int64").sum(),
+        skipped=(~answered).cast("int64").sum(),
+        easy=(r.score > mid).cast("int64").sum(),
+        mean=r.score.mean(),
+    )
+    out = agg.mutate(ces=100 * agg.easy.cast("float64") / agg.n, **_wilson(agg.easy, agg.n, "ces"))
+    return out.filter(out.n > 0) if by else out
+
+
+__all__ = ["ces", "csat", "nps"]
