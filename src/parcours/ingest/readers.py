@@ -8,7 +8,9 @@ into fields (a truncated last line, broken quoting, invalid JSON) are returned a
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +22,10 @@ from parcours.schema import TABLES
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _MAX_LINE = 64 * 1024 * 1024  # read a 10 MB field whole, so that validation can name it
-# Windows-1252 characters that a Latin-1 decoding turns into C1 controls (French exports: € œ ’ …)
-_C1 = "".join(chr(c) for c in range(0x80, 0xA0))
-_CP1252 = bytes(range(0x80, 0xA0)).decode("cp1252", errors="replace")
+
+
+class _NotUtf8(Exception):
+    """The file is not UTF-8 (try the next encoding)."""
 
 
 class ReadError(ValueError):
@@ -92,42 +95,89 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Sta
 
 def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, name: str, fmt: str,
                 encoding: str | None, known: list[str]) -> Staged:
-    tried = [encoding] if encoding else ["utf-8", "latin-1"]
-    last: Exception | None = None
-    for enc in tried:
+    read = _read_csv if fmt == "csv" else _read_jsonl
+    if encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         try:
-            staged = (_read_csv(con, path, name, enc) if fmt == "csv"
-                      else _read_jsonl(con, path, name, enc, known))
-        except duckdb.Error as e:
-            last = e
-            if "utf-8" in str(e).lower() or "unicode" in str(e).lower():
-                continue  # not UTF-8: French exports are often Windows-1252 / Latin-1
+            return read(con, path, name, "utf-8", known)
+        except (duckdb.Error, _NotUtf8) as e:
+            if encoding or not (isinstance(e, _NotUtf8) or "utf-8" in str(e).lower()
+                                or "unicode" in str(e).lower()):
+                raise ReadError(f"{path}: cannot read as {fmt.upper()} ({_first_line(e)})") from e
+        encoding = None  # not UTF-8: French exports are often Windows-1252 (or Latin-1)
+    with tempfile.TemporaryDirectory(prefix="parcours-") as tmp:
+        utf8, used = _transcode(path, Path(tmp) / ("utf8" + path.suffix), encoding)
+        try:
+            staged = read(con, utf8, name, "utf-8", known)
+        except (duckdb.Error, _NotUtf8) as e:
             raise ReadError(f"{path}: cannot read as {fmt.upper()} ({_first_line(e)})") from e
-        if enc == "latin-1":
-            _fix_cp1252(con, name, staged.columns)
-            staged.encoding = "latin-1 (Windows-1252)"
-        return staged
-    raise ReadError(f"{path}: cannot decode the file ({_first_line(last)}); give --encoding")
+    staged.encoding = used
+    return staged
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str) -> Staged:
+def _transcode(src: Path, dst: Path, encoding: str | None) -> tuple[Path, str]:
+    """Re-encode a file to UTF-8; without a given encoding, Windows-1252 if it fits, else Latin-1."""
+    if encoding is None:
+        encoding = "cp1252"
+        with src.open("rb") as f:
+            while chunk := f.read(16 * 1024 * 1024):
+                try:
+                    chunk.decode("cp1252")
+                except UnicodeDecodeError:
+                    encoding = "latin-1"
+                    break
+    try:
+        with src.open("r", encoding=encoding, newline="") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
+            while chunk := fin.read(8 * 1024 * 1024):
+                fout.write(chunk)
+    except (UnicodeDecodeError, LookupError) as e:
+        raise ReadError(f"{src}: cannot decode the file as {encoding} ({e})") from e
+    label = {"cp1252": "windows-1252", "latin-1": "latin-1"}.get(encoding, encoding)
+    return dst, label
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
+              known: list[str] | None = None) -> Staged:
     rj, rs = f"{name}_rejects", f"{name}_scans"
-    opts = (f"all_varchar = true, header = true, encoding = {lit(enc)}, store_rejects = true, "
+    header, delim = _header(path)
+    columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
+    opts = (f"columns = {columns}, auto_detect = false, delim = {lit(delim)}, quote = '\"', escape = '\"', "
+            f"header = true, encoding = {lit(enc)}, store_rejects = true, "
             f"rejects_table = {lit(rj)}, rejects_scan = {lit(rs)}, max_line_size = {_MAX_LINE}, "
-            f"buffer_size = {4 * _MAX_LINE}, null_padding = false, strict_mode = true")
+            f"buffer_size = {4 * _MAX_LINE}, null_padding = false, strict_mode = false")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
                 f"SELECT * FROM read_csv({lit(str(path))}, {opts})")
-    cols = {r[0]: "VARCHAR" for r in con.execute(f"DESCRIBE {name}").fetchall()}
-    if len(cols) == 1 and "column0" in cols:
-        raise ReadError(f"{path}: no header line found; the first line must name the columns")
+    cols = {c: "VARCHAR" for c in header}
     # a reject's "line" counts the header, a data row does not
     raw = con.execute(f"SELECT line - 1, error_type, coalesce(column_name, ''), error_message, csv_line "
                       f"FROM {rj} ORDER BY line").fetchall()
     con.execute(f"DROP TABLE IF EXISTS {rj}; DROP TABLE IF EXISTS {rs}")
+    if enc == "utf-8" and any(r[1] == "INVALID ENCODING" for r in raw):
+        raise _NotUtf8(path)
     rejects = _collapse_rejects(raw)
     view = _number_rows(con, name, [r for r, _, _ in rejects])
     staged_rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
     return Staged(view, "csv", cols, staged_rows + len(rejects), rejects)
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """Column names and delimiter, from the first line (comma, semicolon, tab or pipe)."""
+    with path.open("rb") as f:
+        first = f.readline(1024 * 1024)
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _NotUtf8(path) from e
+    line = line.rstrip("\r\n")
+    delim = max([",", ";", "\t", "|"], key=line.count)
+    names = next(csv.reader([line], delimiter=delim), [])
+    if not line.strip() or not names:
+        raise ReadError(f"{path}: the first line must name the columns, and it is empty")
+    clean = [n.strip() for n in names]
+    dupes = sorted({n for n in clean if clean.count(n) > 1})
+    if dupes or any(not n for n in clean):
+        raise ReadError(f"{path}: the header names a column twice or leaves one unnamed "
+                        f"({', '.join(dupes) or 'empty name'}); each column needs its own name")
+    return clean, delim
 
 
 def _collapse_rejects(raw: list[tuple]) -> list[tuple[int, str, str]]:
@@ -145,7 +195,7 @@ def _collapse_rejects(raw: list[tuple]) -> list[tuple[int, str, str]]:
             reason = f"unreadable line: {msg}"
         else:
             reason = f"{etype.lower()}: {msg}" + (f" (column {colname})" if colname else "")
-        out[row] = (row, reason, line or "")
+        out[row] = (row, reason, (line or "").strip("\r\n"))
     return sorted(out.values())
 
 
@@ -199,12 +249,6 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
 
 def _json_path(key: str) -> str:
     return '"' + key.replace('"', '\\"') + '"'
-
-
-def _fix_cp1252(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str]) -> None:
-    sets = ", ".join(f"{q(c)} = translate({q(c)}, {lit(_C1)}, {lit(_CP1252)})" for c in columns)
-    if sets:
-        con.execute(f"UPDATE {name} SET {sets}")
 
 
 def _first_line(e: Exception | None) -> str:

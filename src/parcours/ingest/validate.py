@@ -175,7 +175,7 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
             errors.append(f"CASE WHEN {t} < {_MIN_TS} OR {t} > now() + INTERVAL 1 DAY THEN "
                           f"{_err(col.name, reason)} END")
         if col.type == "text" and src is not None:
-            reason = (f"{lit(col.name + ' is ')} || length({c})::VARCHAR || "
+            reason = (f"{lit(col.name + ' is ')} || format('{{:,}}', length({c})) || "
                       f"{lit(f' characters long, over the limit of {MAX_TEXT_CHARS:,}')}")
             errors.append(f"CASE WHEN length({c}) > {MAX_TEXT_CHARS} THEN {_err(col.name, reason)} END")
     errors += _table_rules(tbl)

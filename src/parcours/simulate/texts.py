@@ -263,12 +263,10 @@ DRIVERS = {
     "neg": ("wait", "repeat", "transfer", "agent_rude", "unresolved", "delivery_late",
             "app_bug", "price_high", "quality_bad", "support_bad"),
     "neu": ("ok_wait", "ok_repeat", "ok_generic", "price_ok", "delivery_slow"),
-}
-BUT_DRIVERS = ("ok_wait", "ok_repeat", "delivery_slow")
-_UNUSED = {
     "pos": ("agent_kind", "fast", "first_time", "delivery_fast", "choice", "advisors",
             "app_good", "quality"),
 }
+BUT_DRIVERS = ("ok_wait", "ok_repeat", "delivery_slow")
 VERBATIM = {
     "fr": {
         "open": {
