@@ -121,9 +121,10 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
 def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
     import pyarrow as pa
 
-    labels_tbl = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),  # noqa: F841
-                           "comp": pa.array(labels.astype(np.int64))})
-    con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM labels_tbl")
+    con.register("_labels_arrow", pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),
+                                            "comp": pa.array(labels.astype(np.int64))}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_arrow")
+    con.unregister("_labels_arrow")
 
 
 def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str, skip_given: str | None = None) -> int:

@@ -106,9 +106,8 @@ def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping
             raise ReadError(f"{path}: no such file")
         rep.import_id = uuid.uuid4().hex[:12]
         digest = sha256(path)
-        with store.transaction() as con:
-            _import(store, con, path, TABLES[table], rep, digest, mapping or Mapping(), opts,
-                    encoding, progress or (lambda s, p: None))
+        _import(store, store.con, path, TABLES[table], rep, digest, mapping or Mapping(), opts,
+                encoding, progress or (lambda s, p: None))
     except (ReadError, ValueError) as e:
         rep.error = str(e)
     finally:
@@ -131,67 +130,75 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
 
     # 1. types, enums, ranges, identifiers: every error of every row, in one pass
+    node = identity.node_sql() if (tbl.needs_person or tbl.name == "persons") else "NULL"
     l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
     l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
     l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
-    errs = "list_filter([" + ", ".join(rules.errors) + "], e -> e IS NOT NULL)"
     qid = ", _qid" if has_qid else ""
     qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
     store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT _row, {l3}, {errs} AS _errors, {rules.naive} AS _naive{qid} FROM (
-          SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name}))""",
+        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node FROM (
+          SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
+            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""",
               on_progress=lambda p: progress("check", p))
     rep.naive_timestamps = con.execute(
-        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE len(_errors) = 0").fetchone()[0]
+        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok").fetchone()[0]
 
-    # 2. duplicates within the file and against the store
-    key = _key_sql(tbl)
+    # 2. duplicates within the file and against the store: only rows that are not new get a status
+    key, ckey, tkey = _key_sql(tbl), _key_sql(tbl, "c"), _key_sql(tbl, "t")
     cols = [c for c in tbl.column_names if c != "person_id" or not tbl.needs_person]
-    row_hash = "hash(row(" + ", ".join(q(c) for c in cols) + "))"
+    row_hash = "hash(row(" + ", ".join("c." + q(c) for c in cols) + "))"
     tgt_hash = "hash(row(" + ", ".join("t." + q(c) for c in cols) + "))"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _dupkeys AS
-        SELECT {key} AS k, arg_min(_row, _row) AS first_row, arg_min({row_hash}, _row) AS first_hash
-        FROM _checked WHERE len(_errors) = 0 GROUP BY {key} HAVING count(*) > 1""")
-    mutable = tbl.name in MUTABLE
+        SELECT k, arg_min(_row, _row) AS first_row, arg_min(h, _row) AS first_hash FROM (
+          SELECT {ckey} AS k, c._row, {row_hash} AS h FROM _checked c
+          WHERE c._ok AND {ckey} IN (SELECT {key} FROM _checked WHERE _ok GROUP BY ALL HAVING count(*) > 1))
+        GROUP BY k""")
+    mutable = str(tbl.name in MUTABLE).lower()
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
         SELECT c._row, CASE
           WHEN d.k IS NOT NULL AND c._row <> d.first_row THEN
                CASE WHEN {row_hash} = d.first_hash THEN 'dup' ELSE 'conflict_file' END
-          WHEN t.k IS NOT NULL THEN
-               CASE WHEN {row_hash} = t.h THEN 'dup' WHEN {str(mutable).lower()} THEN 'update' ELSE 'conflict_store' END
-          ELSE 'new' END AS status, d.first_row, t.import_id AS stored_by
+          WHEN {row_hash} = t.h THEN 'dup' WHEN {mutable} THEN 'update' ELSE 'conflict_store' END AS status,
+          d.first_row, t.import_id AS stored_by
         FROM _checked c
-        LEFT JOIN _dupkeys d ON d.k = {_key_sql(tbl, 'c')}
-        LEFT JOIN (SELECT {_key_sql(tbl, 't')} AS k, {tgt_hash} AS h, t.import_id FROM {tbl.name} t
-                   WHERE {_key_sql(tbl, 't')} IN (SELECT {key} FROM _checked)) t
-          ON t.k = {_key_sql(tbl, 'c')}
-        WHERE len(c._errors) = 0""")
+        LEFT JOIN _dupkeys d ON d.k = {ckey}
+        LEFT JOIN (SELECT {tkey} AS k, {tgt_hash} AS h, t.import_id FROM {tbl.name} t
+                   WHERE {tkey} IN (SELECT {key} FROM _checked)) t ON t.k = {ckey}
+        WHERE c._ok AND ((d.k IS NOT NULL AND c._row <> d.first_row) OR t.k IS NOT NULL)""")
     progress("check", 100)
 
-    # 3. identities of the rows to be written
+    # 3. identities of the rows to be written (new rows, and newer versions of mutable ones)
     progress("identity", 0)
-    writes = "SELECT c.* FROM _checked c JOIN _status s USING (_row) WHERE s.status IN ('new', 'update')"
+    con.execute("""CREATE OR REPLACE TEMP VIEW _writes AS SELECT * FROM _checked c WHERE c._ok
+        AND c._row NOT IN (SELECT _row FROM _status WHERE status <> 'update')""")
     if tbl.needs_person or tbl.name == "persons":
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _writes AS SELECT *, {identity.node_sql()} AS _node "
-                    f"FROM ({writes})")
         res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=TS_COLUMN.get(tbl.name))
         rep.persons_merged, rep.identities_added = res.persons_merged, res.identities_added
-        if tbl.name != "persons":
-            before = con.execute("SELECT count(*) FROM persons").fetchone()[0]
-            identity.create_new_persons(con, import_id=rep.import_id or "")
-            rep.persons_created = con.execute("SELECT count(*) FROM persons").fetchone()[0] - before
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _writes AS {writes}")
     progress("identity", 100)
+    # Everything above only read the store and filled temporary tables (DuckDB builds those
+    # twice as fast outside an explicit transaction); everything below writes, all or nothing.
+    with store.transaction():
+        _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
+    for t in ("_checked", "_status", "_dupkeys"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    progress("store", 100)
 
-    # 4. write: new rows, newer versions of mutable rows, then merges
+
+def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table, rep: FileReport,
+           digest: str, staged: Staged, has_qid: bool, opts: Options, started: datetime,
+           progress: Progress) -> None:
     progress("store", 0)
+    if tbl.needs_person:
+        before = con.execute("SELECT count(*) FROM persons").fetchone()[0]
+        identity.create_new_persons(con, import_id=rep.import_id or "")
+        rep.persons_created = con.execute("SELECT count(*) FROM persons").fetchone()[0] - before
     values = _final_values(tbl)
     person = "coalesce(w.person_id, c.person_id)" if tbl.needs_person else None
     select = ", ".join(person if (c == "person_id" and person) else values.get(c, f"c.{q(c)}")
                        for c in tbl.column_names)
     join = "LEFT JOIN _who w ON w._node = c._node" if tbl.needs_person else ""
-    if mutable:
+    if tbl.name in MUTABLE:
         con.execute(f"""DELETE FROM {tbl.name} WHERE {_key_sql(tbl, tbl.name)} IN (
             SELECT {_key_sql(tbl, 'c')} FROM _checked c JOIN _status s USING (_row) WHERE s.status = 'update')""")
     store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
@@ -204,7 +211,9 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
                 "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id]).fetchone()[0]
 
     counts = dict(con.execute("SELECT status, count(*) FROM _status GROUP BY status").fetchall())
-    rep.accepted, rep.updated, rep.duplicates = counts.get("new", 0), counts.get("update", 0), counts.get("dup", 0)
+    good = con.execute("SELECT count(*) FROM _checked WHERE _ok").fetchone()[0]
+    rep.updated, rep.duplicates = counts.get("update", 0), counts.get("dup", 0)
+    rep.accepted = good - sum(counts.values())
 
     # 5. quarantine: invalid rows, conflicting duplicates, unreadable records
     rep.quarantined = _quarantine(con, tbl, staged, rep, digest, str(path))
@@ -219,9 +228,6 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     total = rep.accepted + rep.updated + rep.duplicates + rep.quarantined
     if total != rep.rows_read:  # the invariant the whole importer is built on
         raise RuntimeError(f"{path}: {rep.rows_read} rows read but {total} accounted for; nothing imported")
-    for t in ("_checked", "_status", "_dupkeys"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    progress("store", 100)
 
 
 def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: Path
@@ -287,7 +293,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
                        f"(import ' || coalesce(s.stored_by, '?') || '); {tbl.name} rows never change' END")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _q AS
         SELECT c._row, e.field, e.reason, {key} AS record_key FROM
-          (SELECT _row, unnest(_errors) AS e FROM _checked WHERE len(_errors) > 0) x
+          (SELECT _row, unnest(_errors) AS e FROM _checked WHERE NOT _ok) x
           JOIN _checked c USING (_row)
         UNION ALL
         SELECT c._row, {lit(kname)}, {conflict_reason}, {key}
@@ -311,13 +317,12 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
 
 def _resolve_quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, import_id: str, has_qid: bool) -> None:
     """Entries whose record is now stored (or that a corrected file names) are resolved."""
+    stored = ("SELECT {} FROM _checked c WHERE c._ok AND c._row NOT IN "
+              "(SELECT _row FROM _status WHERE status LIKE 'conflict%')")
     con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
-        WHERE resolved_at IS NULL AND table_name = ? AND import_id <> ? AND record_key IN (
-          SELECT {_key_sql(tbl, 'c')} FROM _checked c JOIN _status s USING (_row)
-          WHERE s.status IN ('new', 'update', 'dup'))""", [import_id, tbl.name, import_id])
+        WHERE resolved_at IS NULL AND table_name = ? AND import_id <> ?
+          AND record_key IN ({stored.format(_key_sql(tbl, 'c'))})""", [import_id, tbl.name, import_id])
     if has_qid:
-        con.execute("""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
+        con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
             WHERE resolved_at IS NULL AND quarantine_id IN (
-              SELECT unnest(string_split(c._qid, ' ')) FROM _checked c JOIN _status s USING (_row)
-              WHERE s.status IN ('new', 'update', 'dup'))""",
-                    [import_id])
+              SELECT unnest(string_split(q, ' ')) FROM ({stored.format('c._qid AS q')}))""", [import_id])

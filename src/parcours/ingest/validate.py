@@ -32,8 +32,20 @@ class Options:
 class Compiled:
     typed: dict[str, str]        # column → typed expression (references inner aliases)
     cleaned: dict[str, str]      # column → cleaned source expression (inner select)
-    errors: list[str]            # struct expressions, NULL when fine
+    checks: list[str]            # "CASE WHEN <fails> THEN {field, reason} END" expressions
     naive: str                   # integer expression: how many naive timestamps the row had
+
+    @property
+    def errors(self) -> str:
+        """The row's list of {field, reason}; built only for rows that fail a check (fast path)."""
+        fails = " OR ".join(f"({_cond(c)})" for c in self.checks) or "false"
+        return (f"CASE WHEN coalesce({fails}, false) THEN list_filter([{', '.join(self.checks)}], "
+                f"e -> e IS NOT NULL) ELSE [] END")
+
+
+def _cond(check: str) -> str:
+    """The condition of a "CASE WHEN <cond> THEN … END" check."""
+    return check[len("CASE WHEN "):check.rindex(" THEN {'field'")]
 
 
 def q(name: str) -> str:
@@ -179,7 +191,7 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
                       f"{lit(f' characters long, over the limit of {MAX_TEXT_CHARS:,}')}")
             errors.append(f"CASE WHEN length({c}) > {MAX_TEXT_CHARS} THEN {_err(col.name, reason)} END")
     errors += _table_rules(tbl)
-    return Compiled(typed=typed, cleaned=cleaned, errors=errors, naive=" + ".join(naive))
+    return Compiled(typed=typed, cleaned=cleaned, checks=errors, naive=" + ".join(naive))
 
 
 def _fmt(x: float) -> str:

@@ -53,7 +53,7 @@ class Clock:
         """(local day number since 1970, seconds since local midnight, weekday 0=Monday)."""
         loc = self.epoch(t) + self.offset(t)
         day = np.floor(loc / DAY)
-        return day, loc - day * DAY, ((day.astype(np.int64) + 3) % 7)
+        return day, loc - day * DAY, (np.nan_to_num(day).astype(np.int64) + 3) % 7
 
     def from_local(self, day: np.ndarray, tod: np.ndarray) -> np.ndarray:
         """Window time of a local (day, time of day)."""

@@ -96,7 +96,7 @@ P_CAMPAIGN_CLICK = 0.04                            # waves followed by a visit
 PRE_SIGNUP_VISITS = 1.5                            # anonymous visits before signing up (Poisson)
 
 # --- service -------------------------------------------------------------------------------
-EPISODES_PER_YEAR = 0.22                           # spontaneous issues of a customer
+EPISODES_PER_YEAR = 0.35                           # spontaneous issues of a customer
 EPISODES_PROSPECT = 0.05
 EPISODES_SEGMENT = (1.0, 1.4, 1.2)
 TOPIC_P = (0.24, 0.08, 0.30, 0.18, 0.05, 0.15)    # texts.TOPICS, spontaneous issues

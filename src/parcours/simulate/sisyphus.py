@@ -33,7 +33,7 @@ TARGETS = {"email_before": 0.151, "avoidable": 0.70, "continue_after": 0.40,
            "chat_after": 0.064, "give_up": 0.032}
 
 #: First channel of an episode (before the age tilt).
-FIRST = np.array([0.152, 0.180, 0.100, 0.100, 0.050, 0.120, 0.040, 0.200, 0.060])
+FIRST = np.array([0.139, 0.182, 0.101, 0.101, 0.051, 0.122, 0.041, 0.203, 0.061])
 #: Multiplier of FIRST per age band (students … seniors).
 FIRST_TILT = np.array([
     # phone email chat  bot  social store sms  web  app
@@ -44,22 +44,30 @@ FIRST_TILT = np.array([
     [1.60, 1.00, 0.40, 0.30, 0.30, 1.50, 1.0, 0.70, 0.40],
 ])
 #: Resolution at a contact (first-contact resolution of the channel).
-RESOLVE = np.array([0.574, 0.50, 0.60, 0.30, 0.45, 0.75, 0.40, 0.35, 0.35])
+RESOLVE = np.array([0.573, 0.50, 0.60, 0.30, 0.45, 0.75, 0.40, 0.35, 0.35])
 #: Giving up after an unresolved contact.
-GIVE_UP = np.array([0.033, 0.056, 0.056, 0.089, 0.089, 0.022, 0.089, 0.045, 0.045])
+GIVE_UP = np.array([0.034, 0.057, 0.057, 0.091, 0.091, 0.023, 0.091, 0.045, 0.045])
 REOPEN = 0.03
 #: Next channel after an unresolved contact (rows: from, columns: to).
 NEXT = np.array([
     # phone  email  chat   bot    social store  sms    web    app
-    [0.080, 0.352, 0.096, 0.020, 0.080, 0.251, 0.040, 0.060, 0.020],  # phone
-    [0.297, 0.352, 0.084, 0.028, 0.070, 0.084, 0.042, 0.028, 0.014],  # email
-    [0.644, 0.107, 0.086, 0.014, 0.036, 0.071, 0.014, 0.021, 0.007],  # chat
-    [0.493, 0.039, 0.390, 0.016, 0.016, 0.023, 0.008, 0.016, 0.000],  # chatbot
-    [0.596, 0.110, 0.073, 0.015, 0.110, 0.037, 0.022, 0.037, 0.000],  # social
-    [0.644, 0.107, 0.036, 0.000, 0.036, 0.143, 0.014, 0.021, 0.000],  # store
-    [0.644, 0.107, 0.071, 0.014, 0.036, 0.057, 0.036, 0.036, 0.000],  # sms
-    [0.644, 0.107, 0.057, 0.071, 0.036, 0.043, 0.007, 0.036, 0.000],  # web
-    [0.644, 0.071, 0.057, 0.057, 0.036, 0.043, 0.007, 0.014, 0.071],  # app
+    [0.080, 0.353, 0.095, 0.020, 0.080, 0.252, 0.040, 0.060, 0.020],  # phone
+    [0.221, 0.391, 0.093, 0.031, 0.078, 0.093, 0.047, 0.031, 0.015],  # email
+    [0.696, 0.091, 0.073, 0.012, 0.031, 0.061, 0.012, 0.018, 0.006],  # chat
+    [0.552, 0.034, 0.344, 0.014, 0.014, 0.020, 0.007, 0.015, 0.000],  # chatbot
+    [0.652, 0.095, 0.063, 0.013, 0.095, 0.032, 0.019, 0.031, 0.000],  # social
+    [0.696, 0.091, 0.031, 0.000, 0.031, 0.122, 0.012, 0.017, 0.000],  # store
+    [0.696, 0.091, 0.060, 0.012, 0.031, 0.049, 0.031, 0.030, 0.000],  # sms
+    [0.696, 0.091, 0.049, 0.060, 0.031, 0.037, 0.006, 0.030, 0.000],  # web
+    [0.697, 0.061, 0.049, 0.049, 0.031, 0.037, 0.006, 0.012, 0.058],  # app
+])
+#: Episode mix of the default world: share of episodes per (age band, social handle, app).
+DEFAULT_MIX = np.array([
+    [[0.016, 0.033], [0.021, 0.043]],
+    [[0.049, 0.081], [0.036, 0.054]],
+    [[0.114, 0.116], [0.049, 0.044]],
+    [[0.128, 0.063], [0.024, 0.013]],
+    [[0.091, 0.017], [0.006, 0.002]],
 ])
 
 
@@ -85,16 +93,22 @@ def next_channel_p(social: bool, app: bool) -> np.ndarray:
     return m / m.sum(axis=1, keepdims=True)
 
 
-def expected_figures(groups: Iterable[tuple[float, int, bool, bool]] = ((1.0, 2, True, True),),
+def default_groups() -> list[tuple[float, int, bool, bool]]:
+    """The episode mix of the default world, as ``expected_figures`` groups."""
+    return [(float(DEFAULT_MIX[b, s, a]), b, bool(s), bool(a))
+            for b in range(5) for s in range(2) for a in range(2)]
+
+
+def expected_figures(groups: Iterable[tuple[float, int, bool, bool]] | None = None,
                      resolve: np.ndarray = RESOLVE, give_up: np.ndarray = GIVE_UP,
                      reopen: float = REOPEN) -> dict[str, float]:
     """The NICE–BCG figures implied by the chain for a mix of episodes.
 
     ``groups`` are (weight, age band, has social handle, has app) with weights the
-    share of episodes of each kind of person.
+    share of episodes of each kind of person (default: the default world's mix).
     """
     totals: dict[str, float] = {}
-    for weight, band, social, app in groups:
+    for weight, band, social, app in (default_groups() if groups is None else groups):
         for key, value in _group_totals(first_channel_p(band, social, app),
                                         next_channel_p(social, app), resolve, give_up,
                                         reopen).items():
