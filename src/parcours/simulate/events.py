@@ -88,7 +88,8 @@ class Events:
 
     def column(self, name: str) -> np.ndarray:
         parts = self._parts[name]
-        return np.concatenate(parts) if parts else np.empty(0)
+        dtype = np.float64 if name in _FLOATS else _CODES[name]
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
 
 
 @dataclass

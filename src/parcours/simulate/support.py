@@ -46,6 +46,8 @@ PAIN = {"wait": 0.9, "unresolved": 0.8, "abandoned": 1.2, "transferred": 0.7}
 TEAM_LO = np.array([P.TEAMS.get(name, (0, 0))[0] for name in S.SUPPORT])
 TEAM_HI = np.array([P.TEAMS.get(name, (0, 0))[1] for name in S.SUPPORT])
 RESOLVED, GAVE_UP, OPEN = 1, 2, 3
+_CONTACT_DTYPES = {"ep": np.int64, "step": np.int64, "ch": np.int64, "outcome": np.int8,
+                   "agent": np.int16}
 
 
 @dataclass
@@ -144,7 +146,8 @@ def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues
     n_ep = len(p)
     state = np.full(n_ep, OPEN, dtype=np.int8)
     reopens = np.zeros(n_ep, dtype=np.int16)
-    rows: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Contacts)}
+    rows: dict[str, list[np.ndarray]] = {f.name: [np.zeros(0, _CONTACT_DTYPES.get(f.name, float))]
+                                         for f in fields(Contacts)}
     active = np.arange(n_ep)
     for step in range(P.MAX_CONTACTS):
         if not len(active):
@@ -224,7 +227,7 @@ def _pain(wait: np.ndarray, c: np.ndarray, outcome: np.ndarray, agent: np.ndarra
 def _summarise(ep: Episodes) -> None:
     c = ep.contacts
     n = np.bincount(c.ep, minlength=len(ep)).astype(np.int64)
-    first = np.concatenate([[0], np.cumsum(n)[:-1]])
+    first = np.cumsum(n) - n
     ep.n, ep.first, ep.last = n, first, first + n - 1
     same_ep = np.r_[False, c.ep[1:] == c.ep[:-1]]
     ep.switches = np.bincount(c.ep, weights=same_ep & np.r_[False, c.ch[1:] != c.ch[:-1]],

@@ -180,7 +180,7 @@ def _relational(rng: np.random.Generator, people: People, clock: Clock, ep: Epis
     """Quarterly NPS waves to a panel of customers; answers a few days after the invitation."""
     panel = buys.customer & (rng.random(people.n) < P.NPS_PANEL)
     mood = rng.normal(0, 1.0, people.n)
-    ps, ts, waves = [], [], []
+    ps, ts, waves = [np.zeros(0, np.int64)], [np.zeros(0)], [np.zeros(0, np.int64)]
     for k, day in enumerate(_waves(clock)):
         t0 = day * DAY + 9 * HOUR
         asked = panel & (people.active_from < t0) & (stop > t0) & (rng.random(people.n) < P.P_ANSWER_NPS)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,6 +49,10 @@ def create_app(db: str | Path) -> FastAPI:
     @app.get("/api/v1/report")
     def report_json() -> Any:
         return JSONResponse(report.build(store))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Any:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Identity resolution: normalised identifiers, union-find linking, audited merges, the 360 view."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from conftest import count, write_csv
+from parcours.ingest.normalize import email_sql, phone_sql, social_sql
+from parcours.persons import show
+from parcours.store import Store
+
+HEADER = ["event_id", "ts", "email", "phone", "social", "app_id", "channel", "kind"]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("06 12 34 56 78", "+33612345678"), ("+33 (0)6 12 34 56 78", "+33612345678"),
+    ("0033 6 12 34 56 78", "+33612345678"), ("06.12.34.56.78", "+33612345678"),
+    ("+44 7700 900123", "+447700900123"), ("+3361234567", None), ("12", None), ("hello", None),
+])
+def test_phone_numbers_are_normalised_to_e164(raw, expected):
+    assert duckdb.connect().execute(f"SELECT {phone_sql('$1')}", [raw]).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Jean.Dupont@Exemple.FR", "jean.dupont@exemple.fr"), ("Jean <jean@exemple.fr>", "jean@exemple.fr"),
+    ("mailto:a@b.com", "a@b.com"), (" x@y.org ", "x@y.org"), ("bad@", None), ("a b@c.fr", None),
+])
+def test_emails_are_normalised(raw, expected):
+    assert duckdb.connect().execute(f"SELECT {email_sql('$1')}", [raw]).fetchone()[0] == expected
+
+
+def test_social_handles_lose_the_at_sign_and_case():
+    assert duckdb.connect().execute(f"SELECT {social_sql('$1')}", ["@MarieC"]).fetchone()[0] == "mariec"
+
+
+def test_identifiers_seen_together_become_one_person(tmp_path, cli, db):
+    rows = [
+        ["e1", "2025-01-01T10:00:00Z", "marie@exemple.fr", "", "", "", "email", "contact"],
+        ["e2", "2025-01-02T10:00:00Z", "", "06 12 34 56 78", "", "", "phone", "contact"],
+        ["e3", "2025-01-03T10:00:00Z", "", "", "@MarieC", "app-77", "social", "contact"],
+        ["e4", "2025-01-04T10:00:00Z", "Marie@Exemple.fr", "+33612345678", "", "", "web", "visit"],  # links 1+2
+        ["e5", "2025-01-05T10:00:00Z", "", "0612345678", "", "app-77", "app", "usage"],               # links 3
+        ["e6", "2025-01-06T10:00:00Z", "paul@exemple.fr", "", "", "", "email", "contact"],
+    ]
+    write_csv(tmp_path / "touchpoints.csv", rows, header=HEADER)
+    code, _, rep = cli("import", str(tmp_path / "touchpoints.csv"), "--json")
+    assert code == 0
+    assert rep[0]["persons_created"] == 2 and rep[0]["persons_merged"] == 0
+    assert count(db, "SELECT count(DISTINCT person_id) FROM touchpoints") == 2
+    assert count(db, "SELECT count(DISTINCT person_id) FROM touchpoints WHERE event_id <> 'e6'") == 1
+    assert count(db, "SELECT count(*) FROM identities") == 5
+
+
+def test_a_later_import_that_links_two_known_persons_merges_them_with_an_audit(tmp_path, cli, db):
+    write_csv(tmp_path / "persons.csv", [["C1", "2020-01-01T00:00:00Z", "premium", "anne@exemple.fr", ""],
+                                         ["C2", "2024-06-01T00:00:00Z", "", "", "+33699999999"]],
+              header=["person_id", "created_at", "segment", "email", "phone"])
+    write_csv(tmp_path / "touchpoints_1.csv", [
+        ["e1", "2025-01-01T10:00:00Z", "", "+33699999999", "", "", "phone", "contact"],
+        ["e2", "2025-01-01T11:00:00Z", "anne@exemple.fr", "", "", "", "email", "contact"]], header=HEADER)
+    cli("import", str(tmp_path / "persons.csv"), str(tmp_path / "touchpoints_1.csv"))
+    assert count(db, "SELECT count(DISTINCT person_id) FROM touchpoints") == 2
+    # an order carries both identifiers: C2 is the same person as C1 (the older one is kept)
+    write_csv(tmp_path / "orders.csv", [["o1", "2025-02-01T10:00:00Z", "Anne@Exemple.fr", "06 99 99 99 99", "49.90"]],
+              header=["order_id", "ts", "email", "phone", "amount"])
+    code, _, rep = cli("import", str(tmp_path / "orders.csv"), "--json")
+    assert rep[0]["persons_merged"] == 1
+    assert count(db, "SELECT list(DISTINCT person_id) FROM touchpoints") == ["C1"]
+    assert count(db, "SELECT person_id FROM orders") == "C1"
+    assert count(db, "SELECT list(person_id ORDER BY person_id) FROM persons") == ["C1"]
+    assert count(db, "SELECT count(DISTINCT person_id) FROM identities") == 1
+    with Store(db) as s:
+        kept, merged, evidence = s.query("SELECT kept_person_id, merged_person_id, evidence FROM merges")[0]
+    assert (kept, merged) == ("C1", "C2")
+    assert "phone:+33699999999" in evidence and "orders.csv" in evidence
+    # the 360 view finds the person by the merged id, by e-mail and by phone
+    with Store(db) as s:
+        for key in ("C2", "anne@exemple.fr", "06 99 99 99 99"):
+            p = show(s, key)
+            assert p is not None and p.person_id == "C1"
+        p = show(s, "C1")
+        assert [e["what"] for e in p.timeline] == ["touchpoint", "touchpoint", "order"]
+        assert p.merges[0]["merged_person_id"] == "C2"
+
+
+def test_persons_show_cli(tmp_path, cli):
+    write_csv(tmp_path / "touchpoints.csv", [
+        ["e1", "2025-01-01T10:00:00Z", "lea@exemple.fr", "0611223344", "", "", "chat", "contact"]], header=HEADER)
+    cli("import", str(tmp_path / "touchpoints.csv"))
+    code, out, data = cli("persons", "show", "+33 6 11 22 33 44", "--json")
+    assert code == 0
+    assert {(i["kind"], i["value"]) for i in data["identities"]} == {("email", "lea@exemple.fr"),
+                                                                      ("phone", "+33611223344")}
+    assert data["timeline"][0]["channel"] == "chat"
+    code, out, _ = cli("persons", "show", "nobody@nowhere.fr")
+    assert code == 1 and "no person has the identifier 'nobody@nowhere.fr'" in out
