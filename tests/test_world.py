@@ -5,6 +5,8 @@ Real files in a temporary directory, checked with DuckDB SQL.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -120,7 +122,11 @@ def test_rows_name_identifiers_not_persons(db: duckdb.DuckDBPyConnection) -> Non
 def test_same_seed_same_bytes_other_seed_other_world(tmp_path: Path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     generate(a, persons=1_500, days=60, seed=7)
-    generate(b, persons=1_500, days=60, seed=7)
+    code = ("import sys; from pathlib import Path; sys.path[:0] = sys.argv[2:]; "
+            "from parcours.simulate import generate; "
+            "generate(Path(sys.argv[1]), persons=1_500, days=60, seed=7)")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}          # another process, other str hashes
+    subprocess.run([sys.executable, "-c", code, str(b), *sys.path], check=True, env=env)
     generate(c, persons=1_500, days=60, seed=8)
     for name in TABLES:
         file = f"{name}.parquet"

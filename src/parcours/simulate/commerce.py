@@ -59,9 +59,8 @@ def buy_till_you_die(rng: np.random.Generator, people: People, clock: Clock) -> 
     p = np.concatenate(ps)
     t = np.concatenate(ts)
     channel = _buy_channel(rng, people, p)
-    t = _shop_hours(rng, clock, t, channel)
-    keep = t < end
-    p, t, channel = p[keep], t[keep], channel[keep]
+    shop = _shop_hours(rng, clock, t, channel)
+    t = np.where((shop >= people.active_from[p]) & (shop < end), shop, t)
     return Purchases(p, t, channel, _spend(rng, people, p), customer, dropout)
 
 

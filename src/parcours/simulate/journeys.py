@@ -72,7 +72,7 @@ def _app(rng: np.random.Generator, people: People, clock: Clock, buys: Purchases
     use = P.APP_SESSIONS_PER_YEAR * people.app * np.where(buys.customer, 1.0, 0.3)
     p, t = _span(rng, people, until, use)
     t = _same_day(rng, clock, t, "leisure")
-    ok = t < until[p]
+    ok = (t >= people.active_from[p]) & (t < until[p])
     p, t = p[ok], t[ok]
     ch = np.full(len(p), CH["app"])
     events.add(p, t, ch=ch, kind=KIND["usage"], stage=STAGE["use"],
@@ -80,7 +80,7 @@ def _app(rng: np.random.Generator, people: People, clock: Clock, buys: Purchases
                ids=identify(people, rng, p, ch))
     p, t = _span(rng, people, until, P.APP_PUSH_PER_YEAR * people.app * people.optin)
     t = _same_day(rng, clock, t, "day")
-    ok = t < until[p]
+    ok = (t >= people.active_from[p]) & (t < until[p])
     p, t = p[ok], t[ok]
     ch = np.full(len(p), CH["app"])
     events.add(p, t, ch=ch, dir=OUTBOUND, kind=KIND["notification"], stage=STAGE["use"],

@@ -67,6 +67,9 @@ def make_people(rng: np.random.Generator, n: int, g0: int, clock: Clock, key: in
     new = rng.random(n) < p_new
     created = np.where(new, rng.random(n) * clock.end,
                        -rng.exponential(P.TENURE_DAYS * DAY, size=n) - rng.random(n) * DAY)
+    day, _, _ = clock.local(created)
+    daytime = clock.at_hour(clock.from_local(day, np.zeros(n)), "day", rng)
+    created = np.where((daytime < clock.end) & ((daytime >= 0) | ~new), daytime, created)
     email2 = rng.random(n) < P.P_EMAIL2
     social = rng.random(n) < np.array(P.P_SOCIAL)[band]
     app = rng.random(n) < np.array(P.P_APP)[band]

@@ -208,7 +208,7 @@ def _draw(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def _at_profile(rng: np.random.Generator, clock: Clock, t0: np.ndarray, ch: np.ndarray) -> np.ndarray:
     out = np.empty_like(t0)
-    for profile in set(PROFILE):
+    for profile in sorted(set(PROFILE)):
         sel = np.flatnonzero(np.isin(ch, [i for i, p in enumerate(PROFILE) if p == profile]))
         out[sel] = clock.at_hour(t0[sel], profile, rng)
     return clock.open_hours(out, SUP2CH[ch], CHANNELS, rng)
