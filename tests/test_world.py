@@ -146,6 +146,8 @@ def test_csv_reads_back_as_the_same_instants_and_values(tmp_path: Path) -> None:
         "orders": "select order_id, epoch_us(ts::timestamptz), amount::decimal(14, 2) from orders order by 1",
         "responses": "select response_id, score::double, comment from responses order by 1",
         "cases": "select case_id, epoch_us(closed_at::timestamptz) from cases order by 1",
+        "persons": "select person_id, epoch_us(created_at::timestamptz), attributes::json, "
+                   "birth_year::int from persons order by 1",
     }
     for name, sql in queries.items():
         assert pq_.execute(sql).fetchall() == csv.execute(sql).fetchall(), name

@@ -26,6 +26,8 @@ OPENING: dict[str, tuple[tuple[int, int], ...]] = {
     "phone": ((8 * _H, 20 * _H),) * 5 + ((9 * _H, 18 * _H), (0, 0)),
     "chat": ((8 * _H, 21 * _H),) * 6 + ((0, 0),),
     "store": ((10 * _H, 19 * _H),) * 6 + ((0, 0),),
+    # agents answering e-mails, social messages and SMS
+    "backoffice": ((8 * _H, 19 * _H),) * 5 + ((9 * _H, 17 * _H), (0, 0)),
 }
 
 
@@ -75,15 +77,14 @@ class Clock:
         """Move times that fall outside a channel's opening hours to just after the next opening."""
         t = np.array(t, dtype=np.float64)
         for code, name in enumerate(names):
-            hours = OPENING.get(name)
-            if hours is None:
-                continue
             sel = np.flatnonzero(channel == code)
-            if len(sel):
-                t[sel] = self._next_open(t[sel], np.array(hours, dtype=np.float64), rng)
+            if name in OPENING and len(sel):
+                t[sel] = self.next_open(t[sel], name, rng)
         return t
 
-    def _next_open(self, t: np.ndarray, hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def next_open(self, t: np.ndarray, schedule: str, rng: np.random.Generator) -> np.ndarray:
+        """``t`` if the ``schedule`` (a key of OPENING) is open then, else soon after it opens."""
+        hours = np.array(OPENING[schedule], dtype=np.float64)
         jitter = rng.exponential(0.4 * HOUR, size=len(t))
         for _ in range(4):
             day, tod, wd = self.local(t)

@@ -36,6 +36,7 @@ class TextCatalogue:
         for lang in texts.LANGS:
             for topic in texts.TOPICS:
                 self._add(("msg", lang, topic), texts.CUSTOMER_MESSAGES[lang][topic])
+            self._add(("followup", lang), texts.FOLLOW_UPS[lang])
             self._add(("campaign", lang), texts.CAMPAIGNS[lang])
             self._add(("transactional", lang), texts.TRANSACTIONAL[lang])
         self.pool = pa.array(self.strings, type=pa.string())
@@ -86,6 +87,10 @@ class Events:
         self.rows += m
         return first
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._parts)
+
     def column(self, name: str) -> np.ndarray:
         parts = self._parts[name]
         dtype = np.float64 if name in _FLOATS else _CODES[name]
@@ -102,7 +107,7 @@ class Touchpoints:
 def assemble(events: Events, people: People, clock: Clock, case_ids: pa.Array,
              agent_ids: pa.Array, first_number: int) -> Touchpoints:
     """Sort rows by person then time, number them from ``first_number``, build the table."""
-    cols = {name: events.column(name) for name in events._parts}
+    cols = {name: events.column(name) for name in events.names}
     t = np.floor(cols["t"])
     keep = np.flatnonzero((t >= 0) & (t < clock.end))
     order = keep[np.lexsort((t[keep], cols["p"][keep]))]

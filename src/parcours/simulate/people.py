@@ -110,7 +110,7 @@ def _names(rng: np.random.Generator, lang: np.ndarray, gidx: np.ndarray, key: in
 def _identifier_pools(rng: np.random.Generator, names: dict, gidx: np.ndarray, key: int,
                       n: int) -> dict[str, pa.Array]:
     f, l_, num = names["first_slug"], names["last_slug"], names["num"]
-    initial = pc.utf8_slice_codeunits(f, 0, 1)
+    initial = initial_of(f)
     pattern = rng.choice(4, size=n, p=(0.45, 0.25, 0.15, 0.15))
     local = pc.choose(pa.array(pattern, pa.int8()), join(f, ".", l_, num), join(f, l_, num),
                       join(initial, l_, num), join(l_, ".", f, num))
@@ -138,6 +138,7 @@ def _identifier_pools(rng: np.random.Generator, names: dict, gidx: np.ndarray, k
 
 
 def initial_of(strings: pa.Array) -> pa.Array:
+    """First letter of each string."""
     return pc.utf8_slice_codeunits(strings, 0, 1)
 
 

@@ -152,46 +152,15 @@ def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues
     for step in range(P.MAX_CONTACTS):
         if not len(active):
             break
-        c, tt, m = ch, t, len(active)
-        u = rng.random((6, m))
-        resolved = u[0] < S.RESOLVE[c]
-        reopen = resolved & (u[1] < S.REOPEN)
-        give = ~resolved & ((u[1] < S.GIVE_UP[c]) | (step == P.MAX_CONTACTS - 1))
-        nxt = np.where(reopen, c, _draw(next_cum[sgroup[active], c], u[2]))
-        go_on = reopen | (~resolved & ~give)
-        transfer = go_on & ~resolved & (((c == S.PHONE) & (nxt == S.PHONE) & (u[3] < P_TRANSFER_PHONE))
-                                        | ((c == S.CHATBOT) & (nxt == S.CHAT)))
-        abandon = ~resolved & ~transfer & (u[4] < ABANDON[c])
-        outcome = np.select([resolved, transfer, abandon],
-                            [OUTCOME["resolved"], OUTCOME["transferred"], OUTCOME["abandoned"]],
-                            OUTCOME["unresolved"]).astype(np.int8)
-        wait = np.minimum(WAIT_MEDIAN[c] * np.exp(WAIT_SIGMA[c] * rng.standard_normal(m)), WAIT_CAP[c])
-        wait = np.where(abandon, np.minimum(wait * 2.2 + 30, 2 * WAIT_CAP[c]), wait)
-        handle = HANDLE_MEDIAN[c] * np.exp(HANDLE_SIGMA[c] * rng.standard_normal(m))
-        handle = np.where(abandon, np.where(c == S.CHATBOT, handle * 0.3, 0.0), handle)
-        human = HUMAN[c] & ~abandon
-        agent = np.where(human, TEAM_LO[c] - 1 + np.floor(u[5] * (TEAM_HI[c] - TEAM_LO[c] + 1)), -1)
-        awaiting = ASYNC[c] & (tt + wait >= clock.end)
-        outcome[awaiting] = -1
-        wait = np.where(awaiting, np.nan, wait)
-        handle = np.where(awaiting, np.nan, handle)
-        agent = np.where(awaiting, -1, agent).astype(np.int16)
-        pain = _pain(wait, c, outcome, agent, kindness)
-        for name, value in (("ep", active), ("step", np.full(m, step)), ("ch", c), ("t", tt),
-                            ("wait", wait), ("handle", handle), ("outcome", outcome),
-                            ("agent", agent), ("pain", pain)):
+        row, nxt, t_next, out = _contacts(rng, clock, ch, t, next_cum[sgroup[active], ch], step,
+                                          kindness)
+        row["ep"] = active
+        for name, value in row.items():
             rows[name].append(value)
-        done = np.nan_to_num(tt + wait + np.where(ASYNC[c], 0.0, handle))
-        gap = np.where(transfer, rng.uniform(5, 40, m),
-                       np.where(reopen, 3 * DAY * np.exp(0.7 * rng.standard_normal(m)),
-                                GAP_MEDIAN[nxt] * np.exp(GAP_SIGMA[nxt] * rng.standard_normal(m))))
-        t_next = done + gap
-        later = ~transfer
-        t_next[later] = clock.open_hours(t_next[later], SUP2CH[nxt[later]], CHANNELS, rng)
-        reopens[active[reopen & ~awaiting]] += 1
-        state[active[resolved & ~reopen & ~awaiting]] = RESOLVED
-        state[active[give & ~awaiting]] = GAVE_UP
-        keep = go_on & ~awaiting & (t_next < clock.end)
+        reopens[active[out["reopen"]]] += 1
+        state[active[out["resolved"]]] = RESOLVED
+        state[active[out["gave_up"]]] = GAVE_UP
+        keep = out["go_on"] & (t_next < clock.end)
         active, ch, t = active[keep], nxt[keep], t_next[keep]
     cols = {name: np.concatenate(parts) for name, parts in rows.items()}
     order = np.lexsort((cols["step"], cols["ep"]))
@@ -199,6 +168,51 @@ def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues
     ep = Episodes(p, topic, state, reopens, contacts)
     _summarise(ep)
     return ep
+
+
+def _contacts(rng: np.random.Generator, clock: Clock, c: np.ndarray, t: np.ndarray,
+              next_cum: np.ndarray, step: int, kindness: np.ndarray
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """One contact of each active episode: outcome, durations, agent, and what comes next."""
+    m = len(c)
+    u = rng.random((6, m))
+    resolved = u[0] < S.RESOLVE[c]
+    reopen = resolved & (u[1] < S.REOPEN)
+    give = ~resolved & ((u[1] < S.GIVE_UP[c]) | (step == P.MAX_CONTACTS - 1))
+    nxt = np.where(reopen, c, _draw(next_cum, u[2]))
+    go_on = reopen | (~resolved & ~give)
+    transfer = go_on & ~resolved & (((c == S.PHONE) & (nxt == S.PHONE) & (u[3] < P_TRANSFER_PHONE))
+                                    | ((c == S.CHATBOT) & (nxt == S.CHAT)))
+    abandon = ~resolved & ~transfer & (u[4] < ABANDON[c])
+    outcome = np.select([resolved, transfer, abandon],
+                        [OUTCOME["resolved"], OUTCOME["transferred"], OUTCOME["abandoned"]],
+                        OUTCOME["unresolved"]).astype(np.int8)
+    wait = np.minimum(WAIT_MEDIAN[c] * np.exp(WAIT_SIGMA[c] * rng.standard_normal(m)), WAIT_CAP[c])
+    written = np.flatnonzero(ASYNC[c])              # replies come in back-office hours
+    wait[written] = clock.next_open(t[written] + wait[written], "backoffice", rng) - t[written]
+    wait = np.where(abandon, np.minimum(wait * 2.2 + 30, 2 * WAIT_CAP[c]), wait)
+    handle = HANDLE_MEDIAN[c] * np.exp(HANDLE_SIGMA[c] * rng.standard_normal(m))
+    handle = np.where(abandon, np.where(c == S.CHATBOT, handle * 0.3, 0.0), handle)
+    agent = np.where(HUMAN[c] & ~abandon,
+                     TEAM_LO[c] - 1 + np.floor(u[5] * (TEAM_HI[c] - TEAM_LO[c] + 1)), -1)
+    # a written contact still unanswered at the window end: outcome unknown, episode open
+    awaiting = ASYNC[c] & (t + wait >= clock.end)
+    outcome[awaiting] = -1
+    wait[awaiting] = np.nan
+    handle[awaiting] = np.nan
+    agent = np.where(awaiting, -1, agent).astype(np.int16)
+    row = {"step": np.full(m, step), "ch": c, "t": t, "wait": wait, "handle": handle,
+           "outcome": outcome, "agent": agent, "pain": _pain(wait, c, outcome, agent, kindness)}
+    done = np.nan_to_num(t + wait + np.where(ASYNC[c], 0.0, handle))
+    gap = np.where(transfer, rng.uniform(5, 40, m),
+                   np.where(reopen, 3 * DAY * np.exp(0.7 * rng.standard_normal(m)),
+                            GAP_MEDIAN[nxt] * np.exp(GAP_SIGMA[nxt] * rng.standard_normal(m))))
+    t_next = done + gap
+    later = ~transfer
+    t_next[later] = clock.open_hours(t_next[later], SUP2CH[nxt[later]], CHANNELS, rng)
+    out = {"reopen": reopen & ~awaiting, "resolved": resolved & ~reopen & ~awaiting,
+           "gave_up": give & ~awaiting, "go_on": go_on & ~awaiting}
+    return row, nxt, t_next, out
 
 
 def _draw(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -273,11 +287,13 @@ def emit_contacts(rng: np.random.Generator, people: People, ep: Episodes, events
     topic = ep.topic[c.ep]
     variant = rng.integers(0, 4, len(ep))[c.ep]           # one wording per issue
     ids = identify(people, rng, p, SUP2CH[c.ch], logged_in=rng.random(len(p)) < 0.7)
-    text = np.where(WRITTEN[c.ch], CATALOGUE.codes("msg", lang, variant, topic), -1)
+    said = np.where(c.step == 0, CATALOGUE.codes("msg", lang, variant, topic),
+                    CATALOGUE.codes("followup", lang, (variant + c.step) % 4))
+    text = np.where(WRITTEN[c.ch], said, -1)
     row0 = events.add(p, c.t, ch=SUP2CH[c.ch], kind=KIND["contact"], stage=STAGE["support"],
                       topic=topic, case=c.ep, outcome=c.outcome, wait=np.round(c.wait),
                       handle=np.round(c.handle), agent=c.agent, text=text, ids=ids)
-    return {"ids": ids, "rows": row0 + np.arange(len(p)), "variant": variant}
+    return {"ids": ids, "rows": row0 + np.arange(len(p)), "said": said}
 
 
 # --- cases and messages ---------------------------------------------------------------------
@@ -342,13 +358,14 @@ def case_columns(rng: np.random.Generator, people: People, ep: Episodes, contact
     }
 
 
-def message_columns(rng: np.random.Generator, people: People, ep: Episodes, variant: np.ndarray,
+def message_columns(rng: np.random.Generator, people: People, ep: Episodes, said: np.ndarray,
                     clock: Clock) -> dict[str, np.ndarray]:
-    """Customer messages and replies of written contacts, internal notes of calls and visits."""
+    """Customer messages (``said``: text codes per contact), replies of written contacts,
+    internal notes of calls and store visits."""
     c = ep.contacts
     lang = people.lang[ep.p[c.ep]]
     written = WRITTEN[c.ch]
-    msg = CATALOGUE.codes("msg", lang, variant, ep.topic[c.ep])
+    msg = said
     v = rng.integers(0, 4, len(c.ep))
     kind = np.select([c.outcome == OUTCOME["resolved"], c.outcome == OUTCOME["transferred"]], [0, 2], 1)
     reply_base = np.array([[_REPLY_BASE[("reply", lg, k)] for k in ("resolved", "pending", "handover")]

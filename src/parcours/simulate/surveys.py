@@ -34,9 +34,9 @@ SEGMENT_NPS = np.array([0.0, -0.20, 0.30])
 #: Latent bases and cut points; the cuts are quantiles of the default world's latents at
 #: target score shares (CSAT 6/7/10/27/50 %, CES 4/5/8/13/20/25/25 %,
 #: NPS 3/2/2/3/3/5/6/10/20/20/26 %), so that a worse experience moves answers down the scale.
-CSAT_BASE, CSAT_CUTS = 2.6, np.array([-1.0, -0.36, 0.22, 1.32])
-CES_BASE, CES_CUTS = 2.6, np.array([-3.15, -1.89, -0.78, 0.17, 1.14, 2.17])
-NPS_BASE, NPS_CUTS = 1.2, np.array([-1.33, -1.01, -0.79, -0.52, -0.32, -0.03, 0.25, 0.65, 1.31, 2.04])
+CSAT_BASE, CSAT_CUTS = 2.6, np.array([-1.19, -0.52, 0.01, 1.13])
+CES_BASE, CES_CUTS = 2.6, np.array([-3.24, -2.08, -1.08, -0.05, 0.99, 2.1])
+NPS_BASE, NPS_CUTS = 1.2, np.array([-1.35, -1.02, -0.78, -0.52, -0.31, -0.03, 0.25, 0.64, 1.31, 2.01])
 ALL_DRIVERS = texts.DRIVERS["neg"] + texts.DRIVERS["neu"] + texts.DRIVERS["pos"]
 D = {name: i for i, name in enumerate(ALL_DRIVERS)}
 #: Channel a post-contact survey is answered on, per support channel of the case's first contact.

@@ -145,6 +145,21 @@ CUSTOMER_MESSAGES = {
         ),
     },
 }
+#: Customer follow-ups: later written contacts of the same issue (4 per language).
+FOLLOW_UPS = {
+    "fr": (
+        "Je vous relance : ma demande n'est toujours pas réglée.",
+        "J'ai déjà appelé à ce sujet, sans solution.",
+        "Deuxième message pour le même problème, merci de me répondre.",
+        "Toujours rien, je commence à perdre patience.",
+    ),
+    "en": (
+        "Following up: my request still isn't sorted.",
+        "I already called about this, with no solution.",
+        "Second message about the same problem, please reply.",
+        "Still nothing, I'm running out of patience.",
+    ),
+}
 #: Replies per language and outcome class (4 each): resolved, pending (unresolved), handover.
 AGENT_REPLIES = {
     "fr": {

@@ -29,9 +29,9 @@ from .commerce import Fulfilment, Purchases, buy_till_you_die, emit_commerce, fu
 from .events import Events, assemble
 from .journeys import emit_journeys, emit_leaving
 from .people import TRUTH_SCHEMA, People, make_people
-from .support import (MESSAGE_BODIES, SLA, SUBJECTS, case_columns, emit_contacts, issues,
-                      leave_times, message_columns, simulate, subset)
-from .surveys import METRICS, SCALES, VERBATIMS, answer, commented, survey_ids
+from .support import (MESSAGE_BODIES, SLA, SUBJECTS, Episodes, case_columns, emit_contacts,
+                      issues, leave_times, message_columns, simulate, subset)
+from .surveys import METRICS, SCALES, VERBATIMS, Answers, answer, commented, survey_ids
 
 TABLES = ("persons", "cases", "touchpoints", "messages", "orders", "responses")
 AGENT_IDS = number_ids("A", np.arange(1, P.AGENTS + 1), 3)
@@ -109,6 +109,8 @@ class _Counters:
 
 
 class _World:
+    """World-level state (seed, agents, id counters) and the generation of one chunk."""
+
     def __init__(self, clock: Clock, seed: int) -> None:
         self.clock, self.seed = clock, seed
         world_rng = np.random.default_rng([seed, 2**32 - 1])
@@ -118,6 +120,7 @@ class _World:
         self.next = _Counters()
 
     def chunk(self, k: int, n: int) -> dict[str, pa.Table]:
+        """Tables of chunk ``k`` (``n`` persons), ids continuing the previous chunks'."""
         clock = self.clock
         rng = np.random.default_rng([self.seed, k])
         people = make_people(rng, n, k * P.CHUNK, clock, self.key)
@@ -147,7 +150,7 @@ class _World:
             "persons": people.table,
             "cases": self._cases(rng, people, episodes, contacts["ids"], case_no),
             "touchpoints": tp.table,
-            "messages": self._messages(rng, people, episodes, contacts["variant"], case_no, case_ids),
+            "messages": self._messages(rng, people, episodes, contacts["said"], case_no, case_ids),
             "orders": self._orders(people, buys, ful, order_ids),
             "responses": self._responses(rng, people, answers, case_ids, tp.number),
             "_truth": people.truth,
@@ -156,8 +159,8 @@ class _World:
         self.next.case += len(episodes)
         return tables
 
-    def _cases(self, rng: np.random.Generator, people: People, ep, ids: dict, case_no: np.ndarray
-               ) -> pa.Table:
+    def _cases(self, rng: np.random.Generator, people: People, ep: Episodes, ids: dict,
+               case_no: np.ndarray) -> pa.Table:
         col = case_columns(rng, people, ep, ids, self.clock)
         order = np.argsort(case_no, kind="stable")
         c = {k: v[order] for k, v in col.items() if k != "ids"}
@@ -180,9 +183,9 @@ class _World:
             ints(c["reopens"]),
         ], schema=arrow_schema("cases"))
 
-    def _messages(self, rng: np.random.Generator, people: People, ep, variant: np.ndarray,
+    def _messages(self, rng: np.random.Generator, people: People, ep: Episodes, said: np.ndarray,
                   case_no: np.ndarray, case_ids: pa.Array) -> pa.Table:
-        m = message_columns(rng, people, ep, variant, self.clock)
+        m = message_columns(rng, people, ep, said, self.clock)
         t = np.floor(m["t"])
         order = np.lexsort((m["author"], t, case_no[m["case"]]))
         count = len(order)
@@ -222,7 +225,7 @@ class _World:
             pick(CHANNELS, buys.channel[rows]),
         ], schema=arrow_schema("orders"))
 
-    def _responses(self, rng: np.random.Generator, people: People, a, case_ids: pa.Array,
+    def _responses(self, rng: np.random.Generator, people: People, a: Answers, case_ids: pa.Array,
                    event_number: np.ndarray) -> pa.Table:
         t = np.floor(a.t)
         order = np.lexsort((a.metric, t, a.p))
