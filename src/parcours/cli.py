@@ -39,8 +39,9 @@ def _json(data: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Store file (DuckDB). Default: $PARCOURS_DB, else ./parcours.duckdb.")
-@click.option("--memory-limit", "memory", default=None, metavar="SIZE",
-              help="Memory the store may use, e.g. 2GB (default: DuckDB's, 80% of RAM).")
+@click.option("--memory-limit", "memory", default=lambda: os.environ.get("PARCOURS_MEMORY_LIMIT", "2GB"),
+              metavar="SIZE", show_default="2GB, or $PARCOURS_MEMORY_LIMIT",
+              help="Memory the store may use; beyond it DuckDB spills to disk.")
 @click.version_option(package_name="parcours")
 @click.pass_context
 def main(ctx: click.Context, db: Path | None, memory: str | None) -> None:

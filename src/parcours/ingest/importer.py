@@ -22,7 +22,7 @@ from parcours.ingest import identity
 from parcours.ingest.mapping import Mapping, check_against
 from parcours.ingest.readers import ReadError, Staged, detect_format, detect_table, sha256, stage
 from parcours.ingest.validate import Options, compile_rules, lit, q
-from parcours.schema import DEFAULT_SCALES, IMPORT_ORDER, TABLES, Table
+from parcours.schema import DEFAULT_SCALES, IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
 
 #: Tables whose rows describe something that changes (a case's status): a newer version
@@ -129,43 +129,54 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     rules = compile_rules(tbl, sources, opts)
     has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
 
-    # 1. types, enums, ranges, identifiers: every error of every row, in one pass
+    # 1. types, enums, ranges, identifiers. `_typed` is the whole typed row (a view, recomputed
+    # when needed); `_checked` keeps only what later steps need, because materialising every
+    # typed column costs more than computing it twice.
     node = identity.node_sql() if (tbl.needs_person or tbl.name == "persons") else "NULL"
     l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
     l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
     l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
     qid = ", _qid" if has_qid else ""
     qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
-    store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node FROM (
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _typed AS
+        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
           SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
-            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""",
+            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""")
+    who = [c for c in ("person_id", *IDENTIFIER_COLUMNS) if c in tbl.column_names]
+    ts_col = TS_COLUMN.get(tbl.name)
+    keep = ", ".join(q(c) for c in [*who, *([ts_col] if ts_col else [])])
+    store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
+        SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, _node
+               {', ' + keep if keep else ''}{qid} FROM _typed""",
               on_progress=lambda p: progress("check", p))
     rep.naive_timestamps = con.execute(
         "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok").fetchone()[0]
 
     # 2. duplicates within the file and against the store: only rows that are not new get a status
-    key, ckey, tkey = _key_sql(tbl), _key_sql(tbl, "c"), _key_sql(tbl, "t")
+    tkey = _key_sql(tbl, "t")
     cols = [c for c in tbl.column_names if c != "person_id" or not tbl.needs_person]
     row_hash = "hash(row(" + ", ".join("c." + q(c) for c in cols) + "))"
     tgt_hash = "hash(row(" + ", ".join("t." + q(c) for c in cols) + "))"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _dupkeys AS
-        SELECT k, arg_min(_row, _row) AS first_row, arg_min(h, _row) AS first_hash FROM (
-          SELECT {ckey} AS k, c._row, {row_hash} AS h FROM _checked c
-          WHERE c._ok AND {ckey} IN (SELECT {key} FROM _checked WHERE _ok GROUP BY ALL HAVING count(*) > 1))
-        GROUP BY k""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
+        SELECT _row, _key, NULL::VARCHAR AS stored_by, NULL::UBIGINT AS stored_hash FROM _checked
+        WHERE _ok AND _key IN (SELECT _key FROM _checked WHERE _ok GROUP BY _key HAVING count(*) > 1)""")
+    con.execute(f"""INSERT INTO _cand SELECT c._row, c._key, t.import_id, {tgt_hash} FROM _checked c
+        JOIN {tbl.name} t ON {tkey} = c._key WHERE c._ok""")
     mutable = str(tbl.name in MUTABLE).lower()
+    # the hashes of whole rows are computed only for the candidates (none on a first import)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hashed AS
+        SELECT x._row, x._key, x.stored_by, x.stored_hash, {row_hash} AS h FROM _typed c
+        JOIN (SELECT _row, _key, max(stored_by) AS stored_by, max(stored_hash) AS stored_hash
+              FROM _cand GROUP BY ALL) x ON x._row = c._row
+        WHERE c._row IN (SELECT _row FROM _cand)""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
-        SELECT c._row, CASE
-          WHEN d.k IS NOT NULL AND c._row <> d.first_row THEN
-               CASE WHEN {row_hash} = d.first_hash THEN 'dup' ELSE 'conflict_file' END
-          WHEN {row_hash} = t.h THEN 'dup' WHEN {mutable} THEN 'update' ELSE 'conflict_store' END AS status,
-          d.first_row, t.import_id AS stored_by
-        FROM _checked c
-        LEFT JOIN _dupkeys d ON d.k = {ckey}
-        LEFT JOIN (SELECT {tkey} AS k, {tgt_hash} AS h, t.import_id FROM {tbl.name} t
-                   WHERE {tkey} IN (SELECT {key} FROM _checked)) t ON t.k = {ckey}
-        WHERE c._ok AND ((d.k IS NOT NULL AND c._row <> d.first_row) OR t.k IS NOT NULL)""")
+        SELECT x._row, CASE
+          WHEN x._row <> f.first_row THEN CASE WHEN x.h = f.first_hash THEN 'dup' ELSE 'conflict_file' END
+          WHEN x.h = x.stored_hash THEN 'dup' WHEN {mutable} THEN 'update' ELSE 'conflict_store' END AS status,
+          f.first_row, x.stored_by
+        FROM _hashed x JOIN (SELECT _key, min(_row) AS first_row, arg_min(h, _row) AS first_hash
+                             FROM _hashed GROUP BY _key) f USING (_key)
+        WHERE x._row <> f.first_row OR x.stored_hash IS NOT NULL""")
     progress("check", 100)
 
     # 3. identities of the rows to be written (new rows, and newer versions of mutable ones)
@@ -173,14 +184,14 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     con.execute("""CREATE OR REPLACE TEMP VIEW _writes AS SELECT * FROM _checked c WHERE c._ok
         AND c._row NOT IN (SELECT _row FROM _status WHERE status <> 'update')""")
     if tbl.needs_person or tbl.name == "persons":
-        res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=TS_COLUMN.get(tbl.name))
+        res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=ts_col)
         rep.persons_merged, rep.identities_added = res.persons_merged, res.identities_added
     progress("identity", 100)
     # Everything above only read the store and filled temporary tables (DuckDB builds those
     # twice as fast outside an explicit transaction); everything below writes, all or nothing.
     with store.transaction():
         _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
-    for t in ("_checked", "_status", "_dupkeys"):
+    for t in ("_checked", "_status", "_cand", "_hashed"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     progress("store", 100)
 
@@ -200,9 +211,10 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     join = "LEFT JOIN _who w ON w._node = c._node" if tbl.needs_person else ""
     if tbl.name in MUTABLE:
         con.execute(f"""DELETE FROM {tbl.name} WHERE {_key_sql(tbl, tbl.name)} IN (
-            SELECT {_key_sql(tbl, 'c')} FROM _checked c JOIN _status s USING (_row) WHERE s.status = 'update')""")
+            SELECT c._key FROM _checked c JOIN _status s USING (_row) WHERE s.status = 'update')""")
     store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
-              f"SELECT {select}, '{rep.import_id}' FROM _writes c {join}",
+              f"SELECT {select}, '{rep.import_id}' FROM _typed c {join} WHERE c._ok AND c._row NOT IN "
+              f"(SELECT _row FROM _status WHERE status <> 'update')",
               on_progress=lambda p: progress("store", p * 0.9))
     if tbl.needs_person or tbl.name == "persons":
         identity.apply(con, import_id=rep.import_id or "", source=str(path))
@@ -282,7 +294,7 @@ def _final_values(tbl: Table) -> dict[str, str]:
 
 def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep: FileReport,
                 digest: str, source: str) -> int:
-    key = _key_sql(tbl, "c")
+    key = "c._key"
     raw_cols = [c for c in staged.columns]
     raw = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in raw_cols) + "))" \
         if raw_cols else "NULL::JSON"
@@ -321,7 +333,7 @@ def _resolve_quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, import_id: s
               "(SELECT _row FROM _status WHERE status LIKE 'conflict%')")
     con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
         WHERE resolved_at IS NULL AND table_name = ? AND import_id <> ?
-          AND record_key IN ({stored.format(_key_sql(tbl, 'c'))})""", [import_id, tbl.name, import_id])
+          AND record_key IN ({stored.format('c._key')})""", [import_id, tbl.name, import_id])
     if has_qid:
         con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
             WHERE resolved_at IS NULL AND quarantine_id IN (

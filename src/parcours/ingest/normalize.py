@@ -25,11 +25,16 @@ CALLING_CODES = {
 _NO_TRUNK = {"US", "CA", "ES", "IT", "LU"}
 
 
+_PLAIN_EMAIL = "[a-z0-9._%+\\-]+@[a-z0-9\\-]+(\\.[a-z0-9\\-]+)*\\.[a-z]{2,}"
+
+
 def email_sql(s: str) -> str:
     unwrapped = (f"lower(trim(regexp_replace(coalesce(nullif(regexp_extract({s}, '<([^>]+)>', 1), ''), "
                  f"{s}), '^mailto:', '', 'i')))")
-    return (f"(CASE WHEN regexp_full_match({unwrapped}, '[^@\\s<>,;]+@[^@\\s<>,;]+\\.[a-z]{{2,}}') "
+    slow = (f"(CASE WHEN regexp_full_match({unwrapped}, '[^@\\s<>,;]+@[^@\\s<>,;]+\\.[a-z]{{2,}}') "
             f"THEN {unwrapped} END)")
+    # fast path: most addresses arrive already clean
+    return f"(CASE WHEN regexp_full_match({s}, '{_PLAIN_EMAIL}') THEN {s} ELSE {slow} END)"
 
 
 def phone_sql(s: str, country: str = "FR") -> str:
@@ -44,7 +49,9 @@ def phone_sql(s: str, country: str = "FR") -> str:
     e164 = (f"(CASE WHEN regexp_full_match({d}, '\\+[1-9][0-9]{{6,14}}') THEN {d} "
             f"WHEN regexp_full_match({d}, '00[1-9][0-9]{{6,14}}') THEN '+' || {d}[3:] "
             f"{national} END)")
-    return f"(CASE WHEN {e164} LIKE '+33%' AND length({e164}) <> 12 THEN NULL ELSE {e164} END)"
+    slow = f"(CASE WHEN {e164} LIKE '+33%' AND length({e164}) <> 12 THEN NULL ELSE {e164} END)"
+    fast = f"regexp_full_match({s}, '\\+[1-9][0-9]{{6,14}}') AND ({s} NOT LIKE '+33%' OR length({s}) = 12)"
+    return f"(CASE WHEN {fast} THEN {s} ELSE {slow} END)"
 
 
 def social_sql(s: str) -> str:
@@ -54,7 +61,7 @@ def social_sql(s: str) -> str:
 
 def app_sql(s: str) -> str:
     v = f"trim({s})"
-    return f"(CASE WHEN regexp_full_match({v}, '[^\\s]{{1,200}}') THEN {v} END)"
+    return f"(CASE WHEN length({v}) BETWEEN 1 AND 200 AND NOT regexp_matches({v}, '\\s') THEN {v} END)"
 
 
 def identifier_sql(column: str, s: str, country: str = "FR") -> str:

@@ -122,7 +122,7 @@ class Store:
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
         while worker.is_alive():
-            worker.join(0.2)
+            worker.join(0.05)
             pct = self.con.query_progress()
             if pct >= 0:
                 on_progress(pct)

@@ -40,15 +40,24 @@ def create_app(db: str | Path) -> FastAPI:
         return {"request": request, "lang": lang, "t": STRINGS[lang], "ch": CHANNEL_NAMES[lang],
                 "other_lang": "en" if lang == "fr" else "fr", **kw}
 
+    cache: dict[str, Any] = {}
+
+    def current_report() -> dict[str, Any]:
+        # the store is opened read-only and DuckDB lets no other process write meanwhile,
+        # so the figures cannot change while this app runs
+        if "report" not in cache:
+            cache["report"] = report.build(store)
+        return cache["report"]
+
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> Any:
-        rep = report.build(store)
+        rep = current_report()
         cells = {(c["from_channel"], c["to_channel"]): c for c in rep["channel_switching"]["cells"]}
         return templates.TemplateResponse(request, "overview.html", ctx(request, rep=rep, cells=cells))
 
     @app.get("/api/v1/report")
     def report_json() -> Any:
-        return JSONResponse(report.build(store))
+        return JSONResponse(current_report())
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:

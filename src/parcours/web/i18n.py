@@ -18,7 +18,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "quarantine": "rows in quarantine", "persons": "persons", "touchpoints": "touchpoints",
         "cases": "cases", "orders": "orders", "responses": "answers", "messages": "messages",
         "identities": "identifiers", "not_found": "Page not found", "error": "Something went wrong",
-        "back": "Back to the overview", "lang": "Français", "moves": "moves",
+        "back": "Back to the overview", "lang": "Français", "moves": "moves", "mean": "mean",
     },
     "fr": {
         "title": "Vue d’ensemble de l’expérience client", "period": "Période", "data": "Données",
@@ -35,7 +35,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "quarantine": "lignes en quarantaine", "persons": "personnes", "touchpoints": "points de contact",
         "cases": "dossiers", "orders": "commandes", "responses": "réponses", "messages": "messages",
         "identities": "identifiants", "not_found": "Page introuvable", "error": "Une erreur est survenue",
-        "back": "Retour à la vue d’ensemble", "lang": "English", "moves": "passages",
+        "back": "Retour à la vue d’ensemble", "lang": "English", "moves": "passages", "mean": "moy.",
     },
 }
 CHANNEL_NAMES = {
