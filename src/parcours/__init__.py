@@ -2,17 +2,37 @@
 
 The curated public API::
 
-    from parcours import Store, import_files, metrics, report
+    from parcours import Store, import_files, metrics
     store = Store("parcours.duckdb")
     import_files(store, [Path("touchpoints.csv")])
     metrics.nps(store.table("responses")).to_pandas()
+
+Names are imported on first use, so that the command line starts fast (Ibis and SciPy
+are only loaded by the commands that need them).
 """
 
-from parcours import metrics, report
-from parcours.ingest.importer import FileReport, import_files
-from parcours.ingest.validate import Options
-from parcours.store import Store, StoreError
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "FileReport": "parcours.ingest.importer",
+    "import_files": "parcours.ingest.importer",
+    "Options": "parcours.ingest.validate",
+    "Store": "parcours.store",
+    "StoreError": "parcours.store",
+    "metrics": "parcours.metrics",
+    "report": "parcours.report",
+}
+
 __all__ = ["FileReport", "Options", "Store", "StoreError", "import_files", "metrics", "report", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'parcours' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    return module if name in ("metrics", "report") else getattr(module, name)

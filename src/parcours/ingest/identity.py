@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
 
@@ -79,6 +77,9 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     n_nodes = con.execute("SELECT count(*) FROM _allnodes").fetchone()[0]
     src = np.asarray(list(pairs.values())[0], dtype=np.int64) if pairs else np.empty(0, np.int64)
     dst = np.asarray(list(pairs.values())[1], dtype=np.int64) if pairs else np.empty(0, np.int64)
+    from scipy.sparse import coo_matrix  # imported here: SciPy takes half a second to load
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_nodes, n_nodes))
     _, labels = connected_components(graph, directed=False)
     _labels_from_arrow(con, labels)

@@ -1,0 +1,107 @@
+"""Foundation benchmarks: generate, import from Parquet and CSV, and the pandas peer.
+
+    python benchmarks/run.py [--persons 500000] [--peer-rows 2000000] [--work benchmarks/work]
+
+Each step runs in its own process; its wall time and peak RSS (``os.wait4``) are recorded.
+Results go to benchmarks/results.json and are summarised in benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).resolve().parent
+PARCOURS = [sys.executable, "-m", "parcours.cli"]
+
+
+def measure(cmd: list[str], label: str) -> dict[str, float | str]:
+    """Run ``cmd`` and return its wall time and peak resident memory."""
+    with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fout, stderr=ferr, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+        seconds = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read(), ferr.read()
+    rss = usage.ru_maxrss / 1024 / 1024  # KiB → GiB
+    if code not in (0, 1):
+        raise RuntimeError(f"{label} failed ({proc.returncode}):\n{out}\n{err}")
+    print(f"{label:<40} {seconds:8.1f} s  peak {rss:5.2f} GiB", flush=True)
+    return {"step": label, "seconds": round(seconds, 2), "peak_rss_gib": round(rss, 2), "stdout": out[-2000:]}
+
+
+def rows(path: Path) -> int:
+    fn = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    return duckdb.connect().execute(f"SELECT count(*) FROM {fn}('{path}')").fetchone()[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=500_000)
+    ap.add_argument("--peer-rows", type=int, default=2_000_000)
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    args = ap.parse_args()
+    work: Path = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    world = work / "world"
+    results: list[dict] = []
+
+    def record(r: dict, n: int | None = None) -> dict:
+        if n:
+            r["rows"] = n
+            r["rows_per_s"] = round(n / r["seconds"])
+        results.append(r)
+        return r
+
+    gen = record(measure([*PARCOURS, "generate", "--persons", str(args.persons), "--out", str(world)],
+                         f"generate {args.persons:,} persons"))
+    tp_parquet = world / "touchpoints.parquet"
+    n = rows(tp_parquet)
+    gen["rows"] = n
+    gen["rows_per_s"] = round(n / gen["seconds"])
+    tp_csv = work / "touchpoints.csv"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_parquet('{tp_parquet}')) TO '{tp_csv}' (HEADER)")
+
+    record(measure([*PARCOURS, "--db", str(work / "parquet.duckdb"), "import", str(tp_parquet)],
+                   f"parcours import parquet ({n:,} rows)"), n)
+    record(measure([*PARCOURS, "--db", str(work / "csv.duckdb"), "import", str(tp_csv)],
+                   f"parcours import csv ({n:,} rows)"), n)
+
+    # the peer, on the same slice for both contenders
+    k = min(args.peer_rows, n)
+    for fmt in ("parquet", "csv"):
+        sl = work / f"touchpoints_slice.{fmt}"
+        opts = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER)"
+        duckdb.connect().execute(
+            f"COPY (SELECT * FROM read_parquet('{tp_parquet}') LIMIT {k}) TO '{sl}' {opts}")
+        ours = record(measure([*PARCOURS, "--db", str(work / f"slice_{fmt}.duckdb"), "import", str(sl)],
+                              f"parcours import {fmt} slice ({k:,} rows)"), k)
+        peer = record(measure([sys.executable, str(HERE / "pandas_peer.py"), str(sl), str(work / f"peer_{fmt}.duckdb")],
+                              f"pandas peer {fmt} slice ({k:,} rows)"), k)
+        results.append({"step": f"ratio {fmt}: pandas / parcours", "ratio": round(peer["seconds"] / ours["seconds"], 2)})
+        print(f"{'speed-up over pandas (' + fmt + ')':<40} {peer['seconds'] / ours['seconds']:8.2f} x")
+
+    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "python": platform.python_version(),
+            "cores": os.cpu_count(), "duckdb": duckdb.__version__, "persons": args.persons}
+    (HERE / "results.json").write_text(json.dumps({"meta": meta, "results": [
+        {k2: v for k2, v in r.items() if k2 != "stdout"} for r in results]}, indent=2) + "\n")
+    print(f"results written to {HERE / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
