@@ -21,7 +21,7 @@ from parcours.schema import TABLES
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-_MAX_LINE = 64 * 1024 * 1024  # read a 10 MB field whole, so that validation can name it
+_MAX_LINE = 16 * 1024 * 1024  # read a 10 MB field whole, so that validation can name it
 
 
 class _NotUtf8(Exception):
@@ -143,7 +143,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     opts = (f"columns = {columns}, auto_detect = false, delim = {lit(delim)}, quote = '\"', escape = '\"', "
             f"header = true, encoding = {lit(enc)}, store_rejects = true, "
             f"rejects_table = {lit(rj)}, rejects_scan = {lit(rs)}, max_line_size = {_MAX_LINE}, "
-            f"buffer_size = {4 * _MAX_LINE}, null_padding = false, strict_mode = false")
+            f"buffer_size = {2 * _MAX_LINE}, null_padding = false, strict_mode = false")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
                 f"SELECT * FROM read_csv({lit(str(path))}, {opts})")
     cols = {c: "VARCHAR" for c in header}
@@ -227,7 +227,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     # \x01 cannot appear raw in valid JSON, so each physical line is one field.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {lines} AS SELECT line FROM read_csv({lit(str(path))},
         columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '', escape = '',
-        auto_detect = false, encoding = {lit(enc)}, max_line_size = {_MAX_LINE}, buffer_size = {4 * _MAX_LINE})""")
+        auto_detect = false, encoding = {lit(enc)}, max_line_size = {_MAX_LINE}, buffer_size = {2 * _MAX_LINE})""")
     base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {lines}").fetchone()[0]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_n AS SELECT rowid - {base} + 1 AS _row, line, "
                 f"coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok FROM {lines} WHERE line IS NOT NULL AND trim(line) <> ''")
