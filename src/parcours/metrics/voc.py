@@ -35,16 +35,24 @@ def _wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
     return {f"{prefix}_low": 100 * (centre - half), f"{prefix}_high": 100 * (centre + half)}
 
 
+def _count(responses: Any, metric: str, by: list[str] | None, **extra: Any) -> Any:
+    """n answered and skipped per group, plus ``extra`` aggregates (functions of the answers)."""
+    r = _answers(responses, metric)
+    answered = r.score.notnull()
+    return (r.group_by(by) if by else r).aggregate(
+        n=answered.cast("int64").sum(), skipped=(~answered).cast("int64").sum(),
+        **{name: f(r) for name, f in extra.items()})
+
+
+def _share(agg: Any, k: str, name: str, by: list[str] | None) -> Any:
+    out = agg.mutate(**{name: 100 * agg[k].cast("float64") / agg.n}, **_wilson(agg[k], agg.n, name))
+    return out.filter(out.n > 0) if by else out
+
+
 def nps(responses: Any, by: list[str] | None = None) -> Any:
     """Net Promoter Score per group: n, promoters, passives, detractors, skipped, nps, se, moe95."""
-    r = _answers(responses, "nps")
-    answered = r.score.notnull()
-    agg = (r.group_by(by) if by else r).aggregate(
-        n=answered.cast("int64").sum(),
-        skipped=(~answered).cast("int64").sum(),
-        promoters=(r.score >= 9).cast("int64").sum(),
-        detractors=(r.score <= 6).cast("int64").sum(),
-    )
+    agg = _count(responses, "nps", by, promoters=lambda r: (r.score >= 9).cast("int64").sum(),
+                 detractors=lambda r: (r.score <= 6).cast("int64").sum())
     n = agg.n.cast("float64")
     p, d = agg.promoters / n, agg.detractors / n
     se = 100 * ((p + d - (p - d) ** 2) / n).sqrt()
@@ -55,31 +63,17 @@ def nps(responses: Any, by: list[str] | None = None) -> Any:
 
 def csat(responses: Any, by: list[str] | None = None) -> Any:
     """CSAT per group: n, satisfied, skipped, csat (% top-two-box) and its Wilson 95 % interval."""
-    r = _answers(responses, "csat")
-    answered = r.score.notnull()
-    agg = (r.group_by(by) if by else r).aggregate(
-        n=answered.cast("int64").sum(),
-        skipped=(~answered).cast("int64").sum(),
-        satisfied=(r.score >= r.scale_max - 1).cast("int64").sum(),
-        mean=r.score.mean(),
-    )
-    out = agg.mutate(csat=100 * agg.satisfied.cast("float64") / agg.n, **_wilson(agg.satisfied, agg.n, "csat"))
-    return out.filter(out.n > 0) if by else out
+    agg = _count(responses, "csat", by, satisfied=lambda r: (r.score >= r.scale_max - 1).cast("int64").sum(),
+                 mean=lambda r: r.score.mean())
+    return _share(agg, "satisfied", "csat", by)
 
 
 def ces(responses: Any, by: list[str] | None = None) -> Any:
     """CES per group: n, easy (above the midpoint), skipped, ces (% easy) with Wilson interval, mean."""
-    r = _answers(responses, "ces")
-    answered = r.score.notnull()
-    mid = (r.scale_min + r.scale_max).cast("float64") / 2
-    agg = (r.group_by(by) if by else r).aggregate(
-        n=answered.cast("int64").sum(),
-        skipped=(~answered).cast("int64").sum(),
-        easy=(r.score > mid).cast("int64").sum(),
-        mean=r.score.mean(),
-    )
-    out = agg.mutate(ces=100 * agg.easy.cast("float64") / agg.n, **_wilson(agg.easy, agg.n, "ces"))
-    return out.filter(out.n > 0) if by else out
+    mid = lambda r: (r.scale_min + r.scale_max).cast("float64") / 2  # noqa: E731
+    agg = _count(responses, "ces", by, easy=lambda r: (r.score > mid(r)).cast("int64").sum(),
+                 mean=lambda r: r.score.mean())
+    return _share(agg, "easy", "ces", by)
 
 
 __all__ = ["ces", "csat", "nps"]
