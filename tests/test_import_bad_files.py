@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 from conftest import TOUCHPOINT_HEADER, count, good_rows, write_csv
 
@@ -64,7 +63,8 @@ def test_naive_timestamps_get_the_configured_zone_and_are_reported(tmp_path, cli
 def test_duplicates_within_a_file_and_across_files(tmp_path, cli, db):
     rows = good_rows(5)
     same = list(rows[0])
-    changed = list(rows[1]); changed[7] = "unresolved"
+    changed = list(rows[1])
+    changed[7] = "unresolved"
     f1 = write_csv(tmp_path / "touchpoints_a.csv", rows + [same, changed])
     code, _, rep = cli("import", str(f1), "--json")
     r = rep[0]

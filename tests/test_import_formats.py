@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -140,3 +139,32 @@ def test_files_are_imported_persons_first(tmp_path, cli, db):
     assert [r["table"] for r in rep] == ["persons", "touchpoints"]
     assert count(db, "SELECT person_id FROM touchpoints") == "C1"
     assert count(db, "SELECT count(*) FROM persons") == 1
+
+
+def test_a_newer_version_of_a_case_updates_it_and_events_never_change(tmp_path, cli, db):
+    header = ["case_id", "opened_at", "email", "channel", "status", "closed_at"]
+    write_csv(tmp_path / "cases.csv", [["K1", "2025-03-01T10:00:00Z", "a@b.fr", "email", "open", ""],
+                                       ["K2", "2025-03-01T11:00:00Z", "c@d.fr", "chat", "open", ""]], header=header)
+    cli("import", str(tmp_path / "cases.csv"))
+    write_csv(tmp_path / "cases_later.csv", [["K1", "2025-03-01T10:00:00Z", "a@b.fr", "email", "resolved",
+                                              "2025-03-02T09:00:00Z"],
+                                             ["K2", "2025-03-01T11:00:00Z", "c@d.fr", "chat", "open", ""]],
+              header=header)
+    code, _, rep = cli("import", str(tmp_path / "cases_later.csv"), "--json")
+    assert code == 0 and (rep[0]["updated"], rep[0]["duplicates"], rep[0]["accepted"]) == (1, 1, 0)
+    assert count(db, "SELECT list(status ORDER BY case_id) FROM cases") == ["resolved", "open"]
+    assert count(db, "SELECT count(*) FROM cases") == 2
+
+
+def test_identities_from_a_crm_export(tmp_path, cli, db):
+    write_csv(tmp_path / "identities.csv", [["email", "Anne@Exemple.fr", "C9"], ["phone", "06 11 22 33 44", "C9"],
+                                            ["fax", "0140000000", "C9"]], header=["kind", "value", "person_id"])
+    code, _, rep = cli("import", str(tmp_path / "identities.csv"), "--json")
+    assert code == 1 and rep[0]["accepted"] == 2
+    assert rep[0]["problems"][0]["field"] == "kind"
+    assert count(db, "SELECT list(value ORDER BY kind) FROM identities") == ["anne@exemple.fr", "+33611223344"]
+    assert count(db, "SELECT list(person_id) FROM persons") == ["C9"]
+    write_csv(tmp_path / "touchpoints.csv", [["e1", "2025-03-01T10:00:00Z", "anne@exemple.fr", "", "chat", "contact",
+                                              "", "", "", ""]])
+    cli("import", str(tmp_path / "touchpoints.csv"))
+    assert count(db, "SELECT person_id FROM touchpoints") == "C9"

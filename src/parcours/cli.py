@@ -65,9 +65,10 @@ def main(ctx: click.Context, db: Path | None, memory: str | None) -> None:
               "e.g. touchpoints_2025.csv → touchpoints).")
 @click.option("--map", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML column mapping for a foreign export (see docs/import.md).")
-@click.option("--tz", default=lambda: os.environ.get("PARCOURS_TZ", "Europe/Paris"), show_default="Europe/Paris, or $PARCOURS_TZ",
-              help="Time zone given to timestamps written without one.")
-@click.option("--country", default=lambda: os.environ.get("PARCOURS_COUNTRY", "FR"), show_default="FR, or $PARCOURS_COUNTRY",
+@click.option("--tz", default=lambda: os.environ.get("PARCOURS_TZ", "Europe/Paris"),
+              show_default="Europe/Paris, or $PARCOURS_TZ", help="Time zone given to timestamps written without one.")
+@click.option("--country", default=lambda: os.environ.get("PARCOURS_COUNTRY", "FR"),
+              show_default="FR, or $PARCOURS_COUNTRY",
               help="Country of phone numbers written in national form (06 12 34 56 78).")
 @click.option("--encoding", default=None, help="Text encoding (default: UTF-8, else Latin-1/Windows-1252).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -8,6 +8,10 @@ are all derived from the definitions below, so they cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CHANNELS = ("web", "app", "email", "sms", "chat", "social", "phone", "store", "chatbot", "video")
 DIRECTIONS = ("inbound", "outbound")

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
+from parcours.store.sql import scalar
 
 _PREFIX = {"email": "email", "phone": "phone", "social": "social", "app_id": "app"}
 
@@ -74,7 +75,7 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT x.id, y.id FROM (SELECT a, b FROM _edges UNION ALL SELECT n, p FROM _known
                                 UNION ALL SELECT a, b FROM _merged_away) e
         JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
-    n_nodes = con.execute("SELECT count(*) FROM _allnodes").fetchone()[0]
+    n_nodes = scalar(con, "SELECT count(*) FROM _allnodes")
     src = np.asarray(list(pairs.values())[0], dtype=np.int64) if pairs else np.empty(0, np.int64)
     dst = np.asarray(list(pairs.values())[1], dtype=np.int64) if pairs else np.empty(0, np.int64)
     from scipy.sparse import coo_matrix  # imported here: SciPy takes half a second to load
@@ -112,8 +113,8 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         WHERE b.n NOT LIKE 'p:%' AND NOT EXISTS (
           SELECT 1 FROM identities i WHERE i.kind || ':' || i.value = b.n)""")
     res = Resolution()
-    res.persons_merged = con.execute("SELECT count(*) FROM _merge_map WHERE known").fetchone()[0]
-    res.identities_added = con.execute("SELECT count(*) FROM _new_identities").fetchone()[0]
+    res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
+    res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")
     for t in ("_edges", "_known", "_allnodes", "_labels"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return res
@@ -136,14 +137,14 @@ def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str, skip_g
         WHERE cp.fresh OR NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
         {f"AND cp.person_id NOT IN (SELECT person_id FROM {skip_given})" if skip_given else ""}
         GROUP BY cp.person_id""")
-    return con.execute("SELECT count(*) FROM persons WHERE import_id = ?", [import_id]).fetchone()[0]
+    return scalar(con, "SELECT count(*) FROM persons WHERE import_id = ?", [import_id])
 
 
 def apply(con: duckdb.DuckDBPyConnection, *, import_id: str, source: str) -> None:
     """Write the resolution: new identities, and merges (audited) applied to every table."""
     con.execute("INSERT INTO identities (kind, value, person_id, first_seen, source, import_id) "
                 f"SELECT kind, value, person_id, first_seen, source, '{import_id}' FROM _new_identities")
-    if con.execute("SELECT count(*) FROM _merge_map").fetchone()[0] == 0:
+    if scalar(con, "SELECT count(*) FROM _merge_map") == 0:
         return
     # evidence: up to three identifiers of the merged person found in the linking component
     con.execute(f"""INSERT INTO merges

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from parcours.ingest.readers import ReadError, Staged, detect_format, detect_tab
 from parcours.ingest.validate import Options, compile_rules, lit, q
 from parcours.schema import DEFAULT_SCALES, IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
+from parcours.store.sql import scalar
 
 #: Tables whose rows describe something that changes (a case's status): a newer version
 #: of a stored key replaces it. Events (touchpoints, orders, answers, messages) never change:
@@ -149,15 +150,15 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
         SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, _node
                {', ' + keep if keep else ''}{qid} FROM _typed""",
               on_progress=lambda p: progress("check", p))
-    rep.naive_timestamps = con.execute(
-        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok").fetchone()[0]
+    rep.naive_timestamps = scalar(con, 
+        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok")
 
     # 2. duplicates within the file and against the store: only rows that are not new get a status
     tkey = _key_sql(tbl, "t")
     cols = [c for c in tbl.column_names if c != "person_id" or not tbl.needs_person]
     row_hash = "hash(row(" + ", ".join("c." + q(c) for c in cols) + "))"
     tgt_hash = "hash(row(" + ", ".join("t." + q(c) for c in cols) + "))"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
+    con.execute("""CREATE OR REPLACE TEMP TABLE _cand AS
         SELECT _row, _key, NULL::VARCHAR AS stored_by, NULL::UBIGINT AS stored_hash FROM _checked
         WHERE _ok AND _key IN (SELECT _key FROM _checked WHERE _ok GROUP BY _key HAVING count(*) > 1)""")
     con.execute(f"""INSERT INTO _cand SELECT c._row, c._key, t.import_id, {tgt_hash} FROM _checked c
@@ -201,9 +202,9 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
            progress: Progress) -> None:
     progress("store", 0)
     if tbl.needs_person:
-        before = con.execute("SELECT count(*) FROM persons").fetchone()[0]
+        before = scalar(con, "SELECT count(*) FROM persons")
         identity.create_new_persons(con, import_id=rep.import_id or "")
-        rep.persons_created = con.execute("SELECT count(*) FROM persons").fetchone()[0] - before
+        rep.persons_created = scalar(con, "SELECT count(*) FROM persons") - before
     values = _final_values(tbl)
     person = "coalesce(w.person_id, c.person_id)" if tbl.needs_person else None
     select = ", ".join(person if (c == "person_id" and person) else values.get(c, f"c.{q(c)}")
@@ -216,14 +217,17 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
               f"SELECT {select}, '{rep.import_id}' FROM _typed c {join} WHERE c._ok AND c._row NOT IN "
               f"(SELECT _row FROM _status WHERE status <> 'update')",
               on_progress=lambda p: progress("store", p * 0.9))
+    if tbl.name == "identities":  # a CRM's list may name persons not imported yet
+        con.execute("INSERT INTO persons (person_id, import_id) SELECT DISTINCT person_id, ? FROM identities "
+                    "WHERE person_id NOT IN (SELECT person_id FROM persons)", [rep.import_id])
     if tbl.needs_person or tbl.name == "persons":
         identity.apply(con, import_id=rep.import_id or "", source=str(path))
         if tbl.name == "persons":
-            rep.persons_created = con.execute(
-                "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id]).fetchone()[0]
+            rep.persons_created = scalar(con, 
+                "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id])
 
     counts = dict(con.execute("SELECT status, count(*) FROM _status GROUP BY status").fetchall())
-    good = con.execute("SELECT count(*) FROM _checked WHERE _ok").fetchone()[0]
+    good = scalar(con, "SELECT count(*) FROM _checked WHERE _ok")
     rep.updated, rep.duplicates = counts.get("update", 0), counts.get("dup", 0)
     rep.accepted = good - sum(counts.values())
 
@@ -318,11 +322,11 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
               NOT IN (SELECT quarantine_id FROM quarantine)""",
                 [digest, rep.import_id, tbl.name, source, digest, digest])
     for row, reason, line in staged.rejects:
-        qid = con.execute("SELECT left(md5(? || '/' || ? || '/'), 16)", [digest, row]).fetchone()[0]
+        qid = scalar(con, "SELECT left(md5(? || '/' || ? || '/'), 16)", [digest, row])
         con.execute("""INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, ?, NULL, ?, NULL, to_json({'_line': ?::VARCHAR}),
                        now(), NULL, NULL WHERE ? NOT IN (SELECT quarantine_id FROM quarantine)""",
                     [qid, rep.import_id, tbl.name, source, digest, row, reason, line, qid])
-    n_rows = con.execute("SELECT count(DISTINCT _row) FROM _q").fetchone()[0] + len(staged.rejects)
+    n_rows = scalar(con, "SELECT count(DISTINCT _row) FROM _q") + len(staged.rejects)
     con.execute("DROP TABLE _q")
     return n_rows
 

@@ -18,6 +18,7 @@ import duckdb
 
 from parcours.ingest.validate import lit, q
 from parcours.schema import TABLES
+from parcours.store.sql import scalar
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -87,7 +88,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Sta
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
                     f"file_row_number + 1 AS _row FROM read_parquet({lit(str(path))}, file_row_number = true)")
         cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall() if r[0] != "_row"}
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({lit(str(path))})").fetchone()[0]
+        rows = scalar(con, f"SELECT count(*) FROM read_parquet({lit(str(path))})")
     except duckdb.Error as e:
         raise ReadError(f"{path}: not a readable Parquet file ({_first_line(e)})") from e
     return Staged(name, "parquet", cols, rows)
@@ -127,8 +128,8 @@ def _transcode(src: Path, dst: Path, encoding: str | None) -> tuple[Path, str]:
                     break
     try:
         with src.open("r", encoding=encoding, newline="") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
-            while chunk := fin.read(8 * 1024 * 1024):
-                fout.write(chunk)
+            while text := fin.read(8 * 1024 * 1024):
+                fout.write(text)
     except (UnicodeDecodeError, LookupError) as e:
         raise ReadError(f"{src}: cannot decode the file as {encoding} ({e})") from e
     label = {"cp1252": "windows-1252", "latin-1": "latin-1"}.get(encoding, encoding)
@@ -155,7 +156,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
         raise _NotUtf8(path)
     rejects = _collapse_rejects(raw)
     view = _number_rows(con, name, [r for r, _, _ in rejects])
-    staged_rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    staged_rows = scalar(con, f"SELECT count(*) FROM {name}")
     return Staged(view, "csv", cols, staged_rows + len(rejects), rejects)
 
 
@@ -207,7 +208,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, name: str, reject_rows: list[in
     """
     view = f"{name}_v"
     # rowids are consecutive in insertion order, but do not start at 0 inside a transaction
-    base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {name}").fetchone()[0]
+    base = scalar(con, f"SELECT coalesce(min(rowid), 0) FROM {name}")
     if not reject_rows:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, rowid - {base} + 1 AS _row FROM {name}")
         return view
@@ -228,7 +229,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {lines} AS SELECT line FROM read_csv({lit(str(path))},
         columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '', escape = '',
         auto_detect = false, encoding = {lit(enc)}, max_line_size = {_MAX_LINE}, buffer_size = {2 * _MAX_LINE})""")
-    base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {lines}").fetchone()[0]
+    base = scalar(con, f"SELECT coalesce(min(rowid), 0) FROM {lines}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_n AS SELECT rowid - {base} + 1 AS _row, line, "
                 f"coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok FROM {lines} WHERE line IS NOT NULL AND trim(line) <> ''")
     con.execute(f"DROP TABLE {lines}")
@@ -241,7 +242,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     paths = "[" + ", ".join(lit("$." + _json_path(k)) for k in wanted) + "]" if wanted else "[]"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _row, {extract} FROM "
                 f"(SELECT _row, json_extract_string(CASE WHEN ok THEN line END, {paths}::VARCHAR[]) AS v FROM {name}_n WHERE ok) ORDER BY _row")
-    total = con.execute(f"SELECT count(*) FROM {name}_n").fetchone()[0]
+    total = scalar(con, f"SELECT count(*) FROM {name}_n")
     con.execute(f"DROP TABLE {name}_n")
     cols = {k: "VARCHAR" for k in wanted}
     return Staged(name, "jsonl", cols, total, rejects, unknown_keys=[])

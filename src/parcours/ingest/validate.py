@@ -190,6 +190,14 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
             reason = (f"{lit(col.name + ' is ')} || format('{{:,}}', length({c})) || "
                       f"{lit(f' characters long, over the limit of {MAX_TEXT_CHARS:,}')}")
             errors.append(f"CASE WHEN length({c}) > {MAX_TEXT_CHARS} THEN {_err(col.name, reason)} END")
+    if tbl.name == "identities" and "value" in sources:
+        # a CRM's identifier list: each value is normalised by its kind
+        kinds = {"email": "email", "phone": "phone", "social": "social", "app": "app_id"}
+        cases = " ".join(f"WHEN {lit(k)} THEN {identifier_sql(c, 's_value', opts.country)}"
+                         for k, c in kinds.items())
+        typed["value"] = f"(CASE lower(trim(s_kind)) {cases} ELSE s_value END)::VARCHAR"
+        errors.append(f"CASE WHEN s_value IS NOT NULL AND t_value IS NULL THEN "
+                      f"{_err('value', _show('s_value') + ' || ' + lit(' is not a valid ') + ' || lower(s_kind)')} END")
     errors += _table_rules(tbl)
     return Compiled(typed=typed, cleaned=cleaned, checks=errors, naive=" + ".join(naive))
 

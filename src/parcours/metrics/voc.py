@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 Z95 = 1.959963984540054
 
 

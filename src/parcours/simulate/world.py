@@ -29,8 +29,19 @@ from .commerce import Fulfilment, Purchases, buy_till_you_die, emit_commerce, fu
 from .events import Events, assemble
 from .journeys import emit_journeys, emit_leaving
 from .people import TRUTH_SCHEMA, People, make_people
-from .support import (MESSAGE_BODIES, SLA, SUBJECTS, Episodes, case_columns, emit_contacts,
-                      issues, leave_times, message_columns, simulate, subset)
+from .support import (
+    MESSAGE_BODIES,
+    SLA,
+    SUBJECTS,
+    Episodes,
+    case_columns,
+    emit_contacts,
+    issues,
+    leave_times,
+    message_columns,
+    simulate,
+    subset,
+)
 from .surveys import METRICS, SCALES, VERBATIMS, Answers, answer, commented, survey_ids
 
 TABLES = ("persons", "cases", "touchpoints", "messages", "orders", "responses")

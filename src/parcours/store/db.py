@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import duckdb
 
 from parcours.schema import TABLES
 from parcours.store.migrations import current_version, migrate
+from parcours.store.sql import scalar
 
 DEFAULT_DB = "parcours.duckdb"
 
@@ -98,9 +98,9 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Rows per canonical table, plus open quarantine entries."""
-        out = {name: self.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in TABLES}
-        out["quarantine"] = self.con.execute(
-            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        out = {name: scalar(self.con, f"SELECT count(*) FROM {name}") for name in TABLES}
+        out["quarantine"] = scalar(self.con, 
+            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL")
         return out
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

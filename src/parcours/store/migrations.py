@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from parcours.schema import TABLES
+from parcours.store.sql import scalar
 
 #: Columns every canonical table gets on top of the contract: the import that wrote the row.
 SYSTEM_COLUMNS = (("import_id", "VARCHAR"),)
@@ -85,4 +86,4 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    return scalar(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
