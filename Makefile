@@ -15,12 +15,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 $(VENV)/.runtime: $(BIN)/python requirements.lock pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
 $(VENV)/.test: $(VENV)/.runtime requirements-test.lock
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements-test.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-test.lock
 	touch $@
 
 venv: $(VENV)/.runtime

@@ -51,7 +51,8 @@ class Store:
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as e:
             raise StoreError(f"cannot open the store {self.path}: {e}") from e
-        self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'")
+        # no Python replacement scans: looking up unknown table names in Python frames imports pandas
+        self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'; SET python_enable_replacements = false")
         if not read_only:
             migrate(self.con)
         elif current_version(self.con) == 0:
