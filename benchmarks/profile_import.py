@@ -31,7 +31,7 @@ def main() -> None:
     path, table = Path(sys.argv[1]), sys.argv[2]
     db = Path(sys.argv[3] if len(sys.argv) > 3 else "/tmp/profile.duckdb")
     db.unlink(missing_ok=True)
-    store = Store(db)
+    store = Store(db, memory_limit="2GB")
     store.con = Timed(store.con)  # type: ignore[assignment]
     t0 = time.perf_counter()
     rep = import_file(store, path, table)

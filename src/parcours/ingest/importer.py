@@ -218,8 +218,9 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     con.execute("SET preserve_insertion_order = false")
     try:
         store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
-                  f"SELECT {select}, '{rep.import_id}' FROM _typed c {join} WHERE c._ok AND c._row NOT IN "
-                  f"(SELECT _row FROM _status WHERE status <> 'update')",
+                  f"SELECT {select}, '{rep.import_id}' FROM _typed c {join} WHERE c._row NOT IN "
+                  f"(SELECT _row FROM _checked WHERE NOT _ok UNION ALL "  # few rows: no rule is re-run
+                  f"SELECT _row FROM _status WHERE status <> 'update')",
                   on_progress=lambda p: progress("store", p * 0.9))
     finally:
         con.execute("SET preserve_insertion_order = true")

@@ -42,7 +42,10 @@ class Store:
                              "or run `parcours demo`")
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {}
+        # New files use DuckDB's newest storage format: its compression writes ~40 % faster
+        # than the default (1.0-compatible) one, with files of the same size. Such a file needs
+        # DuckDB ≥ 1.5 to be read, which the lock file guarantees.
+        config: dict[str, Any] = {"storage_compatibility_version": "latest"}
         if memory_limit:
             config["memory_limit"] = memory_limit
         if threads:
