@@ -145,7 +145,10 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
             SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""")
     who = [c for c in ("person_id", *IDENTIFIER_COLUMNS) if c in tbl.column_names]
     ts_col = TS_COLUMN.get(tbl.name)
-    keep = ", ".join(q(c) for c in [*who, *([ts_col] if ts_col else [])])
+    # identifiers matter later only where a row links two of them (`_node` carries the first)
+    n_ids = " + ".join(f"({q(c)} IS NOT NULL)::INT" for c in who) or "0"
+    keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 THEN {q(c)} END AS {q(c)}" for c in who),
+                      *([q(ts_col)] if ts_col else [])])
     store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
         SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, _node
                {', ' + keep if keep else ''}{qid} FROM _typed""",

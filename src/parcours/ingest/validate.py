@@ -69,7 +69,9 @@ def _cleaned(col: Column, src: str | None, src_type: str | None, opts: Options) 
     if src is None:
         return "NULL"
     if src_type is None or src_type.startswith("VARCHAR"):
-        v = f"nullif(trim({src}), '')" if col.type != "text" else f"nullif({src}, '')"
+        # trim only values that need it: trim() copies every string, which is most of the cost
+        v = (f"(CASE WHEN {src} LIKE ' %' OR {src} LIKE '% ' THEN nullif(trim({src}), '') "
+             f"WHEN {src} = '' THEN NULL ELSE {src} END)") if col.type != "text" else f"nullif({src}, '')"
         vmap = {k.strip().lower(): v2 for k, v2 in opts.value_maps.get(col.name, {}).items()}
         if vmap:
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v2)}" for k, v2 in vmap.items())
@@ -120,7 +122,7 @@ def _typed(col: Column, c: str, src_type: str | None, opts: Options) -> tuple[st
         return (f"(CASE WHEN {v} IN ('true','t','1','yes','y','oui','o') THEN true "
                 f"WHEN {v} IN ('false','f','0','no','n','non') THEN false END)"), "0"
     if t == "enum":
-        v = f"lower(trim({c}::VARCHAR))"
+        v = f"lower({c}::VARCHAR)"  # already trimmed
         vals = ", ".join(lit(x) for x in col.values)
         return f"(CASE WHEN {v} IN ({vals}) THEN {v} END)", "0"
     if t == "json":
