@@ -190,12 +190,13 @@ def quarantine(ctx: click.Context, table: str | None, include_resolved: bool, li
     for tbl, src, open_rows, resolved in q.summary(store):
         out.print(f"{tbl} ← {src}: {open_rows:,} rows open, {resolved:,} resolved")
     t = RichTable()
-    for col in ("id", "table", "file", "row", "field", "reason") + (("resolved",) if include_resolved else ()):
-        t.add_column(col)
+    for col in ("where", "field", "reason") + (("resolved",) if include_resolved else ()):
+        t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(r.quarantine_id, r.table, Path(r.source).name, str(r.row or ""), r.field or "", r.reason,
+        t.add_row(f"{Path(r.source).name}:{r.row or '?'}", r.field or "", r.reason,
                   *(("yes" if r.resolved else "",) if include_resolved else ()))
     out.print(t)
+    out.print("Entry ids: --json. To correct the rows: --export fix.csv, edit, import fix.csv.")
 
 
 # -- persons ----------------------------------------------------------------------------------
