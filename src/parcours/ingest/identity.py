@@ -129,13 +129,12 @@ def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> No
     con.unregister("_labels_arrow")
 
 
-def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str, skip_given: str | None = None) -> int:
-    """Insert the persons first seen in this import (not for the persons table itself)."""
+def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str) -> int:
+    """Insert the persons first seen in this import (not for the persons table itself); returns how many."""
     con.execute(f"""INSERT INTO persons (person_id, created_at, import_id)
         SELECT cp.person_id, min(b.first_seen), '{import_id}'
         FROM _comp_person cp JOIN _comp c USING (comp) JOIN _bnodes b USING (n)
         WHERE cp.fresh OR NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
-        {f"AND cp.person_id NOT IN (SELECT person_id FROM {skip_given})" if skip_given else ""}
         GROUP BY cp.person_id""")
     return scalar(con, "SELECT count(*) FROM persons WHERE import_id = ?", [import_id])
 

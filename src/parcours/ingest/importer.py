@@ -205,9 +205,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
            progress: Progress) -> None:
     progress("store", 0)
     if tbl.needs_person:
-        before = scalar(con, "SELECT count(*) FROM persons")
-        identity.create_new_persons(con, import_id=rep.import_id or "")
-        rep.persons_created = scalar(con, "SELECT count(*) FROM persons") - before
+        rep.persons_created = identity.create_new_persons(con, import_id=rep.import_id or "")
     values = _final_values(tbl)
     person = "coalesce(w.person_id, c.person_id)" if tbl.needs_person else None
     select = ", ".join(person if (c == "person_id" and person) else values.get(c, f"c.{q(c)}")

@@ -43,7 +43,6 @@ class Staged:
     rows: int                                  # records read (staged + rejects)
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (row, reason, raw)
     encoding: str = "utf-8"
-    unknown_keys: list[str] = field(default_factory=list)  # JSON keys outside the contract
 
 
 def detect_format(path: Path) -> str:
@@ -245,7 +244,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     total = scalar(con, f"SELECT count(*) FROM {name}_n")
     con.execute(f"DROP TABLE {name}_n")
     cols = {k: "VARCHAR" for k in wanted}
-    return Staged(name, "jsonl", cols, total, rejects, unknown_keys=[])
+    return Staged(name, "jsonl", cols, total, rejects)
 
 
 def _json_path(key: str) -> str:
