@@ -9,6 +9,7 @@ row's every problem is found in one pass and named precisely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from parcours.ingest.normalize import identifier_sql
 from parcours.schema import DEFAULT_SCALES, IDENTIFIER_COLUMNS, MAX_TEXT_CHARS, Column, Table
@@ -28,24 +29,28 @@ class Options:
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # column → {source: canonical}
 
 
+class Check(NamedTuple):
+    """One rule: the row fails when ``fails`` (SQL) is true; ``reason`` is a SQL string expression."""
+
+    fails: str
+    field: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class Compiled:
     typed: dict[str, str]        # column → typed expression (references inner aliases)
     cleaned: dict[str, str]      # column → cleaned source expression (inner select)
-    checks: list[str]            # "CASE WHEN <fails> THEN {field, reason} END" expressions
+    checks: list[Check]
     naive: str                   # integer expression: how many naive timestamps the row had
 
     @property
     def errors(self) -> str:
         """The row's list of {field, reason}; built only for rows that fail a check (fast path)."""
-        fails = " OR ".join(f"({_cond(c)})" for c in self.checks) or "false"
-        return (f"CASE WHEN coalesce({fails}, false) THEN list_filter([{', '.join(self.checks)}], "
-                f"e -> e IS NOT NULL) ELSE [] END")
-
-
-def _cond(check: str) -> str:
-    """The condition of a "CASE WHEN <cond> THEN … END" check."""
-    return check[len("CASE WHEN "):check.rindex(" THEN {'field'")]
+        fails = " OR ".join(f"({c.fails})" for c in self.checks) or "false"
+        items = ", ".join(f"CASE WHEN {c.fails} THEN {{'field': {lit(c.field)}, 'reason': {c.reason}}} END"
+                          for c in self.checks)
+        return f"CASE WHEN coalesce({fails}, false) THEN list_filter([{items}], e -> e IS NOT NULL) ELSE [] END"
 
 
 def q(name: str) -> str:
@@ -54,10 +59,6 @@ def q(name: str) -> str:
 
 def lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
-
-
-def _err(fld: str, reason_sql: str) -> str:
-    return f"{{'field': {lit(fld)}, 'reason': {reason_sql}}}"
 
 
 def _show(s: str) -> str:
@@ -169,10 +170,9 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
         naive.append(nv)
         t = f"t_{col.name}"
         if col.required:
-            errors.append(f"CASE WHEN {c} IS NULL THEN {_err(col.name, lit('missing required value'))} END")
+            errors.append(Check(f"{c} IS NULL", col.name, lit("missing required value")))
         if src is not None:
-            errors.append(f"CASE WHEN {c} IS NOT NULL AND {t} IS NULL THEN "
-                          f"{_err(col.name, _type_reason(col, c))} END")
+            errors.append(Check(f"{c} IS NOT NULL AND {t} IS NULL", col.name, _type_reason(col, c)))
         if col.min is not None or col.max is not None:
             lo = col.min if col.min is not None else float("-inf")
             hi = col.max if col.max is not None else float("inf")
@@ -183,23 +183,21 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
                 conds.append(f"{t} > {col.max}")
             rng = f"{_fmt(lo)}–{_fmt(hi)}" if col.max is not None else f"at least {_fmt(lo)}"
             reason = f"{lit(col.name + ' ')} || {t}::VARCHAR || {lit(' is out of range ' + rng)}"
-            errors.append(f"CASE WHEN {' OR '.join(conds)} THEN {_err(col.name, reason)} END")
+            errors.append(Check(" OR ".join(conds), col.name, reason))
         if col.type == "timestamp" and src is not None:
             reason = f"{t}::VARCHAR || " + lit(" is not a plausible time (before 1900 or in the future)")
-            errors.append(f"CASE WHEN {t} < {_MIN_TS} OR {t} > now() + INTERVAL 1 DAY THEN "
-                          f"{_err(col.name, reason)} END")
+            errors.append(Check(f"{t} < {_MIN_TS} OR {t} > now() + INTERVAL 1 DAY", col.name, reason))
         if col.type == "text" and src is not None:
             reason = (f"{lit(col.name + ' is ')} || format('{{:,}}', length({c})) || "
                       f"{lit(f' characters long, over the limit of {MAX_TEXT_CHARS:,}')}")
-            errors.append(f"CASE WHEN length({c}) > {MAX_TEXT_CHARS} THEN {_err(col.name, reason)} END")
+            errors.append(Check(f"length({c}) > {MAX_TEXT_CHARS}", col.name, reason))
     if tbl.name == "identities" and "value" in sources:
         # a CRM's identifier list: each value is normalised by its kind
-        kinds = {"email": "email", "phone": "phone", "social": "social", "app": "app_id"}
-        cases = " ".join(f"WHEN {lit(k)} THEN {identifier_sql(c, 's_value', opts.country)}"
-                         for k, c in kinds.items())
+        cases = " ".join(f"WHEN {lit(kind)} THEN {identifier_sql(col, 's_value', opts.country)}"
+                         for col, kind in IDENTIFIER_COLUMNS.items())
         typed["value"] = f"(CASE lower(trim(s_kind)) {cases} ELSE s_value END)::VARCHAR"
-        errors.append(f"CASE WHEN s_value IS NOT NULL AND t_value IS NULL THEN "
-                      f"{_err('value', _show('s_value') + ' || ' + lit(' is not a valid ') + ' || lower(s_kind)')} END")
+        errors.append(Check("s_value IS NOT NULL AND t_value IS NULL", "value",
+                            f"{_show('s_value')} || ' is not a valid ' || lower(s_kind)"))
     errors += _table_rules(tbl)
     return Compiled(typed=typed, cleaned=cleaned, checks=errors, naive=" + ".join(naive))
 
@@ -208,29 +206,30 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _table_rules(tbl: Table) -> list[str]:
+def scale_sql(bound: str, prefix: str = "t_") -> str:
+    """The effective scale bound (``min`` or ``max``) of an answer: stated, else its metric's default."""
+    i = 0 if bound == "min" else 1
+    default = " ".join(f"WHEN {lit(m)} THEN {lim[i]}" for m, lim in DEFAULT_SCALES.items())
+    return f"coalesce({prefix}scale_{bound}, CASE {prefix}metric {default} END)"
+
+
+def _table_rules(tbl: Table) -> list[Check]:
     rules = []
     if tbl.needs_person:
         who = ["person_id", *IDENTIFIER_COLUMNS]
-        rules.append(
-            f"CASE WHEN {' AND '.join(f's_{w} IS NULL' for w in who)} THEN "
-            f"{_err('person_id', lit('no person: give person_id or one of ' + ', '.join(IDENTIFIER_COLUMNS)))} END")
+        rules.append(Check(" AND ".join(f"s_{w} IS NULL" for w in who), "person_id",
+                           lit("no person: give person_id or one of " + ", ".join(IDENTIFIER_COLUMNS))))
     if tbl.name == "cases":
-        rules.append("CASE WHEN t_closed_at < t_opened_at THEN "
-                     f"{_err('closed_at', lit('closed_at is before opened_at'))} END")
+        rules.append(Check("t_closed_at < t_opened_at", "closed_at", lit("closed_at is before opened_at")))
     if tbl.name == "responses":
-        lo_default = " ".join(f"WHEN {lit(m)} THEN {a}" for m, (a, _) in DEFAULT_SCALES.items())
-        hi_default = " ".join(f"WHEN {lit(m)} THEN {b}" for m, (_, b) in DEFAULT_SCALES.items())
-        lo = f"coalesce(t_scale_min, CASE t_metric {lo_default} END)"
-        hi = f"coalesce(t_scale_max, CASE t_metric {hi_default} END)"
-        score_reason = (f"'score ' || t_score::VARCHAR || ' is outside the scale ' || ({lo})::VARCHAR "
-                        f"|| '–' || ({hi})::VARCHAR || ' of ' || t_metric")
+        lo, hi = scale_sql("min"), scale_sql("max")
         rules += [
-            "CASE WHEN t_metric = 'nps' AND (coalesce(t_scale_min, 0) <> 0 OR coalesce(t_scale_max, 10) <> 10) "
-            f"THEN {_err('scale_max', lit('NPS is always asked on 0–10'))} END",
-            "CASE WHEN t_metric = 'custom' AND (t_scale_min IS NULL OR t_scale_max IS NULL) "
-            f"THEN {_err('scale_min', lit('a custom question needs scale_min and scale_max'))} END",
-            f"CASE WHEN t_score IS NOT NULL AND ({lo}) IS NOT NULL AND (t_score < {lo} OR t_score > {hi}) THEN "
-            f"{_err('score', score_reason)} END",
+            Check("t_metric = 'nps' AND (coalesce(t_scale_min, 0) <> 0 OR coalesce(t_scale_max, 10) <> 10)",
+                  "scale_max", lit("NPS is always asked on 0–10")),
+            Check("t_metric = 'custom' AND (t_scale_min IS NULL OR t_scale_max IS NULL)",
+                  "scale_min", lit("a custom question needs scale_min and scale_max")),
+            Check(f"t_score IS NOT NULL AND ({lo}) IS NOT NULL AND (t_score < {lo} OR t_score > {hi})", "score",
+                  f"'score ' || t_score::VARCHAR || ' is outside the scale ' || ({lo})::VARCHAR "
+                  f"|| '–' || ({hi})::VARCHAR || ' of ' || t_metric"),
         ]
     return rules
