@@ -18,24 +18,20 @@ import numpy as np
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
 from parcours.store.sql import scalar
 
-_PREFIX = {"email": "email", "phone": "phone", "social": "social", "app_id": "app"}
-
-
 def node_sql(alias: str = "") -> str:
     """SQL for a row's first node: the person id if given, else its first identifier."""
     a = f"{alias}." if alias else ""
-    parts = [f"'p:' || {a}person_id"] + [f"'{_PREFIX[c]}:' || {a}{c}" for c in IDENTIFIER_COLUMNS]
+    parts = [f"'p:' || {a}person_id"] + [f"'{kind}:' || {a}{c}" for c, kind in IDENTIFIER_COLUMNS.items()]
     return "coalesce(" + ", ".join(parts) + ")"
 
 
 def _nodes_list_sql() -> str:
-    parts = ["'p:' || person_id"] + [f"'{_PREFIX[c]}:' || {c}" for c in IDENTIFIER_COLUMNS]
+    parts = ["'p:' || person_id"] + [f"'{kind}:' || {c}" for c, kind in IDENTIFIER_COLUMNS.items()]
     return "[" + ", ".join(parts) + "]"
 
 
 @dataclass
 class Resolution:
-    persons_created: int = 0
     persons_merged: int = 0
     identities_added: int = 0
 
@@ -72,12 +68,11 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
           SELECT n FROM _bnodes UNION SELECT p FROM _known
           UNION SELECT a FROM _merged_away UNION SELECT b FROM _merged_away)""")
     pairs = con.execute("""
-        SELECT x.id, y.id FROM (SELECT a, b FROM _edges UNION ALL SELECT n, p FROM _known
+        SELECT x.id AS src, y.id AS dst FROM (SELECT a, b FROM _edges UNION ALL SELECT n, p FROM _known
                                 UNION ALL SELECT a, b FROM _merged_away) e
         JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
     n_nodes = scalar(con, "SELECT count(*) FROM _allnodes")
-    src = np.asarray(list(pairs.values())[0], dtype=np.int64) if pairs else np.empty(0, np.int64)
-    dst = np.asarray(list(pairs.values())[1], dtype=np.int64) if pairs else np.empty(0, np.int64)
+    src, dst = np.asarray(pairs["src"], dtype=np.int64), np.asarray(pairs["dst"], dtype=np.int64)
     from scipy.sparse import coo_matrix  # imported here: SciPy takes half a second to load
     from scipy.sparse.csgraph import connected_components
 
@@ -96,8 +91,7 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT comp, arg_min(person_id, (NOT known, created_at, person_id)) AS person_id
         FROM _persons_in WHERE NOT gone GROUP BY comp""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _comp_person AS
-        SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id,
-               k.person_id IS NULL AS fresh
+        SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id
         FROM _comp c LEFT JOIN _kept k USING (comp) GROUP BY c.comp, k.person_id""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _who AS
         SELECT b.n AS _node, cp.person_id FROM _bnodes b JOIN _comp USING (n) JOIN _comp_person cp USING (comp)""")
@@ -134,7 +128,7 @@ def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str) -> int
     con.execute(f"""INSERT INTO persons (person_id, created_at, import_id)
         SELECT cp.person_id, min(b.first_seen), '{import_id}'
         FROM _comp_person cp JOIN _comp c USING (comp) JOIN _bnodes b USING (n)
-        WHERE cp.fresh OR NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
+        WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
         GROUP BY cp.person_id""")
     return scalar(con, "SELECT count(*) FROM persons WHERE import_id = ?", [import_id])
 
