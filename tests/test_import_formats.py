@@ -168,3 +168,18 @@ def test_identities_from_a_crm_export(tmp_path, cli, db):
                                               "", "", "", ""]])
     cli("import", str(tmp_path / "touchpoints.csv"))
     assert count(db, "SELECT person_id FROM touchpoints") == "C9"
+
+
+def test_an_import_leaves_no_scratch_tables_and_does_not_change_the_callers_options(tmp_path):
+    from parcours import Options, Store, import_files
+    from parcours.ingest.mapping import Mapping
+
+    f = write_csv(tmp_path / "touchpoints.csv", good_rows(5))
+    opts = Options(timezone="Europe/Paris")
+    with Store(tmp_path / "s.duckdb") as store:
+        reports = import_files(store, [f], mapping=Mapping(timezone="America/Montreal"), options=opts)
+        assert reports[0].accepted == 5 and reports[0].timezone == "America/Montreal"
+        assert opts.timezone == "Europe/Paris"
+        left = store.query("SELECT coalesce(list(table_name), []) FROM duckdb_tables() WHERE temporary")[0][0] + \
+            store.query("SELECT coalesce(list(view_name), []) FROM duckdb_views() WHERE temporary AND NOT internal")[0][0]
+        assert left == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,8 +21,8 @@ import duckdb
 from parcours.ingest import identity
 from parcours.ingest.mapping import Mapping, check_against
 from parcours.ingest.readers import ReadError, Staged, detect_format, detect_table, sha256, stage
-from parcours.ingest.validate import Options, compile_rules, lit, q
-from parcours.schema import DEFAULT_SCALES, IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
+from parcours.ingest.validate import Options, compile_rules, lit, q, scale_sql
+from parcours.schema import IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
 from parcours.store.sql import scalar
 
@@ -76,12 +76,10 @@ def import_files(store: Store, paths: Iterable[Path], *, table: str | None = Non
                  encoding: str | None = None, progress: Callable[[Path, str, float], None] | None = None,
                  ) -> list[FileReport]:
     opts = options or Options()
-    if mapping and mapping.timezone:
-        opts.timezone = mapping.timezone
-    if mapping and mapping.timestamp_format:
-        opts.timestamp_format = mapping.timestamp_format
-    if mapping:
-        opts.value_maps = mapping.values
+    if mapping:  # the mapping speaks for its file; the caller's options are left untouched
+        opts = replace(opts, timezone=mapping.timezone or opts.timezone,
+                       timestamp_format=mapping.timestamp_format or opts.timestamp_format,
+                       value_maps=mapping.values)
     reports = []
     for path, tbl in plan(paths, table, mapping):
         cb: Progress | None = (lambda step, pct, _p=path: progress(_p, step, pct)) if progress else None
@@ -103,7 +101,7 @@ def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping
                             f"give --table ({', '.join(TABLES)})")
         if mapping:
             check_against(mapping, table, str(path))
-        if not path.exists():
+        if not path.is_file():
             raise ReadError(f"{path}: no such file")
         rep.import_id = uuid.uuid4().hex[:12]
         digest = sha256(path)
@@ -112,7 +110,7 @@ def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping
     except (ReadError, ValueError) as e:
         rep.error = str(e)
     finally:
-        store.con.execute("SELECT 1")  # keep the connection usable after a rollback
+        _drop_scratch(store.con)
     rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
 
@@ -171,8 +169,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _hashed AS
         SELECT x._row, x._key, x.stored_by, x.stored_hash, {row_hash} AS h FROM _typed c
         JOIN (SELECT _row, _key, max(stored_by) AS stored_by, max(stored_hash) AS stored_hash
-              FROM _cand GROUP BY ALL) x ON x._row = c._row
-        WHERE c._row IN (SELECT _row FROM _cand)""")
+              FROM _cand GROUP BY ALL) x ON x._row = c._row""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
         SELECT x._row, CASE
           WHEN x._row <> f.first_row THEN CASE WHEN x.h = f.first_hash THEN 'dup' ELSE 'conflict_file' END
@@ -195,8 +192,6 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     # twice as fast outside an explicit transaction); everything below writes, all or nothing.
     with store.transaction():
         _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
-    for t in ("_checked", "_status", "_cand", "_hashed"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
     progress("store", 100)
 
 
@@ -254,6 +249,14 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
         raise RuntimeError(f"{path}: {rep.rows_read} rows read but {total} accounted for; nothing imported")
 
 
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary views and tables of an import (a staged file can weigh gigabytes)."""
+    for kind, catalog, column in (("VIEW", "duckdb_views()", "view_name"), ("TABLE", "duckdb_tables()", "table_name")):
+        for (name,) in con.execute(f"SELECT {column} FROM {catalog} WHERE temporary "
+                                   f"AND starts_with({column}, '_')").fetchall():
+            con.execute(f"DROP {kind} IF EXISTS {q(name)}")
+
+
 def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: Path
                   ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
     """Which column of the file feeds each canonical column (mapping first, then same name)."""
@@ -298,10 +301,7 @@ def _final_values(tbl: Table) -> dict[str, str]:
     """Values written that the row may leave implicit (the scale of a standard question)."""
     if tbl.name != "responses":
         return {}
-    lo = " ".join(f"WHEN {lit(m)} THEN {a}" for m, (a, _) in DEFAULT_SCALES.items())
-    hi = " ".join(f"WHEN {lit(m)} THEN {b}" for m, (_, b) in DEFAULT_SCALES.items())
-    return {"scale_min": f"coalesce(c.scale_min, CASE c.metric {lo} END)",
-            "scale_max": f"coalesce(c.scale_max, CASE c.metric {hi} END)"}
+    return {"scale_min": scale_sql("min", "c."), "scale_max": scale_sql("max", "c.")}
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep: FileReport,

@@ -72,8 +72,6 @@ def sha256(path: Path) -> str:
 def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, *, encoding: str | None = None,
           known_columns: list[str] | None = None) -> Staged:
     """Read ``path`` into temporary table ``name`` (with a ``_row`` column)."""
-    if not path.exists():
-        raise ReadError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ReadError(f"{path}: the file is empty (0 bytes); nothing to import")
     fmt = detect_format(path)
