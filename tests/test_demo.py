@@ -35,3 +35,12 @@ def test_demo_world_imports_cleanly_and_identity_resolution_recovers_the_truth(t
     # the merges that linked help-centre visitors to their customers are audited
     merges = con.execute("SELECT count(*), count(*) FILTER (WHERE evidence LIKE 'linked through %') FROM merges").fetchone()
     assert merges[0] == merges[1]
+
+
+def test_demo_never_overwrites_a_store_given_with_db(tmp_path):
+    db = tmp_path / "mine.duckdb"
+    db.write_bytes(b"precious")
+    res = CliRunner().invoke(main, ["--db", str(db), "demo", "--no-serve", "--persons", "100",
+                                    "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 1 and "exists" in res.output
+    assert db.read_bytes() == b"precious"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from parcours.store import Store, StoreError, default_db_path
@@ -55,6 +56,7 @@ def main(ctx: click.Context, db: Path | None, memory: str | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["db"] = db or default_db_path()
+    ctx.obj["db_chosen"] = db is not None or "PARCOURS_DB" in os.environ  # the demo never overwrites it
     ctx.obj["memory"] = memory
 
 
@@ -96,19 +98,9 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], table: str | None, m
         raise click.ClickException(str(e)) from e
     store = _store(ctx)
     opts = Options(timezone=tz, country=country)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console, transient=True, disable=as_json) as bar:
-        tasks: dict[Path, Any] = {}
-        steps = {"read": (0, 30), "check": (30, 30), "identity": (60, 15), "store": (75, 25)}
-
-        def progress(path: Path, step: str, pct: float) -> None:
-            if path not in tasks:
-                tasks[path] = bar.add_task(path.name, total=100)
-            start, width = steps.get(step, (0, 100))
-            bar.update(tasks[path], completed=start + width * pct / 100, description=f"{path.name} · {step}")
-
+    with _progress(disable=as_json) as bar:
         reports = import_files(store, files, table=table, mapping=m, options=opts, encoding=encoding,
-                               progress=progress)
+                               progress=_import_progress(bar))
     store.close()
     if as_json:
         _json([r.as_dict() for r in reports])
@@ -118,6 +110,30 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], table: str | None, m
         ctx.exit(EXIT_FAILED)
     if any(r.quarantined for r in reports):
         ctx.exit(EXIT_QUARANTINE)
+
+
+def _progress(disable: bool = False) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=console, transient=True, disable=disable)
+
+
+def _import_progress(bar: Progress) -> Callable[[Path, str, float], None]:
+    """A task per file, advanced through the import's steps."""
+    steps = {"read": (0, 30), "check": (30, 30), "identity": (60, 15), "store": (75, 25)}
+    tasks: dict[Path, Any] = {}
+
+    def progress(path: Path, step: str, pct: float) -> None:
+        if path not in tasks:
+            tasks[path] = bar.add_task(path.name, total=100)
+        start, width = steps.get(step, (0, 100))
+        bar.update(tasks[path], completed=start + width * pct / 100, description=f"{path.name} · {step}")
+
+    return progress
+
+
+def _generate_progress(bar: Progress, persons: int) -> Callable[[int], None]:
+    task = bar.add_task(f"generating {persons:,} persons", total=persons)
+    return lambda n: bar.advance(task, n)
 
 
 def _print_import(reports: list[Any]) -> None:
@@ -247,18 +263,12 @@ def persons_show(ctx: click.Context, identifier: str, limit: int, country: str, 
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 def generate(n_persons: int, days: int, seed: int, out_dir: Path, fmt: str) -> None:
     """Write a realistic demo world (persons, journeys, cases, orders, answers)."""
-    counts = _generate(out_dir, n_persons, days, seed, fmt)
-    console.print(f"Wrote {', '.join(f'{k} {v:,}' for k, v in counts.items())} to {out_dir}")
-
-
-def _generate(out_dir: Path, n_persons: int, days: int, seed: int, fmt: str) -> dict[str, int]:
     from parcours.simulate import generate as gen
 
-    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("gen", total=n_persons)
-        return gen(out_dir, persons=n_persons, days=days, seed=seed, fmt=fmt,  # type: ignore[arg-type]
-                   progress=lambda n: bar.advance(task, n))
+    with _progress() as bar:
+        counts = gen(out_dir, persons=n_persons, days=days, seed=seed, fmt=fmt,  # type: ignore[arg-type]
+                     progress=_generate_progress(bar, n_persons))
+    console.print(f"Wrote {', '.join(f'{k} {v:,}' for k, v in counts.items())} to {out_dir}")
 
 
 @main.command()
@@ -310,31 +320,27 @@ def _serve(ctx: click.Context, host: str, port: int) -> None:
 @click.pass_context
 def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path, do_serve: bool,
          host: str, port: int) -> None:
-    """Generate a demo world, import it, print the report and serve it."""
-    from parcours import report as rep
-    from parcours.ingest.importer import import_files, plan
+    """Generate a demo world, import it, print the report and serve it.
 
-    if ctx.obj["db"] == default_db_path() and "PARCOURS_DB" not in os.environ:
-        ctx.obj["db"] = out_dir.parent / "demo.duckdb"
-    db = Path(ctx.obj["db"])
-    if db.exists():
-        db.unlink()
-        Path(str(db) + ".wal").unlink(missing_ok=True)
-    _generate(out_dir, n_persons, days, seed, "parquet")
-    store = _store(ctx)
-    files = [p for p, _ in plan(out_dir.glob("*.parquet"), None, None)]
-    with Progress(TextColumn("importing {task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("", total=len(files))
-        reports = []
-        for f in files:
-            bar.update(task, description=f.name)
-            reports += import_files(store, [f])
-            bar.advance(task)
+    The store is data/demo.duckdb next to --out, rebuilt at every run; an existing store
+    given with --db is never overwritten.
+    """
+    from parcours import demo as demo_world
+    from parcours import report as rep
+
+    chosen = ctx.obj["db_chosen"]
+    db = Path(ctx.obj["db"]) if chosen else out_dir.parent / "demo.duckdb"
+    if chosen and db.exists():
+        raise click.ClickException(f"{db} exists; the demo builds a new store: remove it or give another --db")
+    with _progress() as bar:
+        reports = demo_world.build(db, out_dir, persons=n_persons, days=days, seed=seed,
+                                   on_generated=_generate_progress(bar, n_persons),
+                                   on_import=_import_progress(bar))
     _print_import(reports)
-    click.echo(rep.render_text(rep.build(store)))
-    store.close()
+    with Store(db, read_only=True) as store:
+        click.echo(rep.render_text(rep.build(store)))
     if do_serve:
+        ctx.obj["db"] = db
         _serve(ctx, host, port)
 
 

@@ -1,0 +1,24 @@
+"""The demo: a generated world imported into a fresh store, ready to report and serve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from parcours.ingest.importer import FileReport, import_files
+from parcours.simulate import generate
+from parcours.store import Store
+
+
+def build(db: Path, out_dir: Path, *, persons: int = 20_000, days: int = 365, seed: int = 42,
+          on_generated: Callable[[int], None] | None = None,
+          on_import: Callable[[Path, str, float], None] | None = None) -> list[FileReport]:
+    """Generate the world into ``out_dir`` and import it into a new store at ``db``.
+
+    ``db`` is replaced; the caller decides whether it may be (see the CLI's guard).
+    """
+    db.unlink(missing_ok=True)
+    Path(str(db) + ".wal").unlink(missing_ok=True)
+    generate(out_dir, persons=persons, days=days, seed=seed, fmt="parquet", progress=on_generated)
+    with Store(db) as store:
+        return import_files(store, sorted(out_dir.glob("*.parquet")), progress=on_import)
