@@ -48,3 +48,20 @@ def test_store_is_migrated_once_and_versioned(tmp_path):
 def test_read_only_open_of_a_missing_store_explains(tmp_path):
     res = CliRunner().invoke(main, ["--db", str(tmp_path / "none.duckdb"), "report"])
     assert res.exit_code == 1 and "no store at" in res.output and "parcours demo" in res.output
+
+
+def test_a_foreign_duckdb_file_is_named_as_such(tmp_path):
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).execute("CREATE TABLE t AS SELECT 1 AS x").close()
+    res = CliRunner().invoke(main, ["--db", str(other), "report"])
+    assert res.exit_code == 1 and "is not a Parcours store" in res.output
+
+
+def test_export_to_a_parquet_lake(tmp_path, cli, db):
+    from conftest import good_rows, write_csv
+
+    cli("import", str(write_csv(tmp_path / "touchpoints.csv", good_rows(7))))
+    with Store(db) as s:
+        paths = s.export_parquet(tmp_path / "lake")
+    assert duckdb.connect().execute(f"SELECT count(*) FROM '{paths['touchpoints']}'").fetchone()[0] == 7
+    assert set(paths) == {"persons", "identities", "touchpoints", "cases", "messages", "orders", "responses"}

@@ -151,8 +151,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
         SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, _node
                {', ' + keep if keep else ''}{qid} FROM _typed""",
               on_progress=lambda p: progress("check", p))
-    rep.naive_timestamps = scalar(con, 
-        "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok")
+    rep.naive_timestamps = scalar(con, "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok")
 
     # 2. duplicates within the file and against the store: only rows that are not new get a status
     tkey = _key_sql(tbl, "t")
@@ -226,8 +225,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     if tbl.needs_person or tbl.name == "persons":
         identity.apply(con, import_id=rep.import_id or "", source=str(path))
         if tbl.name == "persons":
-            rep.persons_created = scalar(con, 
-                "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id])
+            rep.persons_created = scalar(con, "SELECT count(*) FROM persons WHERE import_id = ?", [rep.import_id])
 
     counts = dict(con.execute("SELECT status, count(*) FROM _status GROUP BY status").fetchall())
     good = scalar(con, "SELECT count(*) FROM _checked WHERE _ok")

@@ -103,8 +103,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Rows per canonical table, plus open quarantine entries."""
         out = {name: scalar(self.con, f"SELECT count(*) FROM {name}") for name in TABLES}
-        out["quarantine"] = scalar(self.con, 
-            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL")
+        out["quarantine"] = scalar(self.con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL")
         return out
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -86,4 +86,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest migration applied; 0 for a DuckDB file that is not a Parcours store."""
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"):
+        return 0
     return scalar(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
