@@ -18,6 +18,7 @@ import numpy as np
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
 from parcours.store.sql import scalar
 
+
 def node_sql(alias: str = "") -> str:
     """SQL for a row's first node: the person id if given, else its first identifier."""
     a = f"{alias}." if alias else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,17 @@ def _num(v: Any, digits: int = 1, lang: str = "en", sign: bool = False) -> str:
 
 
 def create_app(db: str | Path) -> FastAPI:
-    app = FastAPI(title="Parcours", docs_url=None, redoc_url=None)
+    store = Store(db, read_only=True)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(title="Parcours", docs_url=None, redoc_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["num"] = _num
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    store = Store(db, read_only=True)
     app.state.store = store
 
     def ctx(request: Request, **kw: Any) -> dict[str, Any]:
@@ -78,9 +86,5 @@ def create_app(db: str | Path) -> FastAPI:
     async def crash(request: Request, exc: Exception) -> Any:
         c = ctx(request, status=500, detail=type(exc).__name__)
         return templates.TemplateResponse(request, "error.html", c, status_code=500)
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        store.close()
 
     return app
