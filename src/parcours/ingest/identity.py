@@ -50,9 +50,9 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     con.execute(f"CREATE OR REPLACE TEMP TABLE _n1 AS SELECT _node AS n, min({ts}) AS first_seen "
                 f"FROM {rows} GROUP BY _node")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _multi AS
-        SELECT DISTINCT _node AS a, unnest(list_filter({_nodes_list_sql()}, x -> x IS NOT NULL)) AS b,
-               {ts} AS first_seen
-        FROM {rows} WHERE {n_ids} >= 2""")
+        SELECT a, b, min(first_seen) AS first_seen FROM (
+          SELECT _node AS a, unnest(list_filter({_nodes_list_sql()}, x -> x IS NOT NULL)) AS b, {ts} AS first_seen
+          FROM {rows} WHERE {n_ids} >= 2) GROUP BY a, b""")
     con.execute("CREATE OR REPLACE TEMP TABLE _edges AS SELECT DISTINCT a, b FROM _multi WHERE a <> b")
     con.execute("""CREATE OR REPLACE TEMP TABLE _bnodes AS
         SELECT n, min(first_seen) AS first_seen FROM (

@@ -42,16 +42,16 @@ def phone_sql(s: str, country: str = "FR") -> str:
     if country not in CALLING_CODES:
         raise ValueError(f"unknown default country {country!r}; known: {', '.join(sorted(CALLING_CODES))}")
     cc = CALLING_CODES[country]
-    d = f"regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')"
-    national = (f"WHEN regexp_full_match({d}, '[1-9][0-9]{{8,10}}') THEN '+{cc}' || {d}"
+    # E.164 digits after the "+": French numbers (+33) have exactly 9 national digits
+    intl = "(33[0-9]{9}|3[0-24-9][0-9]{5,13}|[124-9][0-9]{6,14})"
+    national = (f"WHEN regexp_full_match(d, '[1-9][0-9]{{8,10}}') THEN '+{cc}' || d"
                 if country in _NO_TRUNK else
-                f"WHEN regexp_full_match({d}, '0[1-9][0-9]{{5,13}}') THEN '+{cc}' || {d}[2:]")
-    e164 = (f"(CASE WHEN regexp_full_match({d}, '\\+[1-9][0-9]{{6,14}}') THEN {d} "
-            f"WHEN regexp_full_match({d}, '00[1-9][0-9]{{6,14}}') THEN '+' || {d}[3:] "
-            f"{national} END)")
-    slow = f"(CASE WHEN {e164} LIKE '+33%' AND length({e164}) <> 12 THEN NULL ELSE {e164} END)"
-    fast = f"regexp_full_match({s}, '\\+[1-9][0-9]{{6,14}}') AND ({s} NOT LIKE '+33%' OR length({s}) = 12)"
-    return f"(CASE WHEN {fast} THEN {s} ELSE {slow} END)"
+                f"WHEN regexp_full_match(d, '0[1-9][0-9]{{{'8' if cc == '33' else '5,13'}}}') THEN '+{cc}' || d[2:]")
+    # the separators are removed once: the lambda binds the cleaned digits to `d`
+    slow = (f"list_transform([regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')], d -> CASE "
+            f"WHEN regexp_full_match(d, '\\+{intl}') THEN d "
+            f"WHEN regexp_full_match(d, '00{intl}') THEN '+' || d[3:] {national} END)[1]")
+    return f"(CASE WHEN regexp_full_match({s}, '\\+{intl}') THEN {s} ELSE {slow} END)"
 
 
 def social_sql(s: str) -> str:
@@ -61,7 +61,9 @@ def social_sql(s: str) -> str:
 
 def app_sql(s: str) -> str:
     v = f"trim({s})"
-    return f"(CASE WHEN length({v}) BETWEEN 1 AND 200 AND NOT regexp_matches({v}, '\\s') THEN {v} END)"
+    slow = f"(CASE WHEN length({v}) BETWEEN 1 AND 200 AND NOT regexp_matches({v}, '\\s') THEN {v} END)"
+    # fast path: no white space anywhere, so nothing to trim (trim() copies every string)
+    return f"(CASE WHEN length({s}) BETWEEN 1 AND 200 AND NOT regexp_matches({s}, '\\s') THEN {s} ELSE {slow} END)"
 
 
 def identifier_sql(column: str, s: str, country: str = "FR") -> str:

@@ -133,6 +133,22 @@ def _typed(col: Column, c: str, src_type: str | None, opts: Options) -> tuple[st
     return f"{c}::VARCHAR", "0"
 
 
+def _can_fail(col: Column, src_type: str | None) -> bool:
+    """Whether typing a non-empty value of this source can fail (checks that cannot are skipped:
+    on a typed Parquet file most columns arrive with their final type)."""
+    if col.type in ("id", "text"):
+        return False  # any value reads as text
+    if src_type is None or src_type.startswith("VARCHAR"):
+        return True
+    if col.type == "timestamp":
+        return not src_type.startswith("TIMESTAMP")
+    if col.type == "float":
+        return src_type not in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
+    if col.type == "int":
+        return src_type not in ("INTEGER", "SMALLINT", "TINYINT")
+    return True
+
+
 def _type_reason(col: Column, c: str) -> str:
     shown = _show(f"{c}::VARCHAR")
     what = {
@@ -171,7 +187,7 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
         t = f"t_{col.name}"
         if col.required:
             errors.append(Check(f"{c} IS NULL", col.name, lit("missing required value")))
-        if src is not None:
+        if src is not None and _can_fail(col, src_type):
             errors.append(Check(f"{c} IS NOT NULL AND {t} IS NULL", col.name, _type_reason(col, c)))
         if col.min is not None or col.max is not None:
             lo = col.min if col.min is not None else float("-inf")

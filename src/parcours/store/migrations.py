@@ -51,6 +51,13 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _v2(con: duckdb.DuckDBPyConnection) -> None:
+    for name, t in TABLES.items():
+        for c in t.columns:
+            if c.type == "enum":
+                con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} SET DATA TYPE {c.storage}")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -60,6 +67,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, imports journal, quarantine, merge audit", _v1),
+    Migration(2, "enum columns stored as DuckDB ENUM types", _v2),
 )
 
 
