@@ -100,9 +100,9 @@ def test_report_json_and_text(tmp_path, cli, db):
     cli("import", str(tmp_path / "responses.csv"))
     code, out, data = cli("report", "--json")
     assert code == 0
-    assert data["scores"]["nps"]["n"] == 40 and data["scores"]["nps"]["small_n"] is False
-    assert data["scores"]["csat"]["small_n"] is True
-    assert data["channel_switching"]["channels"] == ["email", "chat", "phone"]
+    assert data["nps"]["n"] == 40 and data["nps"]["small_n"] is False
+    assert data["csat"]["small_n"] is True and data["csat"]["score"] is None  # no answers: no score, not 0
+    assert data["journeys"]["channels"] == ["email", "chat", "phone"]
     code, out, _ = cli("report")
     assert "NPS" in out and "±" in out and "Channel switching" in out
     with Store(db) as s:

@@ -93,7 +93,7 @@ def test_report_json_over_http(server):
 
     code, body = _get(server + "/api/v1/report")
     data = json.loads(body)
-    assert code == 200 and data["scores"]["nps"]["n"] == 30
+    assert code == 200 and data["nps"]["n"] == 30
 
 
 @pytest.mark.browser

@@ -272,18 +272,106 @@ def generate(n_persons: int, days: int, seed: int, out_dir: Path, fmt: str) -> N
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day of the period (YYYY-MM-DD, UTC). The NPS change is tested against the "
+                   "previous period of the same length when both ends are given.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Day after the period (exclusive).")
+@click.option("--by", "by", multiple=True, metavar="DIM",
+              help="Break the main figures down by a dimension (repeatable): period, channel, stage, "
+                   "topic, agent, segment, life_stage, tenure_year.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (docs/report.md).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a self-contained HTML report with charts to this file.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="duckdb: the embedded store; spark: a Parquet lake (--lake) on Spark.")
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parquet lake written by `parcours export --parquet DIR` (for --engine spark).")
+@click.option("--spark-master", default=None, metavar="URL",
+              help="Spark master (default local[*]; e.g. spark://host:7077 or yarn).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
+              help="Language of the HTML report.")
 @click.pass_context
-def report(ctx: click.Context, as_json: bool) -> None:
-    """NPS, CSAT and CES with their margins of error, and the channel-switching matrix."""
+def report(ctx: click.Context, start: Any, end: Any, by: tuple[str, ...], as_json: bool, html_file: Path | None,
+           engine: str, lake: Path | None, spark_master: str | None, lang: str) -> None:
+    """Voice (NPS, CSAT, CES with margins), service, journeys, loyalty and value, with n beside every figure."""
     from parcours import report as rep
+    from parcours.metrics.dimensions import DIMENSIONS
 
-    store = _store(ctx, read_only=True)
-    data = rep.build(store)
+    bad = [d for d in by if d not in DIMENSIONS]
+    if bad:
+        raise click.BadParameter(f"unknown dimension {', '.join(bad)}; known: {', '.join(DIMENSIONS)}",
+                                 param_hint="--by")
+    kw = {"start": start.date() if start else None, "end": end.date() if end else None, "by": list(by)}
+    try:
+        if engine == "duckdb":
+            data = rep.build(_store(ctx, read_only=True), **kw)
+        else:
+            from parcours.engines import tables
+
+            data = rep.build_tables(tables("spark", lake=lake, master=spark_master), **kw)
+            data["source"] = {"engine": "spark", "lake": str(lake), "master": spark_master or "local[*]"}
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        raise click.ClickException(str(e)) from e
+    if html_file:
+        from parcours.html_report import render_html
+
+        html_file.write_text(render_html(data, lang=lang), encoding="utf-8")
+        console.print(f"HTML report written to {html_file}")
     if as_json:
         _json(data)
     else:
         click.echo(rep.render_text(data))
+
+
+@main.command()
+@click.option("--parquet", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write one Parquet file per table into (the lake Spark reads).")
+@click.pass_context
+def export(ctx: click.Context, out_dir: Path) -> None:
+    """Export the store as a Parquet lake (for `parcours report --engine spark --lake DIR`)."""
+    store = _store(ctx, read_only=True)
+    paths = store.export_parquet(out_dir)
+    counts = store.counts()
+    for name, p in paths.items():
+        console.print(f"{name:<12} {counts[name]:>12,} rows → {p}")
+
+
+@main.group()
+def value() -> None:
+    """Customer value: BG/NBD, Pareto/NBD and Gamma-Gamma models, CLV."""
+
+
+@value.command("fit")
+@click.option("--orders", "orders", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Orders file (CSV or Parquet with person_id, ts, amount).")
+@click.option("--calibration-end", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Last day of the calibration period (YYYY-MM-DD).")
+@click.option("--observation-end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="End of the holdout period: predictions are compared with what happened.")
+@click.option("--unit", type=click.Choice(["day", "week"]), default="week", show_default=True)
+@click.option("--model", type=click.Choice(["bgnbd", "pareto-nbd", "gamma-gamma"]), default="bgnbd",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
+def value_fit(orders: Path, calibration_end: Any, observation_end: Any, unit: str, model: str,
+              as_json: bool) -> None:
+    """Fit a customer-base model by maximum likelihood; print its parameters and log-likelihood."""
+    from parcours.value.fit import fit_file
+
+    try:
+        res = fit_file(orders, calibration_end=calibration_end.date(), unit=unit, model=model,
+                       observation_end=observation_end.date() if observation_end else None)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json(res)
+        return
+    click.echo(f"{res['model']} on {res.get('n', res.get('customers', '?'))} customers, unit {unit}, "
+               f"calibration to {calibration_end.date()}")
+    for k, v in (res.get("parameters") or {}).items():
+        se = (res.get("standard_errors") or {}).get(k)
+        click.echo(f"  {k:<8} {v:10.4f}" + (f"  ± {1.96 * se:.4f} (95 %)" if se is not None else ""))
+    click.echo(f"  log-likelihood {res.get('log_likelihood'):.2f}")
 
 
 @main.command()

@@ -1,88 +1,263 @@
-"""The first CX report: data volumes, NPS / CSAT / CES with margins, channel switching.
+"""The CX report: voice, service, journeys, loyalty and value in one JSON-ready dict.
 
-Domain logic shared by ``parcours report`` and the web page; values are plain Python
-(JSON-ready), computed through the Ibis metrics so they run on any engine.
+Domain logic shared by ``parcours report``, the HTML report and the web app. Every figure is
+computed by the Ibis metrics (so the same report runs on DuckDB or Spark), carries its n,
+and is flagged ``small_n`` below :data:`SMALL_N`. Shares are percentages (0–100). The JSON
+is documented in docs/report.md.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 from typing import Any
 
 from parcours import metrics
+from parcours.metrics import dimensions, journeys
 from parcours.schema import CHANNELS
-from parcours.store import Store
 
-SMALL_N = 30  # below this a score is flagged as too few answers to read
-
-
-def _row(expr: Any) -> dict[str, Any]:
-    df = expr.to_pyarrow().to_pylist()
-    return _clean(df[0]) if df else {}
+SMALL_N = 30  # below this a figure is flagged as resting on too few observations
 
 
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float):
-            v = None if math.isnan(v) else round(v, 4)
-        out[k] = v
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else round(v, 4)
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if type(v).__name__ == "Decimal":
+        return float(v)
+    return v
+
+
+def rows(expr: Any) -> list[dict[str, Any]]:
+    """Execute an Ibis expression; its rows as JSON-ready dicts."""
+    return [_clean(r) for r in expr.to_pyarrow().to_pylist()]
+
+
+def _one(expr: Any) -> dict[str, Any]:
+    r = rows(expr)
+    return r[0] if r else {}
+
+
+def _flag(d: dict[str, Any], n_key: str = "n") -> dict[str, Any]:
+    d["small_n"] = (d.get(n_key) or 0) < SMALL_N
+    return d
+
+
+def _ci(d: dict[str, Any], prefix: str) -> list[float | None]:
+    return [d.get(f"{prefix}_low"), d.get(f"{prefix}_high")]
+
+
+# -- sections ---------------------------------------------------------------------------
+def voice(responses: Any, previous: Any = None) -> dict[str, Any]:
+    n = _one(metrics.nps(responses))
+    c = _one(metrics.csat(responses))
+    e = _one(metrics.ces(responses))
+    out = {
+        "nps": _flag({"score": n.get("nps"), "moe95": n.get("moe95"), "se": n.get("se"), "n": n.get("n") or 0,
+                      "promoters": n.get("promoters") or 0, "passives": n.get("passives") or 0,
+                      "detractors": n.get("detractors") or 0, "skipped": n.get("skipped") or 0}),
+        "csat": _flag({"score": c.get("csat"), "ci95": _ci(c, "csat"), "n": c.get("n") or 0,
+                       "satisfied": c.get("satisfied") or 0, "mean": c.get("mean"), "skipped": c.get("skipped") or 0}),
+        "ces": _flag({"share_easy": e.get("ces"), "ci95": _ci(e, "ces"), "mean": e.get("mean"), "n": e.get("n") or 0,
+                      "easy": e.get("easy") or 0, "skipped": e.get("skipped") or 0}),
+    }
+    if previous is not None:
+        before = _one(metrics.nps(previous))
+        out["nps"]["change"] = _clean(metrics.nps_change(before, n)) | {"previous_score": before.get("nps")}
     return out
 
 
-def build(store: Store) -> dict[str, Any]:
-    """Everything the report shows, as a JSON-ready dict."""
-    responses = store.table("responses")
-    touchpoints = store.table("touchpoints")
-    scores = {
-        "nps": _row(metrics.nps(responses)),
-        "csat": _row(metrics.csat(responses)),
-        "ces": _row(metrics.ces(responses)),
-    }
-    for s in scores.values():
-        s["small_n"] = (s.get("n") or 0) < SMALL_N
-    eps = metrics.episodes(metrics.contacts(touchpoints))
-    matrix = [_clean(r) for r in metrics.channel_switching(eps).to_pyarrow().to_pylist()]
-    used = sorted({r["from_channel"] for r in matrix} | {r["to_channel"] for r in matrix},
-                  key=lambda c: CHANNELS.index(c) if c in CHANNELS else len(CHANNELS))
-    period = store.query("SELECT min(ts)::VARCHAR, max(ts)::VARCHAR FROM touchpoints")[0]
+def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10) -> dict[str, Any]:
+    eps = journeys.episodes(journeys.contacts(touchpoints))
+    flags = journeys.contact_flags(eps)
+    summary = journeys.episode_summary(eps)
+    matrix = rows(journeys.channel_switching(eps))
+    used = sorted({r["from_channel"] for r in matrix} | {r["to_channel"] for r in matrix}, key=_channel_order)
+    switch: dict[str, dict[str, int]] = {}
+    share: dict[str, dict[str, float]] = {}
+    for r in matrix:
+        switch.setdefault(r["from_channel"], {})[r["to_channel"]] = r["n"]
+        share.setdefault(r["from_channel"], {})[r["to_channel"]] = _clean(100 * r["share"])
+    preceded = rows(journeys.preceded_by_other_channel(flags))
+    avoid = _one(journeys.avoidable_contacts(flags))
+    avoid_other = _one(journeys.avoidable_contacts(flags, other_channel=True))
+    calls = _one(journeys.continue_after(flags, "phone"))
+    gave_up = _one(journeys.give_up(summary))
+    gave_up_calls = _one(journeys.give_up(summary, channel="phone"))
+    eff = _one(journeys.effort(summary))
+    by_earlier = {}
+    for r in rows(journeys.preceded_by(flags)):
+        if r["k"]:
+            by_earlier.setdefault(r["channel"], {})[r["earlier_channel"]] = r["share"]
+
+    def part(d: dict[str, Any]) -> dict[str, Any]:
+        return _flag({"share": d.get("share"), "ci95": _ci(d, "share"), "n": d.get("n") or 0, "k": d.get("k") or 0})
+
+    chat_after = (100 * calls["then_chat"] / calls["n"]) if calls.get("n") else None
     return {
-        "store": str(store.path),
-        "period": {"from": period[0], "to": period[1]},
-        "counts": store.counts(),
-        "scores": scores,
-        "channel_switching": {"channels": used, "cells": matrix},
+        "episodes": eff.get("n") or 0,
+        "channels": used,
+        "switch_matrix": switch,
+        "switch_share": share,
+        "preceded_by_other_channel": {r["channel"]: r["share"] for r in sorted(preceded, key=lambda r: _channel_order(r["channel"]))},
+        "preceded_by_other_channel_n": {r["channel"]: r["n"] for r in preceded},
+        "preceded_by": by_earlier,
+        "avoidable_share": avoid.get("share"),
+        "avoidable": part(avoid),
+        "avoidable_other_channel": part(avoid_other),
+        "continue_after_call_share": calls.get("share"),
+        "continue_after_call": part(calls),
+        "chat_after_call_share": _clean(chat_after),
+        "give_up_share": gave_up.get("share"),
+        "give_up": part(gave_up),
+        "give_up_calls": part(gave_up_calls),
+        "effort": _flag({k: eff.get(k) for k in ("n", "contacts_mean", "contacts_median", "contacts_p90",
+                                                 "channels_mean", "multichannel", "duration_h_median")}),
+        "top_paths": rows(journeys.paths(eps, top=top_paths)),
+        "variants": _one(journeys.paths(eps, top=1_000_000).aggregate(n=lambda t: t.count())).get("n", 0),
+        "funnel": rows(journeys.stage_funnel(touchpoints)),
+        "peak_end": rows(journeys.peak_end(eps, responses)),
+        "moments": {r.pop("channel"): r for r in rows(journeys.moments(touchpoints))},
     }
+
+
+def _channel_order(c: str) -> int:
+    return CHANNELS.index(c) if c in CHANNELS else len(CHANNELS)
+
+
+def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
+    """NPS, CSAT, CES, contacts and journey shares per value of one dimension."""
+    out: dict[str, Any] = {"dimension": dim, "rows": {}, "not_sliceable": []}
+    persons = t["persons"]
+
+    def put(name: str, make: Callable[[], Any], fields: dict[str, str]) -> None:
+        try:
+            for r in rows(make()):
+                key = str(r.get(dim))
+                out["rows"].setdefault(key, {})[name] = _flag({k: r.get(v) for k, v in fields.items()})
+        except dimensions.NotSliceable:
+            out["not_sliceable"].append(name)
+
+    resp = lambda: dimensions.add_dimension(t["responses"], dim, persons)  # noqa: E731
+    put("nps", lambda: metrics.nps(resp(), by=[dim]), {"score": "nps", "moe95": "moe95", "n": "n"})
+    put("csat", lambda: metrics.csat(resp(), by=[dim]), {"score": "csat", "n": "n"})
+    put("ces", lambda: metrics.ces(resp(), by=[dim]), {"share_easy": "ces", "mean": "mean", "n": "n"})
+
+    def flags() -> Any:
+        return journeys.contact_flags(journeys.episodes(
+            dimensions.add_dimension(journeys.contacts(t["touchpoints"]), dim, persons)))
+    # a contact's own channel when slicing by channel (an episode mixes channels)
+    put("avoidable", lambda: journeys.avoidable_contacts(flags(), by=[dim]), {"share": "share", "n": "n"})
+    return out
+
+
+def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | None = None,
+                 by: list[str] | None = None, sections: dict[str, Callable[..., Any]] | None = None) -> dict[str, Any]:
+    """The report over tables ``t`` (name → Ibis table) on any engine, for [start, end)."""
+    lo = datetime.combine(start, datetime.min.time(), timezone.utc) if start else None
+    hi = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
+    if lo and hi and hi <= lo:
+        raise ValueError(f"--to ({end}) must be after --from ({start})")
+    cut = {name: (dimensions.between(tbl, lo, hi) if name != "persons" and name != "identities" else tbl)
+           for name, tbl in t.items()}
+    previous = None
+    if lo and hi:  # the previous period of the same length, to test the change of NPS
+        previous = dimensions.between(t["responses"], lo - (hi - lo), lo)
+    counts = {name: _one(tbl.aggregate(n=tbl.count())).get("n", 0) for name, tbl in cut.items()}
+    span = _one(cut["touchpoints"].aggregate(first=cut["touchpoints"].ts.min(), last=cut["touchpoints"].ts.max()))
+    rep: dict[str, Any] = {
+        "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None,
+                   "first_event": span.get("first"), "last_event": span.get("last")},
+        "counts": counts,
+        "small_n_threshold": SMALL_N,
+    }
+    rep |= voice(cut["responses"], previous)
+    rep["journeys"] = journey_section(cut["touchpoints"], cut["responses"])
+    for name, fn in (sections or default_sections()).items():
+        rep[name] = fn(cut)
+    if by:
+        rep["breakdowns"] = [breakdown(cut, d) for d in by]
+    return rep
+
+
+def default_sections() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """Sections beyond voice and journeys (service, loyalty, value), each from the tables."""
+    return {}
+
+
+def build(store: Any, **kw: Any) -> dict[str, Any]:
+    """The report of an embedded store (what ``parcours report`` and the web app show)."""
+    from parcours.engines import duckdb_store
+
+    rep = build_tables(duckdb_store.tables(store), **kw)
+    rep["source"] = {"engine": "duckdb", "store": str(store.path)}
+    rep["counts"]["quarantine"] = store.counts()["quarantine"]
+    return rep
 
 
 def render_text(rep: dict[str, Any]) -> str:
     """The report for a terminal."""
-    s = rep["scores"]
-    lines = [f"Parcours report — {rep['store']}",
-             f"Period: {rep['period']['from'] or '—'} → {rep['period']['to'] or '—'}", "",
+    src = rep.get("source", {})
+    lines = [f"Parcours report — {src.get('store') or src.get('lake') or ''} ({src.get('engine', 'duckdb')})",
+             f"Period: {rep['period']['from'] or rep['period']['first_event'] or '—'} → "
+             f"{rep['period']['to'] or rep['period']['last_event'] or '—'}", "",
              "Data: " + ", ".join(f"{k} {v:,}" for k, v in rep["counts"].items()), ""]
-    n = s["nps"]
-    if n.get("n"):
-        lines.append(f"NPS   {n['nps']:+.1f} ± {n['moe95']:.1f} (95 %)   n={n['n']:,}  "
-                     f"promoters {n['promoters']:,} · passives {n['passives']:,} · detractors "
-                     f"{n['detractors']:,} · skipped {n['skipped']:,}" + ("  [few answers]" if n["small_n"] else ""))
-    c = s["csat"]
-    if c.get("n"):
-        lines.append(f"CSAT  {c['csat']:.1f} %  [{c['csat_low']:.1f}–{c['csat_high']:.1f}]   n={c['n']:,}  "
-                     f"mean {c['mean']:.2f}/5 · skipped {c['skipped']:,}" + ("  [few answers]" if c["small_n"] else ""))
-    e = s["ces"]
-    if e.get("n"):
-        lines.append(f"CES   {e['ces']:.1f} % easy  [{e['ces_low']:.1f}–{e['ces_high']:.1f}]   n={e['n']:,}  "
-                     f"mean {e['mean']:.2f}/7 · skipped {e['skipped']:,}" + ("  [few answers]" if e["small_n"] else ""))
-    if not (n.get("n") or c.get("n") or e.get("n")):
-        lines.append("No survey answers yet.")
-    chans = rep["channel_switching"]["channels"]
-    cells = {(r["from_channel"], r["to_channel"]): r for r in rep["channel_switching"]["cells"]}
-    if chans:
+    few = "  [few answers]"
+    n = rep["nps"]
+    if n["n"]:
+        lines.append(f"NPS   {n['score']:+.1f} ± {n['moe95']:.1f} (95 %)   n={n['n']:,}  promoters {n['promoters']:,} · "
+                     f"passives {n['passives']:,} · detractors {n['detractors']:,} · skipped {n['skipped']:,}"
+                     + (few if n["small_n"] else ""))
+        ch = n.get("change")
+        if ch and ch.get("delta") is not None:
+            lines.append(f"      vs previous period {ch['previous_score']:+.1f}: Δ {ch['delta']:+.1f} ± {ch['moe95']:.1f}, "
+                         f"p = {ch['p_value']:.3f}" + (" (significant)" if ch["significant"] else " (not significant)"))
+    c = rep["csat"]
+    if c["n"]:
+        lines.append(f"CSAT  {c['score']:.1f} %  [{c['ci95'][0]:.1f}–{c['ci95'][1]:.1f}]   n={c['n']:,}  "
+                     f"mean {c['mean']:.2f}/5 · skipped {c['skipped']:,}" + (few if c["small_n"] else ""))
+    e = rep["ces"]
+    if e["n"]:
+        lines.append(f"CES   {e['share_easy']:.1f} % easy  [{e['ci95'][0]:.1f}–{e['ci95'][1]:.1f}]   n={e['n']:,}  "
+                     f"mean {e['mean']:.2f}/7 · skipped {e['skipped']:,}" + (few if e["small_n"] else ""))
+    if not (n["n"] or c["n"] or e["n"]):
+        lines.append("No survey answers in this period.")
+    j = rep["journeys"]
+    if j["episodes"]:
+        pct = lambda d: "—" if d.get("share") is None else f"{d['share']:.1f} % (n={d['n']:,})"  # noqa: E731
+        lines += ["", f"Journeys: {j['episodes']:,} episodes, {j['effort']['contacts_mean']:.2f} contacts and "
+                      f"{j['effort']['channels_mean']:.2f} channels each; {j['variants']:,} path variants",
+                  f"  avoidable contacts {pct(j['avoidable'])} · calls continued elsewhere {pct(j['continue_after_call'])}"
+                  f" · episodes given up {pct(j['give_up'])}",
+                  "  preceded by another channel: " + ", ".join(
+                      f"{k} {v:.1f} %" for k, v in j["preceded_by_other_channel"].items() if v is not None)]
+        chans = j["channels"]
         lines += ["", "Channel switching inside episodes (row: from, column: to; share of the row)"]
         w = max(len(x) for x in chans) + 2
         lines.append(" " * w + "".join(f"{x:>9}" for x in chans))
         for a in chans:
-            lines.append(f"{a:<{w}}" + "".join(
-                f"{cells[(a, b)]['share'] * 100:>8.1f}%" if (a, b) in cells else f"{'·':>9}" for b in chans))
+            row = j["switch_share"].get(a, {})
+            lines.append(f"{a:<{w}}" + "".join(f"{row[b]:>8.1f}%" if b in row else f"{'·':>9}" for b in chans))
+    else:
+        lines += ["", "No service contacts in this period."]
+    for b in rep.get("breakdowns", []):
+        lines += ["", f"By {b['dimension']}:"]
+        for key, r in sorted(b["rows"].items()):
+            parts = []
+            if "nps" in r and r["nps"].get("score") is not None:
+                parts.append(f"NPS {r['nps']['score']:+.1f} (n={r['nps']['n']:,})")
+            if "csat" in r and r["csat"].get("score") is not None:
+                parts.append(f"CSAT {r['csat']['score']:.1f} % (n={r['csat']['n']:,})")
+            if "avoidable" in r and r["avoidable"].get("share") is not None:
+                parts.append(f"avoidable {r['avoidable']['share']:.1f} % (n={r['avoidable']['n']:,})")
+            lines.append(f"  {key:<16} " + " · ".join(parts))
     return "\n".join(lines)
+
+
+__all__ = ["SMALL_N", "build", "build_tables", "render_text", "rows"]

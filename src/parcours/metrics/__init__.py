@@ -4,7 +4,11 @@ The same expressions run on the embedded DuckDB store and on Spark; each functio
 docstring gives its formula and source, and docs/metrics.md collects them.
 """
 
-from parcours.metrics.journeys import channel_switching, contacts, episodes
-from parcours.metrics.voc import ces, csat, nps
+from parcours.metrics.journeys import (avoidable_contacts, channel_switching, contact_flags, contacts,
+                                      continue_after, effort, episode_summary, episodes, give_up, moments,
+                                      paths, peak_end, preceded_by, preceded_by_other_channel, stage_funnel)
+from parcours.metrics.voc import ces, csat, nps, nps_change
 
-__all__ = ["ces", "channel_switching", "contacts", "csat", "episodes", "nps"]
+__all__ = ["avoidable_contacts", "ces", "channel_switching", "contact_flags", "contacts", "continue_after", "csat",
+           "effort", "episode_summary", "episodes", "give_up", "moments", "nps", "nps_change", "paths", "peak_end",
+           "preceded_by", "preceded_by_other_channel", "stage_funnel"]

@@ -18,20 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-Z95 = 1.959963984540054
+from parcours.metrics.stats import Z95, wilson
 
 
 def _answers(responses: Any, metric: str) -> Any:
     return responses.filter(responses.metric == metric)
-
-
-def _wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
-    n_f = n.cast("float64")
-    p = k.cast("float64") / n_f
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * n_f)) / (1 + z2 / n_f)
-    half = Z95 * ((p * (1 - p) / n_f + z2 / (4 * n_f * n_f)).sqrt()) / (1 + z2 / n_f)
-    return {f"{prefix}_low": 100 * (centre - half), f"{prefix}_high": 100 * (centre + half)}
 
 
 def _count(responses: Any, metric: str, by: list[str] | None, **extra: Any) -> Any:
@@ -44,7 +35,7 @@ def _count(responses: Any, metric: str, by: list[str] | None, **extra: Any) -> A
 
 
 def _share(agg: Any, k: str, name: str, by: list[str] | None) -> Any:
-    out = agg.mutate(**{name: 100 * agg[k].cast("float64") / agg.n}, **_wilson(agg[k], agg.n, name))
+    out = agg.mutate(**{name: 100 * agg[k].cast("float64") / agg.n}, **wilson(agg[k], agg.n, name))
     return out.filter(out.n > 0) if by else out
 
 
@@ -75,4 +66,25 @@ def ces(responses: Any, by: list[str] | None = None) -> Any:
     return _share(agg, "easy", "ces", by)
 
 
-__all__ = ["ces", "csat", "nps"]
+__all__ = ["ces", "csat", "nps", "nps_change"]
+
+
+def nps_change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Is the change of NPS between two periods significant?
+
+    ``before`` and ``after`` are rows of :func:`nps` (independent samples). The difference's
+    standard error is ``sqrt(se₁² + se₂²)``; z = Δ / se and the two-sided p-value come from the
+    normal distribution (the large-sample test of a difference of two NPS, Rocks 2016). With no
+    answers on either side the result says so instead of inventing a zero.
+    """
+    import math
+
+    if not before.get("n") or not after.get("n"):
+        return {"delta": None, "se": None, "moe95": None, "z": None, "p_value": None, "significant": None,
+                "n_before": before.get("n") or 0, "n_after": after.get("n") or 0}
+    delta = after["nps"] - before["nps"]
+    se = math.hypot(before["se"], after["se"])
+    z = delta / se if se > 0 else (math.inf if delta else 0.0)
+    p = math.erfc(abs(z) / math.sqrt(2)) if math.isfinite(z) else 0.0
+    return {"delta": delta, "se": se, "moe95": Z95 * se, "z": z, "p_value": p, "significant": p < 0.05,
+            "n_before": before["n"], "n_after": after["n"]}

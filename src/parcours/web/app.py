@@ -60,7 +60,9 @@ def create_app(db: str | Path) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> Any:
         rep = current_report()
-        cells = {(c["from_channel"], c["to_channel"]): c for c in rep["channel_switching"]["cells"]}
+        j = rep["journeys"]
+        cells = {(a, b): {"n": n, "share": j["switch_share"][a][b]}
+                 for a, row in j["switch_matrix"].items() for b, n in row.items()}
         return templates.TemplateResponse(request, "overview.html", ctx(request, rep=rep, cells=cells))
 
     @app.get("/api/v1/report")

@@ -1,0 +1,60 @@
+"""Slicing dimensions: add one column by which any metric can be grouped (``by=[...]``).
+
+``period`` (the month of the row's time), ``channel``, ``stage``, ``topic``, ``agent``,
+``segment`` (from the person), ``life_stage`` and ``tenure_year`` (seed 003's lifetime and
+lifecycle units). A table that cannot carry a dimension (survey answers have no journey
+stage) raises :class:`NotSliceable`, and the report says so rather than inventing a group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parcours.metrics.journeys import with_life_stage, with_tenure_year
+
+DIMENSIONS = ("period", "channel", "stage", "topic", "agent", "segment", "life_stage", "tenure_year")
+_COLUMN = {"channel": "channel", "stage": "stage", "topic": "topic", "agent": "agent_id"}
+
+
+class NotSliceable(ValueError):
+    """The table has no such dimension."""
+
+
+def time_column(table: Any) -> str:
+    for c in ("ts", "opened_at", "created_at"):
+        if c in table.columns:
+            return c
+    raise NotSliceable("no time column")
+
+
+def add_dimension(table: Any, dim: str, persons: Any) -> Any:
+    """``table`` with a string column named ``dim``."""
+    if dim not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dim!r}; known: {', '.join(DIMENSIONS)}")
+    if dim == "period":
+        return table.mutate(period=table[time_column(table)].strftime("%Y-%m"))
+    if dim in _COLUMN:
+        col = _COLUMN[dim]
+        if col not in table.columns:
+            raise NotSliceable(f"{dim} is not recorded on these rows")
+        return table.mutate(**{dim: table[col].cast("string").fill_null("(none)")})
+    if "person_id" not in table.columns:
+        raise NotSliceable(f"{dim} needs a person")
+    if dim == "segment":
+        p = persons.select("person_id", _seg=persons.segment)
+        j = table.left_join(p, "person_id").drop("person_id_right")
+        return j.mutate(segment=j._seg.fill_null("(none)")).drop("_seg")
+    if dim == "life_stage":
+        return with_life_stage(table, persons, at=table[time_column(table)])
+    out = with_tenure_year(table, persons, at=table[time_column(table)])
+    return out.mutate(tenure_year=out.tenure_year.cast("string").fill_null("(unknown)"))
+
+
+def between(table: Any, start: Any = None, end: Any = None) -> Any:
+    """Rows of ``table`` whose time lies in [start, end) (either bound may be None)."""
+    col = table[time_column(table)]
+    if start is not None:
+        table = table.filter(col >= start)
+    if end is not None:
+        table = table.filter(col < end)
+    return table

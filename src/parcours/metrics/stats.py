@@ -1,0 +1,29 @@
+"""Small statistics shared by the metrics, written as Ibis expressions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
+    """Wilson score 95 % interval of the share k/n, in percent (``{prefix}_low``, ``{prefix}_high``).
+
+    Wilson (1927); recommended over the normal approximation for small n or shares near 0 or 1
+    (Newcombe 1998, method 3). NULL when n = 0.
+    """
+    n_f = n.cast("float64")
+    p = k.cast("float64") / n_f
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n_f)) / (1 + z2 / n_f)
+    half = Z95 * ((p * (1 - p) / n_f + z2 / (4 * n_f * n_f)).sqrt()) / (1 + z2 / n_f)
+    return {f"{prefix}_low": 100 * (centre - half), f"{prefix}_high": 100 * (centre + half)}
+
+
+def share(table: Any, k: str, n: str, name: str) -> Any:
+    """``table`` with ``name`` = 100·k/n (NULL when n = 0) and its Wilson interval."""
+    import ibis
+
+    pct = ibis.ifelse(table[n] > 0, 100 * table[k].cast("float64") / table[n], ibis.null("float64"))
+    return table.mutate(**{name: pct}, **wilson(table[k], table[n], name))

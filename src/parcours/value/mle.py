@@ -1,0 +1,128 @@
+"""Maximum likelihood shared by the value models: optimiser, Hessian, standard errors.
+
+Parameters are all positive and are optimised on the log scale, ``φ = log θ``: the mean
+negative log-likelihood is minimised with L-BFGS-B (central-difference gradients), then
+polished with Nelder–Mead when L-BFGS-B stops on a line-search failure.
+
+**Standard errors** come from the observed information: the Hessian ``H`` of the negative
+log-likelihood in ``φ`` by central finite differences, ``Var(φ) = H⁻¹``, and by the delta
+method ``se(θ) = θ·se(φ)``. The 95 % interval is ``exp(φ ± 1.96·se(φ))`` (always positive).
+When ``H`` is not positive definite (a flat or boundary optimum) the standard errors and
+intervals are ``None`` and ``converged`` is False: never a silent NaN.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+Z95 = 1.959963984540054
+
+#: A log-likelihood: (parameters on their natural scale) → total log-likelihood.
+LogLik = Callable[[np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted model: its parameters with standard errors, and how the fit went."""
+
+    model: str
+    params: dict[str, float]
+    se: dict[str, float | None]
+    ci95: dict[str, tuple[float, float] | None]
+    log_likelihood: float
+    n: int
+    converged: bool
+    iterations: int
+    seconds: float
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> float:
+        return self.params[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: parameters as {name: {value, se, ci95_low, ci95_high}}."""
+        params = {k: {"value": v, "se": self.se[k],
+                      "ci95_low": None if self.ci95[k] is None else self.ci95[k][0],  # type: ignore[index]
+                      "ci95_high": None if self.ci95[k] is None else self.ci95[k][1]}  # type: ignore[index]
+                  for k, v in self.params.items()}
+        return {"model": self.model, "n": self.n, "parameters": params,
+                "log_likelihood": self.log_likelihood, "converged": self.converged,
+                "iterations": self.iterations, "seconds": round(self.seconds, 3),
+                "message": self.message, **self.extra}
+
+
+def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique rows of the columns and their counts (the likelihood is a weighted sum over them)."""
+    stacked = np.column_stack(columns)
+    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [uniq[:, j] for j in range(uniq.shape[1])], counts.astype(float)
+
+
+def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of ``f`` at ``x``."""
+    k = len(x)
+    out = np.empty((k, k))
+    f0 = f(x)
+    e = np.eye(k) * h
+    for i in range(k):
+        out[i, i] = (f(x + e[i]) - 2 * f0 + f(x - e[i])) / h**2
+        for j in range(i):
+            out[i, j] = out[j, i] = (f(x + e[i] + e[j]) - f(x + e[i] - e[j])
+                                     - f(x - e[i] + e[j]) + f(x - e[i] - e[j])) / (4 * h**2)
+    return out
+
+
+def maximise(model: str, names: tuple[str, ...], loglik: LogLik, n: int,
+             start: np.ndarray | None = None) -> Fit:
+    """Maximum-likelihood fit of ``loglik`` over positive parameters ``names``."""
+    t0 = time.perf_counter()
+
+    def nll(phi: np.ndarray) -> float:  # mean negative log-likelihood, scaled for the optimiser
+        if np.any(np.abs(phi) > 30):
+            return np.inf
+        v = -loglik(np.exp(phi)) / n
+        return v if np.isfinite(v) else np.inf
+
+    phi0 = np.log(start) if start is not None else np.zeros(len(names))
+    with np.errstate(all="ignore"):
+        res = minimize(nll, phi0, method="L-BFGS-B", jac="3-point",
+                       options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+        iterations = int(res.nit)
+        if not res.success:
+            res = minimize(nll, res.x, method="Nelder-Mead",
+                           options={"maxiter": 20000, "xatol": 1e-9, "fatol": 1e-12})
+            iterations += int(res.nit)
+        phi = res.x
+        ll = -nll(phi) * n
+        H = hessian(lambda p: -loglik(np.exp(p)), phi)
+    if not np.isfinite(ll):
+        raise ValueError(f"{model}: the likelihood is not finite at any tried parameters; "
+                         "check the summary (negative or missing recency/T?)")
+    params = dict(zip(names, map(float, np.exp(phi)), strict=True))
+    se: dict[str, float | None] = dict.fromkeys(names)
+    ci: dict[str, tuple[float, float] | None] = dict.fromkeys(names)
+    converged = bool(res.success)
+    message = str(res.message)
+    try:
+        cov = np.linalg.inv(H)
+        ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)
+                  and np.all(np.linalg.eigvalsh(H) > 0))
+    except np.linalg.LinAlgError:
+        ok = False
+    if ok:
+        for i, name in enumerate(names):
+            s = float(np.sqrt(cov[i, i]))
+            se[name] = params[name] * s
+            ci[name] = (float(np.exp(phi[i] - Z95 * s)), float(np.exp(phi[i] + Z95 * s)))
+    else:
+        converged = False
+        message += "; the Hessian is not positive definite at the optimum (no standard errors)"
+    return Fit(model, params, se, ci, float(ll), n, converged, iterations,
+               time.perf_counter() - t0, message)
