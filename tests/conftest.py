@@ -66,3 +66,15 @@ def parcours_cmd(*args: str) -> list[str]:
 
 def run_parcours(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(parcours_cmd(*args), capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A generated world of 4,000 persons imported into a store, built once per test session:
+    (store path, folder of the generated Parquet files). Tests must open the store read-only."""
+    from parcours.demo import build
+
+    root = tmp_path_factory.mktemp("demo_world")
+    db, world = root / "store.duckdb", root / "world"
+    build(db, world, persons=4000)
+    return db, world

@@ -27,6 +27,8 @@ def _clean(v: Any) -> Any:
         return {k: _clean(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [_clean(x) for x in v]
+    if isinstance(v, datetime):  # engines return UTC times, with or without the zone (Spark)
+        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
     if hasattr(v, "isoformat"):
         return v.isoformat()
     if type(v).__name__ == "Decimal":
@@ -180,15 +182,19 @@ def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | No
     rep |= voice(cut["responses"], previous)
     rep["journeys"] = journey_section(cut["touchpoints"], cut["responses"])
     for name, fn in (sections or default_sections()).items():
-        rep[name] = fn(cut)
+        rep[name] = fn(cut, start, end)
     if by:
         rep["breakdowns"] = [breakdown(cut, d) for d in by]
     return rep
 
 
-def default_sections() -> dict[str, Callable[[dict[str, Any]], Any]]:
-    """Sections beyond voice and journeys (service, loyalty, value), each from the tables."""
-    return {}
+def default_sections() -> dict[str, Callable[..., Any]]:
+    """Sections beyond voice and journeys, each a function of (tables, start, end)."""
+    from parcours.value.summary import value_section
+
+    return {
+        "value": lambda t, start, end: value_section(t["orders"], end),
+    }
 
 
 def build(store: Any, **kw: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Local mode by default (``local[*]``); ``master`` names a cluster (``spark://host
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ _sessions: dict[str, Any] = {}
 def session(master: str | None = None) -> Any:
     """A Spark session in UTC (timestamps are compared and bucketed in UTC, as in the store)."""
     master = master or "local[*]"
+    if master.startswith("local"):  # no lookup of this host's name on a machine without DNS
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     if master not in _sessions:
         try:
             from pyspark.sql import SparkSession
@@ -26,8 +29,9 @@ def session(master: str | None = None) -> Any:
                              .config("spark.ui.enabled", "false")
                              .config("spark.sql.session.timeZone", "UTC")
                              .config("spark.sql.shuffle.partitions", "8")
+                             .config("spark.ui.showConsoleProgress", "false")
                              .getOrCreate())
-        _sessions[master].sparkContext.setLogLevel("ERROR")
+        _sessions[master].sparkContext.setLogLevel("FATAL")
     return _sessions[master]
 
 

@@ -212,11 +212,12 @@ def stage_funnel(touchpoints: Any, by: list[str] | None = None) -> Any:
         # the first stage's base is everyone with a staged touchpoint
         reached_prev = first[prev].notnull() if prev else first.person_id.notnull()
         converted = reached_prev & first[s].notnull() & ((first[s] >= first[prev]) if prev else True)
-        days = (first[s].epoch_seconds() - first[prev].epoch_seconds()) / 86400.0 if prev else ibis.null("float64")
+        # NULL for the others rather than median(where=…), which Spark cannot compile
+        days = (ibis.ifelse(converted, (first[s].epoch_seconds() - first[prev].epoch_seconds()) / 86400.0,
+                            ibis.null("float64")) if prev else ibis.null("float64"))
         agg = g.aggregate(reached=first[s].notnull().cast("int64").sum(),
                           n=reached_prev.cast("int64").sum(), k=converted.cast("int64").sum(),
-                          days_from_previous=(days.median(where=converted) if prev
-                                              else ibis.null("float64")))
+                          days_from_previous=days.median() if prev else ibis.null("float64"))
         rows.append(agg.mutate(stage=ibis.literal(s), order=ibis.literal(i + 1)))
     out = ibis.union(*rows)
     return share(out, "k", "n", "conversion").drop("k").order_by([*(by or []), "order"])

@@ -2,26 +2,29 @@
 
 Parameters are all positive and are optimised on the log scale, ``φ = log θ``: the mean
 negative log-likelihood is minimised with L-BFGS-B (central-difference gradients), then
-polished with Nelder–Mead when L-BFGS-B stops on a line-search failure.
+with Nelder–Mead from where it stopped when L-BFGS-B reports no convergence.
 
 **Standard errors** come from the observed information: the Hessian ``H`` of the negative
 log-likelihood in ``φ`` by central finite differences, ``Var(φ) = H⁻¹``, and by the delta
 method ``se(θ) = θ·se(φ)``. The 95 % interval is ``exp(φ ± 1.96·se(φ))`` (always positive).
 When ``H`` is not positive definite (a flat or boundary optimum) the standard errors and
-intervals are ``None`` and ``converged`` is False: never a silent NaN.
+intervals are ``None`` and ``converged`` is False: never a silent NaN. ``converged`` is also
+False when a parameter runs off to 0 or ∞ (|log θ| > 11.5): the data do not identify the model.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
 Z95 = 1.959963984540054
+#: |log θ| beyond which a parameter is taken as run off to 0 or ∞ (θ < 1e-5 or θ > 1e5).
+EDGE = 11.5
 
 #: A log-likelihood: (parameters on their natural scale) → total log-likelihood.
 LogLik = Callable[[np.ndarray], float]
@@ -41,21 +44,18 @@ class Fit:
     iterations: int
     seconds: float
     message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float:
         return self.params[name]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: parameters as {name: {value, se, ci95_low, ci95_high}}."""
-        params = {k: {"value": v, "se": self.se[k],
-                      "ci95_low": None if self.ci95[k] is None else self.ci95[k][0],  # type: ignore[index]
-                      "ci95_high": None if self.ci95[k] is None else self.ci95[k][1]}  # type: ignore[index]
-                  for k, v in self.params.items()}
-        return {"model": self.model, "n": self.n, "parameters": params,
+        """JSON-ready: parameters, standard_errors and ci95 ([low, high]) keyed by parameter name."""
+        return {"model": self.model, "n": self.n, "parameters": dict(self.params),
+                "standard_errors": dict(self.se),
+                "ci95": {k: None if v is None else list(v) for k, v in self.ci95.items()},
                 "log_likelihood": self.log_likelihood, "converged": self.converged,
                 "iterations": self.iterations, "seconds": round(self.seconds, 3),
-                "message": self.message, **self.extra}
+                "message": self.message}
 
 
 def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -110,6 +110,11 @@ def maximise(model: str, names: tuple[str, ...], loglik: LogLik, n: int,
     ci: dict[str, tuple[float, float] | None] = dict.fromkeys(names)
     converged = bool(res.success)
     message = str(res.message)
+    edge = [name for name, v in zip(names, phi, strict=True) if abs(v) > EDGE]
+    if edge:
+        converged = False
+        message += (f"; {', '.join(edge)} went to the edge of the parameter space: the data do not "
+                    "identify the model (too few customers or repeat purchases?)")
     try:
         cov = np.linalg.inv(H)
         ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)

@@ -31,10 +31,7 @@ NAMES = ("r", "alpha", "s", "beta")
 def _log_a0(r: float, alpha: float, s: float, beta: float, x: np.ndarray, t_x: np.ndarray,
             T: np.ndarray) -> np.ndarray:
     rsx = r + s + x
-    if alpha >= beta:
-        big, b2 = alpha, s + 1
-    else:
-        big, b2 = beta, r + x
+    big, b2 = (alpha, s + 1 + 0 * x) if alpha >= beta else (beta, r + x)
     diff = abs(alpha - beta)
 
     def term(t: np.ndarray) -> np.ndarray:

@@ -1,0 +1,46 @@
+"""Every metric with its default options, as a function of the canonical tables.
+
+One list for the conformance suite (each entry must give the same rows on DuckDB and on
+Spark), the docs and the benchmarks. An entry takes the tables (name → Ibis table) and
+returns an Ibis table expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from parcours.metrics import journeys as j
+from parcours.metrics import voc
+
+Tables = dict[str, Any]
+
+
+def _eps(t: Tables) -> Any:
+    return j.episodes(j.contacts(t["touchpoints"]))
+
+
+def _flags(t: Tables) -> Any:
+    return j.contact_flags(_eps(t))
+
+
+CATALOG: dict[str, Callable[[Tables], Any]] = {
+    "nps": lambda t: voc.nps(t["responses"]),
+    "nps_by_channel": lambda t: voc.nps(t["responses"].mutate(channel=t["responses"].channel.cast("string")),
+                                        by=["channel"]),
+    "csat": lambda t: voc.csat(t["responses"]),
+    "ces": lambda t: voc.ces(t["responses"]),
+    "channel_switching": lambda t: j.channel_switching(_eps(t)),
+    "preceded_by_other_channel": lambda t: j.preceded_by_other_channel(_flags(t)),
+    "preceded_by": lambda t: j.preceded_by(_flags(t)),
+    "avoidable_contacts": lambda t: j.avoidable_contacts(_flags(t), by=["channel"]),
+    "avoidable_other_channel": lambda t: j.avoidable_contacts(_flags(t), other_channel=True),
+    "continue_after_call": lambda t: j.continue_after(_flags(t), "phone"),
+    "give_up": lambda t: j.give_up(j.episode_summary(_eps(t))),
+    "give_up_calls": lambda t: j.give_up(j.episode_summary(_eps(t)), channel="phone"),
+    "effort": lambda t: j.effort(j.episode_summary(_eps(t))),
+    "paths": lambda t: j.paths(_eps(t), top=15),
+    "stage_funnel": lambda t: j.stage_funnel(t["touchpoints"]),
+    "peak_end": lambda t: j.peak_end(_eps(t), t["responses"]),
+    "moments": lambda t: j.moments(t["touchpoints"]),
+}
