@@ -76,9 +76,10 @@ def voice(responses: Any, previous: Any = None) -> dict[str, Any]:
 
 
 def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10) -> dict[str, Any]:
-    eps = journeys.episodes(journeys.contacts(touchpoints))
-    flags = journeys.contact_flags(eps)
-    summary = journeys.episode_summary(eps)
+    # episodes, flags and summaries feed a dozen figures: computed once, kept by the engine
+    eps = journeys.episodes(journeys.contacts(touchpoints)).cache()
+    flags = journeys.contact_flags(eps).cache()
+    summary = journeys.episode_summary(eps).cache()
     matrix = rows(journeys.channel_switching(eps))
     used = sorted({r["from_channel"] for r in matrix} | {r["to_channel"] for r in matrix}, key=_channel_order)
     switch: dict[str, dict[str, int]] = {}

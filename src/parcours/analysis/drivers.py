@@ -308,6 +308,11 @@ def _not_estimated(design: _Design, model: str, target: str, why: str, stats: di
     return _table(design, model, target, {}, {}, [f"not estimated: {why}"], stats, 0.05, extra_cols)
 
 
+def _too_few(n: int, k: int) -> str:
+    k = max(k, 1)
+    return f"n={n} for {k} term{'s' if k > 1 else ''} (need at least {k + 2})"
+
+
 def _check_method(importance: str) -> None:
     if importance not in ("relative_weights", "shapley"):
         raise DriverError(f"importance must be 'relative_weights' or 'shapley'; got {importance!r}")
@@ -339,11 +344,10 @@ def score_drivers(data: Any, target: str, features: list[str], *, categorical: l
     k = design.x.shape[1]
     n = len(y)
     stats: dict[str, Any] = {"n": n, "r2": math.nan, "adj_r2": math.nan}
+    if n < max(k, 1) + 2:
+        return _not_estimated(design, "ols", target, _too_few(n, k), stats, OLS_COLUMNS)
     if k == 0:
         return _not_estimated(design, "ols", target, "no driver varies", stats, OLS_COLUMNS)
-    if n < k + 2:
-        return _not_estimated(design, "ols", target, f"n={n} for {k} terms (need at least {k + 2})", stats,
-                              OLS_COLUMNS)
     if y.nunique() < 2:
         return _not_estimated(design, "ols", target, "the target is constant", stats, OLS_COLUMNS)
     sd_y = y.std(ddof=1)
@@ -406,11 +410,10 @@ def churn_drivers(data: Any, target: str, features: list[str], *, positive: Any 
     y = _binary(design.y, positive)
     k, n, events = design.x.shape[1], len(y), int(y.sum())
     stats: dict[str, Any] = {"n": n, "events": events, "r2": math.nan}
+    if n < max(k, 1) + 2:
+        return _not_estimated(design, "logit", target, _too_few(n, k), stats, LOGIT_COLUMNS)
     if k == 0:
         return _not_estimated(design, "logit", target, "no driver varies", stats, LOGIT_COLUMNS)
-    if n < k + 2:
-        return _not_estimated(design, "logit", target, f"n={n} for {k} terms (need at least {k + 2})", stats,
-                              LOGIT_COLUMNS)
     if events in (0, n):
         return _not_estimated(design, "logit", target, "the outcome has a single value", stats, LOGIT_COLUMNS)
     numeric = {t.term for t in design.terms if t.kept and t.numeric}

@@ -158,6 +158,8 @@ def segment_sizes(per_person: Any, column: str = "segment", by: list[str] | None
     """
     t = per_person
     keys = list(by or [])
+    if column in keys:
+        raise ValueError(f"by must not repeat the segment column {column!r} (rename the person attribute)")
     extra = [c for c in keys if c not in t.columns]
     if extra:
         if persons is None:
