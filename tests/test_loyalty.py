@@ -114,6 +114,9 @@ def test_until_cuts_the_data_and_flags_the_incomplete_next_period(world):
     assert r[date(2025, 3, 1)]["retained"] == 0
     full = rows(loyalty.retention(orders, until=datetime(2025, 5, 1, tzinfo=UTC)), "period")
     assert all(x["complete"] for x in full.values())
+    late = rows(loyalty.retention(orders, since=datetime(2025, 1, 15, tzinfo=UTC)), "period")
+    jan = late[date(2025, 1, 1)]  # only P2's purchase of 20 January is left in January
+    assert (jan["n"], jan["retained"], jan["complete"]) == (1, 0, False)
 
 
 def test_retention_by_person_segment_keeps_empty_groups_explicit(world):
@@ -165,7 +168,7 @@ def test_repeat_behaviour_keeps_persons_without_orders(world):
         "P5": (0, "no purchase")}
     p1 = b["P1"]
     assert p1["spend"] == 150.0  # 100 + 50 + 30 − 30
-    assert p1["tenure_days"] == pytest.approx((datetime(2025, 5, 1) - datetime(2025, 1, 10, 10)).total_seconds() / 86400)
+    assert p1["tenure_days"] == pytest.approx(110 + 14 / 24)  # 10 Jan 10:00 → 1 May
     assert p1["interpurchase_days"] == pytest.approx(100 / 2)  # 10 Jan → 20 Apr, two gaps
     assert p1["orders_per_year"] == pytest.approx(365.25 * 3 / p1["tenure_days"])
     assert b["P4"]["tenure_days"] is None and b["P4"]["orders_per_year"] is None

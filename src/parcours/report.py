@@ -194,8 +194,22 @@ def default_sections() -> dict[str, Callable[..., Any]]:
     from parcours.value.summary import value_section
 
     return {
+        "service": service_section,
         "value": lambda t, start, end: value_section(t["orders"], end),
     }
+
+
+def service_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
+    """Service desk figures; cases without a known SLA policy get the standard one."""
+    from parcours.metrics import service
+
+    as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
+    out: dict[str, Any] = {}
+    for name, expr in service.service_summary(t["cases"], t["messages"], t["touchpoints"], default="standard",
+                                              as_of=as_of).items():
+        got = [_flag(r) for r in rows(expr)]
+        out[name] = got if name.endswith("_by_channel") else (got[0] if got else {"n": 0, "small_n": True})
+    return out
 
 
 def build(store: Any, **kw: Any) -> dict[str, Any]:
@@ -253,6 +267,27 @@ def render_text(rep: dict[str, Any]) -> str:
             lines.append(f"{a:<{w}}" + "".join(f"{row[b]:>8.1f}%" if b in row else f"{'·':>9}" for b in chans))
     else:
         lines += ["", "No service contacts in this period."]
+    sv = rep.get("service") or {}
+    if (sv.get("resolution") or {}).get("n"):
+        fr, rs, ro, fcr = sv["first_response"], sv["resolution"], sv["reopen"], sv["fcr"]
+        bot, sla = sv["bot_containment"], sv["sla"]
+        h = lambda v: "—" if v is None else f"{v:.1f} h"  # noqa: E731
+        p = lambda v: "—" if v is None else f"{v:.1f} %"  # noqa: E731
+        lines += ["", f"Service: {rs['n']:,} cases closed; first response median {h(fr.get('median_h'))} "
+                      f"(p90 {h(fr.get('p90_h'))}, n={fr['n']:,}); resolution median {h(rs.get('median_h'))} "
+                      f"(p90 {h(rs.get('p90_h'))}); reopened {p(ro.get('reopen_rate'))}",
+                  f"  first-contact resolution across channels {p(fcr.get('fcr'))} (same channel only "
+                  f"{p(fcr.get('fcr_same_channel'))}, n={fcr['n']:,}) · bot containment {p(bot.get('containment'))} "
+                  f"(n={bot['n']:,}) · SLA met: response {p(sla.get('response'))}, resolution {p(sla.get('resolution'))}"]
+    v = rep.get("value") or {}
+    if v.get("clv_52w"):
+        c = v["clv_52w"]
+        lines += ["", f"Value: {v['customers']:,} customers ({v['repeat_customers']:,} repeat); expected purchases "
+                      f"next 52 weeks {v['expected_purchases_52w']['total']:,.0f}; mean P(active) "
+                      f"{v['p_alive']['mean']:.2f}; CLV 52 weeks mean {c['mean']:,.2f}, median {c['median']:,.2f}, "
+                      f"top 10 % of customers {c['top_decile_share']:.0f} % of it"]
+    elif v.get("note"):
+        lines += ["", f"Value: {v['note']}"]
     for b in rep.get("breakdowns", []):
         lines += ["", f"By {b['dimension']}:"]
         for key, r in sorted(b["rows"].items()):

@@ -4,8 +4,14 @@ The metrics layer (:mod:`parcours.metrics`) prepares tables on any engine; the a
 take the (small) result as a DataFrame: key-driver regressions in :mod:`.drivers`.
 """
 
-from parcours.analysis.drivers import (DriverError, churn_drivers, relative_weights, relative_weights_logit,
-                                       score_drivers, shapley_r2)
+from parcours.analysis.drivers import (
+    DriverError,
+    churn_drivers,
+    relative_weights,
+    relative_weights_logit,
+    score_drivers,
+    shapley_r2,
+)
 
 __all__ = ["DriverError", "churn_drivers", "relative_weights", "relative_weights_logit", "score_drivers",
            "shapley_r2"]

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from datetime import date
+
 from parcours.metrics import journeys as j
+from parcours.metrics import service as sv
 from parcours.metrics import voc
+from parcours.metrics.value import rfm_summary
 
 Tables = dict[str, Any]
 
@@ -43,4 +47,14 @@ CATALOG: dict[str, Callable[[Tables], Any]] = {
     "stage_funnel": lambda t: j.stage_funnel(t["touchpoints"]),
     "peak_end": lambda t: j.peak_end(_eps(t), t["responses"]),
     "moments": lambda t: j.moments(t["touchpoints"]),
+    "first_response_time": lambda t: sv.first_response_time(t["cases"], t["messages"], by=["priority"]),
+    "resolution_time": lambda t: sv.resolution_time(t["cases"], by=["channel"]),
+    "reopen_rate": lambda t: sv.reopen_rate(t["cases"]),
+    "first_contact_resolution": lambda t: sv.first_contact_resolution(t["touchpoints"], by=["channel"]),
+    "contacts_per_issue": lambda t: sv.contacts_per_issue(t["touchpoints"]),
+    "contacts_per_case": lambda t: sv.contacts_per_case(t["cases"], t["touchpoints"]),
+    "bot_containment": lambda t: sv.bot_containment(t["touchpoints"]),
+    "bot_containment_cases": lambda t: sv.bot_containment_cases(t["cases"], t["messages"], t["touchpoints"]),
+    "sla_attainment": lambda t: sv.sla_attainment(t["cases"], t["messages"], default="standard"),
+    "rfm_summary": lambda t: rfm_summary(t["orders"], date(2025, 10, 1), date(2026, 1, 1), "week"),
 }

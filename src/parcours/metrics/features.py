@@ -53,6 +53,10 @@ DAY_S = 86_400.0
 SUMMED = ("contacts", "switches", "unresolved", "abandoned", "transferred", "reopens", "total_wait_s", "pain_sum")
 
 
+def _days(start: Any, end: Any) -> Any:
+    return (end.epoch_seconds() - start.epoch_seconds()).cast("float64") / DAY_S
+
+
 def contact_waits(episodes_t: Any) -> Any:
     """Episodes' contacts with ``wait_excess = ln(1 + wait_s / median wait of the channel)``
     (0 when the wait is unknown or the channel's median is 0)."""
@@ -168,8 +172,7 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
     lc = last.join(c, (c.person_id == last._p) & (c.ts <= last._t))
     lc = lc.group_by("_rid").aggregate(_last_contact=lc.ts.max())
     out = out.left_join(lc, out.response_id == lc._rid).drop("_rid")
-    out = out.mutate(days_since_last_contact=(out.ts.epoch_seconds() - out._last_contact.epoch_seconds())
-                     .cast("float64") / DAY_S)
+    out = out.mutate(days_since_last_contact=_days(out._last_contact, out.ts))
     cols = ["response_id", "person_id", "ts", "metric", "score", "link", *FEATURE_COLUMNS, "days_since_last_contact"]
     if orders is not None:
         o = orders.filter(orders.amount > 0)
@@ -221,8 +224,8 @@ def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | 
     out = out.left_join(last, out.person_id == last._p2).drop("_p2")
     out = out.mutate(
         main_channel=out.main_channel.fill_null("none"),
-        days_since_last_contact=(out._until.epoch_seconds() - out._last_contact.epoch_seconds()).cast("float64") / DAY_S,
-        tenure_days=(out._until.epoch_seconds() - out.start.epoch_seconds()).cast("float64") / DAY_S)
+        days_since_last_contact=_days(out._last_contact, out._until),
+        tenure_days=_days(out.start, out._until))
     cols = ["person_id", "churned", *FEATURE_COLUMNS, "main_channel", "days_since_last_contact", "tenure_days"]
     if orders is not None:
         o = orders.filter(orders.person_id.notnull())

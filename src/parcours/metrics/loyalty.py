@@ -21,6 +21,7 @@ Periods are calendar months, quarters or years in UTC; ``period`` is the first d
 ``until`` the last period holding data is taken as complete; with ``until`` a rate that needs
 a period not fully observed before ``until`` is flagged ``complete = False`` (a retention
 row needs the *next* period), and periods starting at or after ``until`` are not reported.
+A ``since`` inside a period makes that first period partial: its retention row is flagged too.
 
 Loyalty is kept apart from satisfaction (seed 004: "il ne faut pas confondre fidélité et
 satisfaction"; silent customers are not satisfied customers): :func:`loyalty_satisfaction`
@@ -88,14 +89,20 @@ def period_start(idx: Any, period: Period) -> Any:
     return ibis.date(idx, 1, 1)
 
 
-def _window(since: datetime | None, until: datetime | None, period: Period) -> tuple[int | None, int | None, bool]:
-    """(first index, last index, last period complete) of the stated window."""
+def _utc(dt_: datetime) -> datetime:
+    return dt_ if dt_.tzinfo else dt_.replace(tzinfo=timezone.utc)
+
+
+def _window(since: datetime | None, until: datetime | None,
+            period: Period) -> tuple[int | None, bool, int | None, bool]:
+    """(first index, first period complete, last index, last period complete) of the window."""
     lo = _index_of(since, period) if since else None
+    lo_complete = since is None or _start_of(_index_of(since, period), period) == _utc(since)
     if until is None:
-        return lo, None, True
-    u = until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+        return lo, lo_complete, None, True
+    u = _utc(until)
     last = _index_of(u - timedelta(microseconds=1), period)
-    return lo, last, _start_of(last + 1, period) <= u
+    return lo, lo_complete, last, _start_of(last + 1, period) <= u
 
 
 _TS = dt.Timestamp(timezone="UTC", scale=6)
@@ -115,19 +122,19 @@ def _clip(t: Any, since: datetime | None, until: datetime | None) -> Any:
 
 
 def _frame(idx_table: Any, since: datetime | None, until: datetime | None, period: Period) -> Any:
-    """One row: lo, hi (first and last period index observed) and hi_complete."""
-    lo, hi, complete = _window(since, until, period)
+    """One row: lo, hi (first and last period index observed), lo_complete and hi_complete."""
+    lo, lo_complete, hi, hi_complete = _window(since, until, period)
     f = idx_table.aggregate(lo=idx_table.idx.min(), hi=idx_table.idx.max())
     return f.mutate(lo=ibis.literal(lo, "int64") if lo is not None else f.lo.cast("int64"),
                     hi=ibis.literal(hi, "int64") if hi is not None else f.hi.cast("int64"),
-                    hi_complete=ibis.literal(complete))
+                    lo_complete=ibis.literal(lo_complete), hi_complete=ibis.literal(hi_complete))
 
 
 def _periods(frame: Any) -> Any:
-    """Every period index from lo to hi (one row each, column ``idx``), plus hi, hi_complete."""
+    """Every period index from lo to hi (one row each, column ``idx``), plus the frame's columns."""
     r = frame.filter(frame.lo.notnull() & frame.hi.notnull() & (frame.lo <= frame.hi))
     r = r.mutate(_r=ibis.range(r.lo, r.hi + 1))
-    return r.mutate(idx=r._r.unnest().cast("int64")).select("idx", "lo", "hi", "hi_complete")
+    return r.mutate(idx=r._r.unnest().cast("int64")).select("idx", "lo", "hi", "lo_complete", "hi_complete")
 
 
 def _rate(t: Any, k: str, n: str, name: str) -> Any:
@@ -218,7 +225,7 @@ def retention(orders: Any | None = None, touchpoints: Any | None = None, *, peri
     grid = grid.filter(grid.idx + 1 <= grid.hi)
     out = grid.left_join(agg, ["idx", *keys]).drop(*[f"{c}_right" for c in ["idx", *keys]])
     out = out.mutate(n=out.n.fill_null(0), retained=out.retained.fill_null(0),
-                     complete=(out.idx + 1 < out.hi) | out.hi_complete)
+                     complete=((out.idx + 1 < out.hi) | out.hi_complete) & ((out.idx > out.lo) | out.lo_complete))
     out = _complement(_rate(out, "retained", "n", "retention"), "retention", "churn")
     out = out.mutate(period=period_start(out.idx, period))
     cols = ["period", *keys, "n", "retained", "retention", "retention_low", "retention_high",
@@ -266,7 +273,8 @@ def contractual_churn(touchpoints: Any, persons: Any | None = None, orders: Any 
     has n = 0 (nobody is known to have started before it) unless persons.created_at says so.
     """
     _check_period(period)
-    rel = relationships(_clip(touchpoints, None, until), persons, _clip(orders, None, until) if orders is not None else None)
+    kept_orders = _clip(orders, None, until) if orders is not None else None
+    rel = relationships(_clip(touchpoints, None, until), persons, kept_orders)
     if until is not None:
         rel = rel.mutate(end=ibis.ifelse(rel.end < until, rel.end, ibis.null("timestamp")))
     rel = rel.mutate(s_idx=period_index(rel.start, period).cast("int64"),
