@@ -195,8 +195,44 @@ def default_sections() -> dict[str, Callable[..., Any]]:
 
     return {
         "service": service_section,
+        "loyalty": loyalty_section,
         "value": lambda t, start, end: value_section(t["orders"], end),
     }
+
+
+#: journey features that explain scores and churn (docs/metrics-loyalty.md)
+SCORE_DRIVERS = ["contacts", "switches", "unresolved", "reopens", "max_wait_excess", "peak_pain", "end_pain"]
+CHURN_DRIVERS = ["contacts", "switches", "unresolved_episodes", "max_wait_excess", "orders", "tenure_days"]
+
+
+def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
+    """Retention and churn per quarter, cohorts, loyalty × satisfaction, segments and drivers."""
+    from parcours.analysis import churn_drivers, score_drivers
+    from parcours.metrics import features, loyalty, segments
+
+    as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
+    p, o, r, tp = t["persons"], t["orders"], t["responses"], t["touchpoints"]
+    out: dict[str, Any] = {
+        "retention": rows(loyalty.retention(o, period="quarter")),
+        "contractual_churn": rows(loyalty.contractual_churn(tp, p, o, period="quarter")),
+        "cohorts": rows(loyalty.cohort_retention(o, period="quarter")),
+        "loyalty_vs_satisfaction": rows(loyalty.loyalty_matrix(loyalty.loyalty_satisfaction(p, o, r, tp, as_of=as_of))),
+        "segments": {"rfm": rows(segments.segment_sizes(segments.rfm(o, p, as_of=as_of), "segment")),
+                     "behaviour": rows(segments.segment_sizes(segments.behaviour(tp, p), "segment"))},
+    }
+    answers = features.answer_features(r, tp, o).to_pandas()
+    people = features.person_features(tp, p, o, as_of=as_of).to_pandas()
+    drivers: dict[str, Any] = {}
+    for metric in ("nps", "csat"):
+        d = answers[answers.metric == metric]
+        drivers[metric] = _records(score_drivers(d, "score", SCORE_DRIVERS))
+    drivers["churn"] = _records(churn_drivers(people, "churned", CHURN_DRIVERS, positive=True))
+    out["drivers"] = drivers
+    return out
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    return [_clean(r) for r in df.to_dict("records")]
 
 
 def service_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
@@ -279,6 +315,18 @@ def render_text(rep: dict[str, Any]) -> str:
                   f"  first-contact resolution across channels {p(fcr.get('fcr'))} (same channel only "
                   f"{p(fcr.get('fcr_same_channel'))}, n={fcr['n']:,}) · bot containment {p(bot.get('containment'))} "
                   f"(n={bot['n']:,}) · SLA met: response {p(sla.get('response'))}, resolution {p(sla.get('resolution'))}"]
+    lo = rep.get("loyalty") or {}
+    done = [r for r in lo.get("retention", []) if r.get("complete") and r.get("n")]
+    if done:
+        last = done[-1]
+        lines += ["", f"Loyalty: of {last['n']:,} buyers of the quarter from {last['period']}, "
+                      f"{last['retention']:.1f} % bought again the next quarter (churn {last['churn']:.1f} %)"]
+        for name, label in (("nps", "NPS"), ("csat", "CSAT"), ("churn", "churn")):
+            top = [d for d in lo.get("drivers", {}).get(name, []) if d.get("significant")][:3]
+            if top:
+                lines.append(f"  drivers of {label}: " + ", ".join(
+                    f"{d['term']} (odds ratio {d['odds_ratio']:.2f} per SD, {d['share']:.0f} % of the explained)"
+                    if name == "churn" else f"{d['term']} (β {d['coef']:+.2f}, {d['share']:.0f} % of R²)" for d in top))
     v = rep.get("value") or {}
     if v.get("clv_52w"):
         c = v["clv_52w"]

@@ -294,12 +294,13 @@ def _importance(design: _Design, y: np.ndarray, method: Importance, model: str) 
         groups = [[i for i, t in enumerate(kept) if t.feature == f] for f in features]
         phi = shapley_r2(x, y, groups, model)  # type: ignore[arg-type]
         return dict(zip(features, phi.tolist())), []
-    if method != "relative_weights":
-        raise DriverError(f"importance must be 'relative_weights' or 'shapley'; got {method!r}")
-    eps = relative_weights(x, y) if model == "ols" else relative_weights_logit(x, y)
+    try:
+        eps = relative_weights(x, y) if model == "ols" else relative_weights_logit(x, y)
+    except (DriverError, np.linalg.LinAlgError) as err:
+        return {}, [f"importance not computed ({err})"]
     out: dict[str, float] = {}
-    for t, e in zip(kept, eps):
-        out[t.feature] = out.get(t.feature, 0.0) + float(e)
+    for t, weight in zip(kept, eps):
+        out[t.feature] = out.get(t.feature, 0.0) + float(weight)
     return out, []
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from datetime import date
 
+from parcours.metrics import features, loyalty, segments
 from parcours.metrics import journeys as j
 from parcours.metrics import service as sv
 from parcours.metrics import voc
@@ -57,4 +58,13 @@ CATALOG: dict[str, Callable[[Tables], Any]] = {
     "bot_containment_cases": lambda t: sv.bot_containment_cases(t["cases"], t["messages"], t["touchpoints"]),
     "sla_attainment": lambda t: sv.sla_attainment(t["cases"], t["messages"], default="standard"),
     "rfm_summary": lambda t: rfm_summary(t["orders"], date(2025, 10, 1), date(2026, 1, 1), "week"),
+    "retention": lambda t: loyalty.retention(t["orders"], period="quarter"),
+    "contractual_churn": lambda t: loyalty.contractual_churn(t["touchpoints"], t["persons"], t["orders"], period="quarter"),
+    "cohort_retention": lambda t: loyalty.cohort_retention(t["orders"], period="quarter"),
+    "loyalty_matrix": lambda t: loyalty.loyalty_matrix(loyalty.loyalty_satisfaction(t["persons"], t["orders"],
+                                                                                    t["responses"], t["touchpoints"])),
+    "rfm_segments": lambda t: segments.segment_sizes(segments.rfm(t["orders"], t["persons"]), "segment"),
+    "behaviour_segments": lambda t: segments.segment_sizes(segments.behaviour(t["touchpoints"], t["persons"]), "segment"),
+    "answer_features": lambda t: features.answer_features(t["responses"], t["touchpoints"], t["orders"]),
+    "person_features": lambda t: features.person_features(t["touchpoints"], t["persons"], t["orders"]),
 }

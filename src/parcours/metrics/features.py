@@ -70,8 +70,10 @@ def contact_waits(episodes_t: Any) -> Any:
 def episode_features(touchpoints: Any, gap: timedelta = timedelta(days=7)) -> Any:
     """One row per contact episode: episode_id, person_id, case_id, topic, started, ended,
     contacts, channels, switches, unresolved, abandoned, transferred, reopens, resolved (last
-    contact resolved), total_wait_s, max_wait_excess, last_wait_excess, first_channel,
-    last_channel, last_agent (definitions in the module docstring)."""
+    contact resolved), total_wait_s, max_wait_excess, last_wait_excess, peak_pain, end_pain,
+    pain_sum, mean_pain (= pain_sum / contacts), first_channel, last_channel, last_agent
+    (definitions in the module docstring). The channel medians of the waits are those of all
+    the contacts in ``touchpoints``."""
     e = contact_waits(contact_pain(episodes(contacts(touchpoints), gap)))
     w = ibis.window(group_by=e.episode_id, order_by=[e.ts, e.event_id])
     whole = ibis.window(group_by=e.episode_id)
