@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -39,6 +39,8 @@ def _canonical(rows: list[dict]) -> list[tuple]:
     def norm(v):
         if isinstance(v, float):
             return None if math.isnan(v) else round(v, 6)
+        if isinstance(v, datetime):  # Spark returns UTC times without their zone
+            return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
         return v
     return sorted((tuple((k, norm(v)) for k, v in sorted(r.items())) for r in rows), key=repr)
 

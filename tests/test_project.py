@@ -23,12 +23,14 @@ def test_data_model_doc_matches_the_schema():
 
 def test_public_api_is_pinned():
     assert sorted(parcours.__all__) == sorted(
-        ["FileReport", "Options", "Store", "StoreError", "import_files", "metrics", "report", "__version__"])
+        ["FileReport", "Options", "Store", "StoreError", "Workspace", "connect", "import_files", "metrics", "report",
+         "__version__"])
 
 
 def test_every_command_has_help():
     runner = CliRunner()
-    for args in ([], ["import"], ["quarantine"], ["persons", "show"], ["generate"], ["report"], ["serve"], ["demo"]):
+    for args in ([], ["import"], ["quarantine"], ["persons", "show"], ["generate"], ["report"], ["serve"], ["demo"],
+                 ["export"], ["value"], ["value", "fit"]):
         res = runner.invoke(main, [*args, "--help"])
         assert res.exit_code == 0 and "Usage:" in res.output, args
 

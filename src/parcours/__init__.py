@@ -7,6 +7,9 @@ The curated public API::
     import_files(store, [Path("touchpoints.csv")])
     metrics.nps(store.table("responses")).to_pandas()
 
+    ws = parcours.connect("parcours.duckdb")     # a notebook's view: metrics as DataFrames
+    ws.metric("preceded_by_other_channel"); ws.nps(by=["segment"])
+
 Names are imported on first use, so that the command line starts fast (Ibis and SciPy
 are only loaded by the commands that need them).
 """
@@ -23,12 +26,15 @@ _EXPORTS = {
     "import_files": "parcours.ingest.importer",
     "Options": "parcours.ingest.validate",
     "Store": "parcours.store",
+    "Workspace": "parcours.workspace",
+    "connect": "parcours.workspace",
     "StoreError": "parcours.store",
     "metrics": "parcours.metrics",
     "report": "parcours.report",
 }
 
-__all__ = ["FileReport", "Options", "Store", "StoreError", "import_files", "metrics", "report", "__version__"]
+__all__ = ["FileReport", "Options", "Store", "StoreError", "Workspace", "connect", "import_files", "metrics", "report",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:
