@@ -21,7 +21,16 @@ T = {
            "continue": "calls continued elsewhere", "give_up": "episodes given up", "by": "By",
            "data": "Data", "other": "Other sections", "none": "No data in this period.",
            "conversion": "conversion", "reached": "reached", "interval": "95 % interval", "easy": "easy",
-           "change": "vs previous period", "significant": "significant", "not_significant": "not significant"},
+           "change": "vs previous period", "significant": "significant", "not_significant": "not significant",
+           "service": "Service", "first_response": "First response", "resolution_time": "Resolution",
+           "median_h": "median (h)", "p90_h": "p90 (h)", "fcr": "First-contact resolution, all channels",
+           "fcr_same": "… counting repeats on the same channel only", "reopen": "Cases reopened",
+           "bot": "Bot containment", "sla_response": "SLA met: first response", "sla_resolution": "SLA met: resolution",
+           "fcr_by_channel": "First-contact resolution by channel", "loyalty": "Loyalty",
+           "retention": "Buyers of a quarter who buy again the next (* period not complete)",
+           "cohorts": "Cohort retention (quarters since the first purchase)",
+           "loyalty_vs_satisfaction": "Loyalty beside satisfaction", "buyer": "buyer", "reading": "reading",
+           "drivers": "What drives", "segments": "Segments", "behaviour": "by behaviour", "value": "Customer value"},
     "fr": {"title": "Rapport expérience client", "period": "Période", "voice": "Voix du client",
            "nps": "Net Promoter Score", "csat": "Satisfaction (CSAT)", "ces": "Facilité (CES)", "few": "peu de réponses",
            "answers": "réponses", "skipped": "sans réponse", "journeys": "Parcours", "switching": "Changements de canal",
@@ -32,7 +41,16 @@ T = {
            "continue": "appels poursuivis ailleurs", "give_up": "épisodes abandonnés", "by": "Par",
            "data": "Données", "other": "Autres sections", "none": "Aucune donnée sur la période.",
            "conversion": "conversion", "reached": "atteinte", "interval": "intervalle à 95 %", "easy": "facile",
-           "change": "vs période précédente", "significant": "significatif", "not_significant": "non significatif"},
+           "change": "vs période précédente", "significant": "significatif", "not_significant": "non significatif",
+           "service": "Service", "first_response": "Première réponse", "resolution_time": "Résolution",
+           "median_h": "médiane (h)", "p90_h": "p90 (h)", "fcr": "Résolution au premier contact, tous canaux",
+           "fcr_same": "… en ne comptant que les relances sur le même canal", "reopen": "Dossiers rouverts",
+           "bot": "Confinement du bot", "sla_response": "SLA tenu : première réponse", "sla_resolution": "SLA tenu : résolution",
+           "fcr_by_channel": "Résolution au premier contact par canal", "loyalty": "Fidélité",
+           "retention": "Acheteurs d’un trimestre qui rachètent le suivant (* période incomplète)",
+           "cohorts": "Rétention par cohorte (trimestres depuis le premier achat)",
+           "loyalty_vs_satisfaction": "Fidélité et satisfaction", "buyer": "acheteur", "reading": "lecture",
+           "drivers": "Ce qui explique", "segments": "Segments", "behaviour": "par comportement", "value": "Valeur client"},
 }
 
 CSS = """
@@ -95,7 +113,7 @@ def _nps_bar(n: dict[str, Any]) -> str:
 
 def _table(head: list[str], body: list[list[Any]], lang: str, cls: str = "") -> str:
     h = "".join(f'<th class="{"l" if i == 0 else ""}">{escape(x)}</th>' for i, x in enumerate(head))
-    rows = "".join("<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{_fmt(v, 1, lang)}</td>'
+    rows = "".join("<tr>" + "".join(f'<td class="{"l" if i == 0 or isinstance(v, str) else ""}">{_fmt(v, 1, lang)}</td>'
                                     for i, v in enumerate(r)) + "</tr>" for r in body)
     return f'<table class="{cls}"><thead><tr>{h}</tr></thead><tbody>{rows}</tbody></table>'
 
@@ -110,6 +128,69 @@ def _generic(d: Any, lang: str) -> str:
         keys = list(dict.fromkeys(k for r in d for k in r))
         return _table(keys, [[r.get(k) for k in keys] for r in d[:50]], lang)
     return f"<p>{_fmt(d, 2, lang)}</p>"
+
+
+def _service(sv: dict[str, Any], t: dict[str, str], name: Any, lang: str) -> str:
+    fr, rs, ro, fcr, bot, sla = (sv.get(k) or {} for k in ("first_response", "resolution", "reopen", "fcr",
+                                                          "bot_containment", "sla"))
+    rows = [[t["first_response"], fr.get("median_h"), fr.get("p90_h"), fr.get("n")],
+            [t["resolution_time"], rs.get("median_h"), rs.get("p90_h"), rs.get("n")]]
+    out = [f"<h2>{t['service']}</h2>", _table(["", t["median_h"], t["p90_h"], "n"], rows, lang),
+           _bars([(t["fcr"], fcr.get("fcr"), f"(n = {_fmt(fcr.get('n'), 0, lang)})"),
+                  (t["fcr_same"], fcr.get("fcr_same_channel"), ""),
+                  (t["reopen"], ro.get("reopen_rate"), f"(n = {_fmt(ro.get('n'), 0, lang)})"),
+                  (t["bot"], bot.get("containment"), f"(n = {_fmt(bot.get('n'), 0, lang)})"),
+                  (t["sla_response"], sla.get("response"), f"(n = {_fmt(sla.get('response_n'), 0, lang)})"),
+                  (t["sla_resolution"], sla.get("resolution"), f"(n = {_fmt(sla.get('resolution_n'), 0, lang)})")], lang)]
+    by_channel = sv.get("fcr_by_channel") or []
+    if by_channel:
+        out.append(f"<h3>{t['fcr_by_channel']}</h3>" + _bars(
+            [(name(r["channel"]), r.get("fcr"), f"(n = {_fmt(r.get('n'), 0, lang)})") for r in by_channel], lang))
+    return "".join(out)
+
+
+def _loyalty(lo: dict[str, Any], t: dict[str, str], lang: str) -> str:
+    out = [f"<h2>{t['loyalty']}</h2>"]
+    ret = [r for r in lo.get("retention", []) if r.get("n")]
+    if ret:
+        out.append(f"<h3>{t['retention']}</h3>" + _bars(
+            [(str(r["period"])[:10], r.get("retention"), f"(n = {_fmt(r['n'], 0, lang)})"
+              + ("" if r.get("complete") else " *")) for r in ret], lang))
+    cohorts = lo.get("cohorts", [])
+    if cohorts:
+        ages = sorted({c["age"] for c in cohorts})
+        by = {}
+        for c in cohorts:
+            by.setdefault(str(c["cohort"])[:10], {})[c["age"]] = c
+        body = []
+        for cohort, cells in sorted(by.items()):
+            row = [f"<th class='l'>{escape(cohort)}</th><td>{_fmt(next(iter(cells.values()))['n'], 0, lang)}</td>"]
+            for a in ages:
+                v = cells.get(a, {}).get("retention")
+                style = f" style='background:rgba(30,132,73,{(v or 0) / 100:.2f})'" if v is not None else ""
+                row.append(f"<td{style}>{_fmt(v, 1, lang) if v is not None else ''}</td>")
+            body.append("<tr>" + "".join(row) + "</tr>")
+        out.append(f"<h3>{t['cohorts']}</h3><table class='heat'><thead><tr><th></th><th>n</th>"
+                   + "".join(f"<th>+{a}</th>" for a in ages) + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+    lvs = lo.get("loyalty_vs_satisfaction", [])
+    if lvs:
+        out.append(f"<h3>{t['loyalty_vs_satisfaction']}</h3>" + _table(
+            ["NPS", t["buyer"], "n", t["share"] + " %", t["reading"]],
+            [[r["nps_category"], r["buyer"], r["n"], r["row_share"], r["reading"]] for r in lvs], lang))
+    for target, label in (("nps", "NPS"), ("csat", "CSAT"), ("churn", "churn")):
+        d = (lo.get("drivers") or {}).get(target) or []
+        if isinstance(d, dict):  # not estimable: the reason
+            out.append(f"<h3>{t['drivers']} {label}</h3><p class='muted'>{escape(d.get('note', ''))}</p>")
+        elif d:
+            out.append(f"<h3>{t['drivers']} {label}</h3>" + _bars(
+                [(r["term"], r.get("share"), ("" if r.get("significant") else f"({t['not_significant']})"))
+                 for r in d if r.get("share") is not None], lang))
+    segs = (lo.get("segments") or {})
+    for key in ("rfm", "behaviour"):
+        if segs.get(key):
+            out.append(f"<h3>{t['segments']} {key.upper() if key == 'rfm' else t['behaviour']}</h3>" + _bars(
+                [(r["segment"], r.get("share"), f"(n = {_fmt(r.get('n'), 0, lang)})") for r in segs[key]], lang))
+    return "".join(out)
 
 
 def render_html(rep: dict[str, Any], lang: str = "en") -> str:
@@ -178,7 +259,14 @@ def render_html(rep: dict[str, Any], lang: str = "en") -> str:
                 for k, r in sorted(b["rows"].items())]
         parts.append(f"<h2>{t['by']} {escape(b['dimension'])}</h2>" + _table(
             [b["dimension"], "NPS", "n", "CSAT %", "n", t["avoidable"] + " %", "n"], body, lang))
-    known = {"period", "counts", "small_n_threshold", "nps", "csat", "ces", "journeys", "breakdowns", "source"}
+    if rep.get("service"):
+        parts.append(_service(rep["service"], t, name, lang))
+    if rep.get("loyalty"):
+        parts.append(_loyalty(rep["loyalty"], t, lang))
+    if rep.get("value"):
+        parts.append(f"<h2>{t['value']}</h2>" + _generic(rep["value"], lang))
+    known = {"period", "counts", "small_n_threshold", "nps", "csat", "ces", "journeys", "breakdowns", "source",
+             "service", "loyalty", "value"}
     for key in [k for k in rep if k not in known]:
         parts.append(f"<h2>{escape(key)}</h2>" + _generic(rep[key], lang))
     parts.append("</body></html>")

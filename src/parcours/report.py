@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
+import ibis
+
 from parcours import metrics
 from parcours.metrics import dimensions, journeys
 from parcours.schema import CHANNELS
@@ -207,7 +209,7 @@ CHURN_DRIVERS = ["contacts", "switches", "unresolved_episodes", "max_wait_excess
 
 def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
     """Retention and churn per quarter, cohorts, loyalty × satisfaction, segments and drivers."""
-    from parcours.analysis import churn_drivers, score_drivers
+    from parcours.analysis import DriverError, churn_drivers, score_drivers
     from parcours.metrics import features, loyalty, segments
 
     as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
@@ -223,10 +225,13 @@ def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     answers = features.answer_features(r, tp, o).to_pandas()
     people = features.person_features(tp, p, o, as_of=as_of).to_pandas()
     drivers: dict[str, Any] = {}
-    for metric in ("nps", "csat"):
-        d = answers[answers.metric == metric]
-        drivers[metric] = _records(score_drivers(d, "score", SCORE_DRIVERS))
-    drivers["churn"] = _records(churn_drivers(people, "churned", CHURN_DRIVERS, positive=True))
+    fits = {m: (lambda m=m: score_drivers(answers[answers.metric == m], "score", SCORE_DRIVERS)) for m in ("nps", "csat")}
+    fits["churn"] = lambda: churn_drivers(people, "churned", CHURN_DRIVERS, positive=True)
+    for name, fit in fits.items():
+        try:
+            drivers[name] = _records(fit())
+        except DriverError as e:  # e.g. nobody left in the period: say so, do not invent drivers
+            drivers[name] = {"note": str(e)}
     out["drivers"] = drivers
     return out
 
@@ -243,6 +248,8 @@ def service_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     out: dict[str, Any] = {}
     for name, expr in service.service_summary(t["cases"], t["messages"], t["touchpoints"], default="standard",
                                               as_of=as_of).items():
+        if name.endswith("_by_channel"):  # most contacts first, the same order on every engine
+            expr = expr.order_by([ibis.desc("n"), "channel"])
         got = [_flag(r) for r in rows(expr)]
         out[name] = got if name.endswith("_by_channel") else (got[0] if got else {"n": 0, "small_n": True})
     return out
@@ -322,7 +329,8 @@ def render_text(rep: dict[str, Any]) -> str:
         lines += ["", f"Loyalty: of {last['n']:,} buyers of the quarter from {last['period']}, "
                       f"{last['retention']:.1f} % bought again the next quarter (churn {last['churn']:.1f} %)"]
         for name, label in (("nps", "NPS"), ("csat", "CSAT"), ("churn", "churn")):
-            top = [d for d in lo.get("drivers", {}).get(name, []) if d.get("significant")][:3]
+            found = lo.get("drivers", {}).get(name, [])
+            top = [d for d in found if d.get("significant")][:3] if isinstance(found, list) else []
             if top:
                 lines.append(f"  drivers of {label}: " + ", ".join(
                     f"{d['term']} (odds ratio {d['odds_ratio']:.2f} per SD, {d['share']:.0f} % of the explained)"

@@ -29,7 +29,8 @@ def value_section(orders: Any, calibration_end: date | None = None) -> dict[str,
         if last is None:
             return {"customers": 0, "note": "no orders: no value model"}
         calibration_end = last.date() + timedelta(days=1)
-    tbl = rfm_summary(orders, calibration_end, None, "week").to_pyarrow()
+    # in person order: the fits then see the same arrays, and give the same digits, on every engine
+    tbl = rfm_summary(orders, calibration_end, None, "week").order_by("person_id").to_pyarrow()
     s = {c: tbl.column(c).to_numpy(zero_copy_only=False) for c in tbl.column_names}
     n = len(s.get("person_id", []))
     out: dict[str, Any] = {"calibration_end": calibration_end.isoformat(), "unit": "week", "customers": n,
@@ -44,7 +45,9 @@ def value_section(orders: Any, calibration_end: date | None = None) -> dict[str,
     future = expected_purchases(bg, HORIZON_WEEKS, x, tx, T)
     out["p_alive"] = {"mean": float(np.mean(alive)), "share_below_50": float(100 * np.mean(alive < 0.5)), "n": n}
     out["expected_purchases_52w"] = {"total": float(np.sum(future)), "per_customer": float(np.mean(future)), "n": n}
-    m = s["monetary_value"].astype(float)
+    # a mean of amounts differs in its last bits with the order of the sum (engines differ): to the
+    # micro-unit, so that the fit, and its numerical Hessian, see the same numbers everywhere
+    m = np.round(s["monetary_value"].astype(float), 6)
     repeat = x > 0
     try:
         gg = gamma_gamma.fit(x[repeat], m[repeat])
