@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
+from functools import partial
 from typing import Any
 
 import ibis
@@ -77,9 +79,11 @@ def voice(responses: Any, previous: Any = None) -> dict[str, Any]:
     return out
 
 
-def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10) -> dict[str, Any]:
+def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10, eps: Any | None = None,
+                    contacts_t: Any | None = None) -> dict[str, Any]:
     # episodes, flags and summaries feed a dozen figures: computed once, kept by the engine
-    eps = journeys.episodes(journeys.contacts(touchpoints)).cache()
+    if eps is None:
+        eps = journeys.episodes(journeys.contacts(touchpoints)).cache()
     flags = journeys.contact_flags(eps).cache()
     summary = journeys.episode_summary(eps).cache()
     matrix = rows(journeys.channel_switching(eps))
@@ -128,7 +132,7 @@ def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10) -> di
         "variants": _one(journeys.paths(eps, top=1_000_000).aggregate(n=lambda t: t.count())).get("n", 0),
         "funnel": rows(journeys.stage_funnel(touchpoints)),
         "peak_end": rows(journeys.peak_end(eps, responses)),
-        "moments": {r.pop("channel"): r for r in rows(journeys.moments(touchpoints))},
+        "moments": {r.pop("channel"): r for r in rows(journeys.moments(contacts_t if contacts_t is not None else touchpoints))},
     }
 
 
@@ -183,22 +187,39 @@ def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | No
         "small_n_threshold": SMALL_N,
     }
     rep |= voice(cut["responses"], previous)
-    rep["journeys"] = journey_section(cut["touchpoints"], cut["responses"])
-    for name, fn in (sections or default_sections()).items():
-        rep[name] = fn(cut, start, end)
+    # derived tables several sections read: computed once, kept by the engine
+    from parcours.metrics.features import episode_features
+    cut["contacts"] = journeys.contacts(cut["touchpoints"]).cache()
+    cut["episodes"] = journeys.episodes(cut["contacts"]).cache()
+    cut["episode_features"] = episode_features(cut["touchpoints"], episodes_t=cut["episodes"]).cache()
+    rep["journeys"] = journey_section(cut["touchpoints"], cut["responses"], eps=cut["episodes"],
+                                      contacts_t=cut["contacts"])
+    # A section may return a callable: the pure-Python rest of its work (model fits in numpy),
+    # run in a worker thread while the engine computes the next sections, then collected.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-fit") as pool:
+        pending = {}
+        for name, fn in (sections or default_sections()).items():
+            got = fn(cut, start, end)
+            if callable(got):
+                pending[name] = pool.submit(got)
+            else:
+                rep[name] = got
+        rep |= {name: f.result() for name, f in pending.items()}
     if by:
         rep["breakdowns"] = [breakdown(cut, d) for d in by]
     return rep
 
 
 def default_sections() -> dict[str, Callable[..., Any]]:
-    """Sections beyond voice and journeys, each a function of (tables, start, end)."""
-    from parcours.value.summary import value_section
+    """Sections beyond voice and journeys, each a function of (tables, start, end) giving a
+    dict, or a callable that finishes it off the engine. The ones with model fits come first,
+    so that their fits overlap the next sections' queries."""
+    from parcours.value.summary import value_inputs, value_of
 
     return {
-        "service": service_section,
+        "value": lambda t, start, end: partial(value_of, value_inputs(t["orders"], end)),
         "loyalty": loyalty_section,
-        "value": lambda t, start, end: value_section(t["orders"], end),
+        "service": service_section,
     }
 
 
@@ -207,9 +228,9 @@ SCORE_DRIVERS = ["contacts", "switches", "unresolved", "reopens", "max_wait_exce
 CHURN_DRIVERS = ["contacts", "switches", "unresolved_episodes", "max_wait_excess", "orders", "tenure_days"]
 
 
-def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
-    """Retention and churn per quarter, cohorts, loyalty × satisfaction, segments and drivers."""
-    from parcours.analysis import DriverError, churn_drivers, score_drivers
+def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> Callable[[], dict[str, Any]]:
+    """Retention and churn per quarter, cohorts, loyalty × satisfaction, segments and drivers
+    (the driver models are fitted by the callable returned)."""
     from parcours.metrics import features, loyalty, segments
 
     as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
@@ -220,20 +241,29 @@ def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> 
         "cohorts": rows(loyalty.cohort_retention(o, period="quarter")),
         "loyalty_vs_satisfaction": rows(loyalty.loyalty_matrix(loyalty.loyalty_satisfaction(p, o, r, tp, as_of=as_of))),
         "segments": {"rfm": rows(segments.segment_sizes(segments.rfm(o, p, as_of=as_of), "segment")),
-                     "behaviour": rows(segments.segment_sizes(segments.behaviour(tp, p), "segment"))},
+                     "behaviour": rows(segments.segment_sizes(segments.behaviour(t.get("contacts", tp), p),
+                                                              "segment"))},
     }
-    answers = features.answer_features(r, tp, o).to_pandas()
-    people = features.person_features(tp, p, o, as_of=as_of).to_pandas()
-    drivers: dict[str, Any] = {}
+    done = {"episodes_t": t.get("episodes"), "features_t": t.get("episode_features")}
+    # through Arrow: Ibis' own pandas conversion costs seconds on 500,000 rows, for the same dtypes
+    answers = features.answer_features(r, tp, o, **done).to_pyarrow().to_pandas()
+    people = features.person_features(tp, p, o, as_of=as_of, **done).to_pyarrow().to_pandas()
+    return lambda: out | {"drivers": drivers(answers, people)}
+
+
+def drivers(answers: Any, people: Any) -> dict[str, Any]:
+    """Key drivers of NPS and CSAT (per answer) and of churn (per person), or why not."""
+    from parcours.analysis import DriverError, churn_drivers, score_drivers
+
+    got: dict[str, Any] = {}
     fits = {m: (lambda m=m: score_drivers(answers[answers.metric == m], "score", SCORE_DRIVERS)) for m in ("nps", "csat")}
     fits["churn"] = lambda: churn_drivers(people, "churned", CHURN_DRIVERS, positive=True)
     for name, fit in fits.items():
         try:
-            drivers[name] = _records(fit())
+            got[name] = _records(fit())
         except DriverError as e:  # e.g. nobody left in the period: say so, do not invent drivers
-            drivers[name] = {"note": str(e)}
-    out["drivers"] = drivers
-    return out
+            got[name] = {"note": str(e)}
+    return got
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
@@ -245,9 +275,11 @@ def service_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     from parcours.metrics import service
 
     as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
+    last = t["touchpoints"].ts.max().to_pyarrow().as_py()  # the data end of the contact figures
     out: dict[str, Any] = {}
     for name, expr in service.service_summary(t["cases"], t["messages"], t["touchpoints"], default="standard",
-                                              as_of=as_of).items():
+                                              as_of=as_of, contacts_t=t.get("contacts"),
+                                              contacts_end=as_of or last).items():
         if name.endswith("_by_channel"):  # most contacts first, the same order on every engine
             expr = expr.order_by([ibis.desc("n"), "channel"])
         got = [_flag(r) for r in rows(expr)]

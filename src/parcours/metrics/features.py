@@ -67,14 +67,17 @@ def contact_waits(episodes_t: Any) -> Any:
     return j.mutate(wait_excess=excess.fill_null(0.0)).drop("_med")
 
 
-def episode_features(touchpoints: Any, gap: timedelta = timedelta(days=7)) -> Any:
+def episode_features(touchpoints: Any, gap: timedelta = timedelta(days=7), *, episodes_t: Any | None = None) -> Any:
     """One row per contact episode: episode_id, person_id, case_id, topic, started, ended,
     contacts, channels, switches, unresolved, abandoned, transferred, reopens, resolved (last
     contact resolved), total_wait_s, max_wait_excess, last_wait_excess, peak_pain, end_pain,
     pain_sum, mean_pain (= pain_sum / contacts), first_channel, last_channel, last_agent
     (definitions in the module docstring). The channel medians of the waits are those of all
-    the contacts in ``touchpoints``."""
-    e = contact_waits(contact_pain(episodes(contacts(touchpoints), gap)))
+    the contacts in ``touchpoints``. ``episodes_t``: the episodes of ``touchpoints`` if already
+    computed (:func:`parcours.metrics.journeys.episodes`, e.g. cached), to save a pass."""
+    if episodes_t is None:
+        episodes_t = episodes(contacts(touchpoints), gap)
+    e = contact_waits(contact_pain(episodes_t))
     w = ibis.window(group_by=e.episode_id, order_by=[e.ts, e.event_id])
     whole = ibis.window(group_by=e.episode_id)
     e = e.mutate(_prev_ch=e.channel.lag().over(w), _prev_out=e.outcome.lag().over(w),
@@ -136,7 +139,8 @@ FEATURE_COLUMNS = ("episodes", "contacts", "channels", "switches", "unresolved",
 
 
 def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None, *, metric: str | None = None,
-                    window: timedelta = timedelta(days=180), gap: timedelta = timedelta(days=7)) -> Any:
+                    window: timedelta = timedelta(days=180), gap: timedelta = timedelta(days=7),
+                    episodes_t: Any | None = None, features_t: Any | None = None) -> Any:
     """One row per answered survey question with the journey it is about.
 
     Columns: response_id, person_id, ts, metric, score, link (``case``, ``event`` or
@@ -144,14 +148,18 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
     over the person's episodes that ended in ``window`` before the answer), days_since_last_contact
     and, with ``orders``, ``orders_365d`` (purchases in the 365 days before the answer).
     Skipped answers (no score) are left out. ``metric`` keeps one question type.
+    ``episodes_t`` / ``features_t``: the episodes and :func:`episode_features` of ``touchpoints``
+    if already computed (the report caches them once for all its sections).
     """
+    if episodes_t is None:
+        episodes_t = episodes(contacts(touchpoints), gap)
     r = responses.filter(responses.score.notnull() & responses.person_id.notnull())
     if metric is not None:
         r = r.filter(r.metric == metric)
     r = r.select("response_id", "person_id", "ts", metric=r.metric.cast("string"), score=r.score.cast("float64"),
                  _case=r.case_id, _event=r.event_id)
-    eps = episode_features(touchpoints, gap)
-    by_event = episodes(contacts(touchpoints), gap).select(_ev=ibis._.event_id, _ev_ep=ibis._.episode_id)
+    eps = features_t if features_t is not None else episode_features(touchpoints, gap, episodes_t=episodes_t)
+    by_event = episodes_t.select(_ev=episodes_t.event_id, _ev_ep=episodes_t.episode_id)
     by_case = eps.filter(eps.case_id.notnull()).select(_c=eps.case_id, _c_ep=eps.episode_id)
     r = r.left_join(by_case, r._case == by_case._c).drop("_c")
     r = r.left_join(by_event, r._event == by_event._ev).drop("_ev")
@@ -169,7 +177,7 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
     hist = hist.rename(response_id="_key")
     feats = lk.union(hist.select(*lk.columns))
     out = r.left_join(feats, "response_id").drop("response_id_right")
-    c = contacts(touchpoints)
+    c = episodes_t
     last = out.select(_rid=out.response_id, _p=out.person_id, _t=out.ts)
     lc = last.join(c, (c.person_id == last._p) & (c.ts <= last._t))
     lc = lc.group_by("_rid").aggregate(_last_contact=lc.ts.max())
@@ -189,7 +197,8 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
 
 
 def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | None = None, *,
-                    as_of: datetime | None = None, gap: timedelta = timedelta(days=7)) -> Any:
+                    as_of: datetime | None = None, gap: timedelta = timedelta(days=7),
+                    episodes_t: Any | None = None, features_t: Any | None = None) -> Any:
     """One row per person: journey features and the churn outcome, for churn-driver models.
 
     Observation ends at the person's first ``cancellation`` (``churned = True``) or at ``as_of``
@@ -199,8 +208,10 @@ def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | 
     days_since_last_contact (to the observation end), tenure_days (start of the relationship
     to the observation end, see :func:`parcours.metrics.loyalty.relationships`) and, with
     ``orders``, orders and spend before the observation end. Everyone of ``persons`` (or seen
-    in ``touchpoints``) has a row.
+    in ``touchpoints``) has a row. ``episodes_t`` / ``features_t`` as in :func:`answer_features`.
     """
+    if episodes_t is None:
+        episodes_t = episodes(contacts(touchpoints), gap)
     tp = touchpoints.filter(touchpoints.person_id.notnull())
     rel = relationships(tp, persons, orders)
     end_all = ibis.literal(as_of) if as_of is not None else tp.ts.max().as_scalar()
@@ -211,10 +222,10 @@ def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | 
     churned = p.end.notnull() & (p.end <= end_all)
     p = p.mutate(churned=churned, _until=ibis.ifelse(churned, p.end, end_all))
     p = p.mutate(_cut=p._until + ibis.interval(seconds=1))
-    eps = episode_features(tp, gap)
+    eps = features_t if features_t is not None else episode_features(tp, gap, episodes_t=episodes_t)
     hist = _history(p, "person_id", "_cut", eps, None)
     out = p.left_join(hist, p.person_id == hist._key).drop("_key")
-    c = contacts(tp).mutate(channel=ibis._.channel.cast("string"))
+    c = episodes_t.mutate(channel=episodes_t.channel.cast("string"))
     keys = p.select(_p=p.person_id, _u=p._until)
     cj = keys.join(c, (c.person_id == keys._p) & (c.ts <= keys._u))
     per_ch = cj.group_by(["_p", "channel"]).aggregate(_k=cj.count(), _lt=cj.ts.max())

@@ -121,10 +121,14 @@ def _clip(t: Any, since: datetime | None, until: datetime | None) -> Any:
     return t
 
 
-def _frame(idx_table: Any, since: datetime | None, until: datetime | None, period: Period) -> Any:
-    """One row: lo, hi (first and last period index observed), lo_complete and hi_complete."""
+def _frame(events: Any, since: datetime | None, until: datetime | None, period: Period) -> Any:
+    """One row: lo, hi (first and last period index observed), lo_complete and hi_complete.
+
+    The period index grows with time, so it is taken of the first and last ``ts`` only (one
+    min/max instead of converting every event's time)."""
     lo, lo_complete, hi, hi_complete = _window(since, until, period)
-    f = idx_table.aggregate(lo=idx_table.idx.min(), hi=idx_table.idx.max())
+    f = events.aggregate(_first=events.ts.min(), _last=events.ts.max())
+    f = f.mutate(lo=period_index(f._first, period), hi=period_index(f._last, period)).drop("_first", "_last")
     return f.mutate(lo=ibis.literal(lo, "int64") if lo is not None else f.lo.cast("int64"),
                     hi=ibis.literal(hi, "int64") if hi is not None else f.hi.cast("int64"),
                     lo_complete=ibis.literal(lo_complete), hi_complete=ibis.literal(hi_complete))
@@ -279,23 +283,23 @@ def contractual_churn(touchpoints: Any, persons: Any | None = None, orders: Any 
         rel = rel.mutate(end=ibis.ifelse(rel.end < until, rel.end, ibis.null("timestamp")))
     rel = rel.mutate(s_idx=period_index(rel.start, period).cast("int64"),
                      e_idx=period_index(rel.end, period).cast("int64"))
-    observed = _clip(touchpoints, since, until)
-    observed = observed.mutate(idx=period_index(observed.ts, period).cast("int64"))
-    frame = _frame(observed, since, until, period)
+    frame = _frame(_clip(touchpoints, since, until), since, until, period)
     rel = _with_by(rel, persons, by)
     keys = list(by or [])
     periods = _periods(frame)
     groups = rel.select(*keys).distinct() if keys else None
     grid = _grid(periods, groups)
-    at_start = (rel.s_idx < periods.idx) & (rel.e_idx.isnull() | (rel.e_idx >= periods.idx))
-    act = periods.join(rel, at_start)
-    act = act.group_by(["idx", *keys]).aggregate(
-        n=act.person_id.count(), lost=(act.e_idx == act.idx).cast("int64").sum())
-    new = periods.join(rel, rel.s_idx == periods.idx)
-    new = new.group_by(["idx", *keys]).aggregate(
-        new=new.person_id.count(), lost_new=(new.e_idx == new.idx).fill_null(False).cast("int64").sum())
-    out = grid.left_join(act, ["idx", *keys]).drop(*[f"{c}_right" for c in ["idx", *keys]])
-    out = out.left_join(new, ["idx", *keys]).drop(*[f"{c}_right" for c in ["idx", *keys]])
+    # persons counted per (start, end) period pair first: the join with the periods then has a
+    # few thousand rows, not persons × periods
+    pairs = rel.filter(rel.person_id.notnull()).group_by(["s_idx", "e_idx", *keys]).aggregate(_k=ibis._.count())
+    j = periods.select("idx").join(pairs, pairs.s_idx <= periods.idx)
+    before = j.s_idx < j.idx  # started before the period: in its denominator if not yet ended
+    active = before & (j.e_idx.isnull() | (j.e_idx >= j.idx))
+    ends_now = (j.e_idx == j.idx).fill_null(False)
+    counts = j.group_by(["idx", *keys]).aggregate(
+        n=ibis.ifelse(active, j._k, 0).sum(), lost=ibis.ifelse(before & ends_now, j._k, 0).sum(),
+        new=ibis.ifelse(~before, j._k, 0).sum(), lost_new=ibis.ifelse(~before & ends_now, j._k, 0).sum())
+    out = grid.left_join(counts, ["idx", *keys]).drop(*[f"{c}_right" for c in ["idx", *keys]])
     out = out.mutate(n=out.n.fill_null(0), lost=out.lost.fill_null(0), new=out.new.fill_null(0),
                      lost_new=out.lost_new.fill_null(0), complete=(out.idx < out.hi) | out.hi_complete)
     out = _complement(_rate(out, "lost", "n", "churn"), "churn", "retention")

@@ -553,18 +553,25 @@ def sla_attainment(cases: Any, messages: Any | None = None, by: list[str] | None
 # --- summary ----------------------------------------------------------------------------
 def service_summary(cases: Any, messages: Any, touchpoints: Any, *,
                     policies: Sequence[SlaPolicy] = (STANDARD,), default: str | None = None,
-                    window: timedelta = timedelta(days=7), as_of: datetime | None = None) -> dict[str, Any]:
+                    window: timedelta = timedelta(days=7), as_of: datetime | None = None,
+                    contacts_t: Any | None = None, contacts_end: datetime | None = None) -> dict[str, Any]:
     """Every service metric overall, plus FCR by channel (the cross-channel view), as
-    Ibis tables keyed by name, for the report."""
+    Ibis tables keyed by name, for the report.
+
+    ``contacts_t``: the inbound contacts of ``touchpoints`` if the caller has them already
+    (the report caches them once): the contact-based figures read them instead of scanning
+    every touchpoint, with ``contacts_end`` (default ``as_of``, else the last of those
+    contacts) as the data end — pass the last touchpoint's time to match the default."""
+    k, k_end = (touchpoints, as_of) if contacts_t is None else (contacts_t, contacts_end or as_of)
     return {
         "first_response": first_response_time(cases, messages),
         "resolution": resolution_time(cases),
         "reopen": reopen_rate(cases),
-        "fcr": first_contact_resolution(touchpoints, window=window, as_of=as_of),
-        "fcr_by_channel": first_contact_resolution(touchpoints, ["channel"], window=window, as_of=as_of),
-        "contacts_per_issue": contacts_per_issue(touchpoints, gap=window, as_of=as_of),
-        "contacts_per_case": contacts_per_case(cases, touchpoints),
-        "bot_containment": bot_containment(touchpoints, gap=window, as_of=as_of),
+        "fcr": first_contact_resolution(k, window=window, as_of=k_end),
+        "fcr_by_channel": first_contact_resolution(k, ["channel"], window=window, as_of=k_end),
+        "contacts_per_issue": contacts_per_issue(k, gap=window, as_of=k_end),
+        "contacts_per_case": contacts_per_case(cases, k),
+        "bot_containment": bot_containment(k, gap=window, as_of=k_end),
         "sla": sla_attainment(cases, messages, policies=policies, default=default, as_of=as_of),
     }
 

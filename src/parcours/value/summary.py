@@ -24,14 +24,28 @@ WEEKLY_DISCOUNT = 1.01 ** (12 / 52) - 1
 
 def value_section(orders: Any, calibration_end: date | None = None) -> dict[str, Any]:
     """Fitted parameters, expected purchases, P(active) and CLV summaries (JSON-ready)."""
+    return value_of(value_inputs(orders, calibration_end))
+
+
+def value_inputs(orders: Any, calibration_end: date | None = None) -> dict[str, Any]:
+    """The engine's part: the per-person summary (frequency, recency, T, monetary_value) as
+    numpy arrays, with ``calibration_end`` (that of the period, else the day after the last order)."""
     if calibration_end is None:
         last = orders.ts.max().to_pyarrow().as_py()
         if last is None:
-            return {"customers": 0, "note": "no orders: no value model"}
+            return {}
         calibration_end = last.date() + timedelta(days=1)
     # in person order: the fits then see the same arrays, and give the same digits, on every engine
     tbl = rfm_summary(orders, calibration_end, None, "week").order_by("person_id").to_pyarrow()
-    s = {c: tbl.column(c).to_numpy(zero_copy_only=False) for c in tbl.column_names}
+    return {"calibration_end": calibration_end} | {c: tbl.column(c).to_numpy(zero_copy_only=False)
+                                                  for c in tbl.column_names}
+
+
+def value_of(s: dict[str, Any]) -> dict[str, Any]:
+    """The models' part, in numpy only (no engine): the section from :func:`value_inputs`."""
+    if not s:
+        return {"customers": 0, "note": "no orders: no value model"}
+    calibration_end = s["calibration_end"]
     n = len(s.get("person_id", []))
     out: dict[str, Any] = {"calibration_end": calibration_end.isoformat(), "unit": "week", "customers": n,
                            "repeat_customers": int(np.sum(s["frequency"] > 0)) if n else 0}
