@@ -114,7 +114,8 @@ def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10, eps: 
         "channels": used,
         "switch_matrix": switch,
         "switch_share": share,
-        "preceded_by_other_channel": {r["channel"]: r["share"] for r in sorted(preceded, key=lambda r: _channel_order(r["channel"]))},
+        "preceded_by_other_channel": {r["channel"]: r["share"]
+                                      for r in sorted(preceded, key=lambda r: _channel_order(r["channel"]))},
         "preceded_by_other_channel_n": {r["channel"]: r["n"] for r in preceded},
         "preceded_by": by_earlier,
         "avoidable_share": avoid.get("share"),
@@ -132,7 +133,8 @@ def journey_section(touchpoints: Any, responses: Any, top_paths: int = 10, eps: 
         "variants": _one(journeys.paths(eps, top=1_000_000).aggregate(n=lambda t: t.count())).get("n", 0),
         "funnel": rows(journeys.stage_funnel(touchpoints)),
         "peak_end": rows(journeys.peak_end(eps, responses)),
-        "moments": {r.pop("channel"): r for r in rows(journeys.moments(contacts_t if contacts_t is not None else touchpoints))},
+        "moments": {r.pop("channel"): r
+                    for r in rows(journeys.moments(contacts_t if contacts_t is not None else touchpoints))},
     }
 
 
@@ -256,7 +258,8 @@ def drivers(answers: Any, people: Any) -> dict[str, Any]:
     from parcours.analysis import DriverError, churn_drivers, score_drivers
 
     got: dict[str, Any] = {}
-    fits = {m: (lambda m=m: score_drivers(answers[answers.metric == m], "score", SCORE_DRIVERS)) for m in ("nps", "csat")}
+    fits = {m: (lambda m=m: score_drivers(answers[answers.metric == m], "score", SCORE_DRIVERS))
+            for m in ("nps", "csat")}
     fits["churn"] = lambda: churn_drivers(people, "churned", CHURN_DRIVERS, positive=True)
     for name, fit in fits.items():
         try:
@@ -279,7 +282,7 @@ def service_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     out: dict[str, Any] = {}
     for name, expr in service.service_summary(t["cases"], t["messages"], t["touchpoints"], default="standard",
                                               as_of=as_of, contacts_t=t.get("contacts"),
-                                              contacts_end=as_of or last).items():
+                                              contacts_end=as_of or last, episodes_t=t.get("episodes")).items():
         if name.endswith("_by_channel"):  # most contacts first, the same order on every engine
             expr = expr.order_by([ibis.desc("n"), "channel"])
         got = [_flag(r) for r in rows(expr)]

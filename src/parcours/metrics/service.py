@@ -317,10 +317,10 @@ def first_contact_resolution(touchpoints: Any, by: list[str] | None = None, *,
 
 # --- effort: contacts per issue ---------------------------------------------------------
 def _episode_summary(touchpoints: Any, gap: timedelta,
-                     human_channels: Sequence[str] = HUMAN_CHANNELS) -> Any:
+                     human_channels: Sequence[str] = HUMAN_CHANNELS, episodes_t: Any | None = None) -> Any:
     """One row per episode: the first contact's columns, ``contacts``, ``channels``,
     ``_human`` (contacts on a human channel), ``_last_ts``, ``_last_outcome``."""
-    e = _episodes(_contacts(touchpoints), gap)
+    e = episodes_t if episodes_t is not None else _episodes(_contacts(touchpoints), gap)
     human = e.channel.cast("string").isin(list(human_channels))
     last = ibis.window(group_by=e.episode_id)
     e = e.mutate(_is_last=e.step == e.count().over(last), _hum=human.cast("int64"))
@@ -334,7 +334,7 @@ def _episode_summary(touchpoints: Any, gap: timedelta,
 
 def contacts_per_issue(touchpoints: Any, by: list[str] | None = None, *,
                        gap: timedelta = timedelta(days=7), as_of: datetime | None = None,
-                       period: str = "month") -> Any:
+                       period: str = "month", episodes_t: Any | None = None) -> Any:
     """Contacts (and channels) per issue, an issue being an episode of
     :func:`parcours.metrics.journeys.episodes` (the contacts of a case, or of a person
     about a topic with gaps under ``gap``).
@@ -348,8 +348,10 @@ def contacts_per_issue(touchpoints: Any, by: list[str] | None = None, *,
     Source: customer effort as contacts and channels per issue (Dixon, Toman & DeLisi,
     *The Effortless Experience*, 2013: repeat contacts and channel switching are the main
     effort drivers); SQM's "calls needed to resolve" (1.5 at 67 % FCR).
+
+    ``episodes_t``: those episodes (with this ``gap``) if already computed, to save a pass.
     """
-    e = _with_period(_episode_summary(touchpoints, gap), by, "ts", period)
+    e = _with_period(_episode_summary(touchpoints, gap, episodes_t=episodes_t), by, "ts", period)
     e = _with_end(e, as_of, (touchpoints, ["ts"]))
     complete = (_secs(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
     n_contacts = e.contacts.cast("float64")
@@ -392,7 +394,8 @@ def contacts_per_case(cases: Any, touchpoints: Any, by: list[str] | None = None,
 # --- bot containment --------------------------------------------------------------------
 def bot_containment(touchpoints: Any, by: list[str] | None = None, *,
                     gap: timedelta = timedelta(days=7), as_of: datetime | None = None,
-                    human_channels: Sequence[str] = HUMAN_CHANNELS, period: str = "month") -> Any:
+                    human_channels: Sequence[str] = HUMAN_CHANNELS, period: str = "month",
+                    episodes_t: Any | None = None) -> Any:
     """Share of bot-started issues that never reached a human, across channels.
 
     An issue (episode, as in :func:`contacts_per_issue`) *starts with the bot* when its
@@ -413,8 +416,9 @@ def bot_containment(touchpoints: Any, by: list[str] | None = None, *,
     journey* (2019 survey of ~8,000 journeys: 70 % of customers use self-service at some
     point, only 9 % resolve there fully — Gartner press release, 2019), which is why later
     contacts on other channels count here, not only explicit bot handovers.
+    ``episodes_t``: the episodes (with this ``gap``) if already computed, to save a pass.
     """
-    e = _with_period(_episode_summary(touchpoints, gap, human_channels), by, "ts", period)
+    e = _with_period(_episode_summary(touchpoints, gap, human_channels, episodes_t), by, "ts", period)
     e = _with_end(e, as_of, (touchpoints, ["ts"]))
     bot = e.channel.cast("string") == "chatbot"
     escalated = e._human > 0
@@ -554,14 +558,16 @@ def sla_attainment(cases: Any, messages: Any | None = None, by: list[str] | None
 def service_summary(cases: Any, messages: Any, touchpoints: Any, *,
                     policies: Sequence[SlaPolicy] = (STANDARD,), default: str | None = None,
                     window: timedelta = timedelta(days=7), as_of: datetime | None = None,
-                    contacts_t: Any | None = None, contacts_end: datetime | None = None) -> dict[str, Any]:
+                    contacts_t: Any | None = None, contacts_end: datetime | None = None,
+                    episodes_t: Any | None = None) -> dict[str, Any]:
     """Every service metric overall, plus FCR by channel (the cross-channel view), as
     Ibis tables keyed by name, for the report.
 
     ``contacts_t``: the inbound contacts of ``touchpoints`` if the caller has them already
     (the report caches them once): the contact-based figures read them instead of scanning
     every touchpoint, with ``contacts_end`` (default ``as_of``, else the last of those
-    contacts) as the data end — pass the last touchpoint's time to match the default."""
+    contacts) as the data end — pass the last touchpoint's time to match the default;
+    ``episodes_t``: their episodes with the gap ``window``, if computed already."""
     k, k_end = (touchpoints, as_of) if contacts_t is None else (contacts_t, contacts_end or as_of)
     return {
         "first_response": first_response_time(cases, messages),
@@ -569,9 +575,9 @@ def service_summary(cases: Any, messages: Any, touchpoints: Any, *,
         "reopen": reopen_rate(cases),
         "fcr": first_contact_resolution(k, window=window, as_of=k_end),
         "fcr_by_channel": first_contact_resolution(k, ["channel"], window=window, as_of=k_end),
-        "contacts_per_issue": contacts_per_issue(k, gap=window, as_of=k_end),
+        "contacts_per_issue": contacts_per_issue(k, gap=window, as_of=k_end, episodes_t=episodes_t),
         "contacts_per_case": contacts_per_case(cases, k),
-        "bot_containment": bot_containment(k, gap=window, as_of=k_end),
+        "bot_containment": bot_containment(k, gap=window, as_of=k_end, episodes_t=episodes_t),
         "sla": sla_attainment(cases, messages, policies=policies, default=default, as_of=as_of),
     }
 
