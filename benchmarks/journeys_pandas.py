@@ -22,10 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 T_START = time.perf_counter()
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 T_IMPORTED = time.perf_counter()
@@ -124,7 +124,8 @@ def compute(df: pd.DataFrame) -> dict:
     }
 
 
-def main() -> None:
+def main(compute: Callable[[pd.DataFrame], dict] = compute, style: str = "") -> None:
+    """The command line, shared with journeys_pandas_loop.py (which passes its own ``compute``)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("touchpoints", help="Parquet file of the store's touchpoints (resolved person_id)")
     ap.add_argument("out", help="JSON file for the figures and timings")
@@ -139,12 +140,12 @@ def main() -> None:
     t1 = time.perf_counter()
     figures = compute(df)
     t2 = time.perf_counter()
-    out = {"engine": f"pandas {pd.__version__}", "touchpoints": int(len(df)), "figures": figures,
+    out = {"engine": f"pandas {pd.__version__}{style}", "touchpoints": int(len(df)), "figures": figures,
            "import_s": T_IMPORTED - T_START, "load_s": t1 - t0, "compute_s": t2 - t1, "total_s": t2 - t0}
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
-    print(f"pandas: {len(df):,} touchpoints, {figures['contacts']:,} contacts, {figures['episodes']:,} episodes; "
-          f"load {t1 - t0:.3f} s, compute {t2 - t1:.3f} s")
+    print(f"pandas{style}: {len(df):,} touchpoints, {figures['contacts']:,} contacts, "
+          f"{figures['episodes']:,} episodes; load {t1 - t0:.3f} s, compute {t2 - t1:.3f} s")
 
 
 if __name__ == "__main__":

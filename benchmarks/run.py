@@ -13,35 +13,14 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+from processes import PARCOURS, measure
 
 HERE = Path(__file__).resolve().parent
-PARCOURS = [sys.executable, "-m", "parcours.cli"]
-
-
-def measure(cmd: list[str], label: str) -> dict[str, float | str]:
-    """Run ``cmd`` and return its wall time and peak resident memory."""
-    with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fout, stderr=ferr, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
-        seconds = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
-        fout.seek(0)
-        ferr.seek(0)
-        out, err = fout.read(), ferr.read()
-    rss = usage.ru_maxrss / 1024 / 1024  # KiB → GiB
-    if code not in (0, 1):
-        raise RuntimeError(f"{label} failed ({proc.returncode}):\n{out}\n{err}")
-    print(f"{label:<40} {seconds:8.1f} s  peak {rss:5.2f} GiB", flush=True)
-    return {"step": label, "seconds": round(seconds, 2), "peak_rss_gib": round(rss, 2), "stdout": out[-2000:]}
 
 
 def rows(path: Path) -> int:
