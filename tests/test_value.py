@@ -332,3 +332,47 @@ def test_public_api_is_pinned():
         "expected_purchases_new", "expected_spend", "fit_bgnbd", "fit_file", "fit_gamma_gamma",
         "fit_orders", "fit_pareto_nbd", "holdout_evaluation", "p_alive", "read_orders",
         "spend_holdout_evaluation"])
+
+
+def test_report_value_section_on_cdnow(cdnow_csv):
+    from parcours.value.clv import clv
+    from parcours.value.summary import HORIZON_WEEKS, WEEKLY_DISCOUNT, value_inputs, value_of
+
+    s = value_inputs(value.read_orders(cdnow_csv), CAL_END)
+    out = value_of(s)
+    assert (out["customers"], out["repeat_customers"]) == (2357, 946)
+    bg = out["bgnbd"]["parameters"]
+    assert [round(bg[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    # CLV of every customer over 52 weeks at 1 % a month, recomputed here from published-grade fits
+    x, m = s["frequency"].astype(float), np.round(s["monetary_value"].astype(float), 6)
+    bgf = value.fit_bgnbd(x, s["recency"].astype(float), s["T"].astype(float))
+    ggf = value.fit_gamma_gamma(x[x > 0], m[x > 0])
+    expected = clv(bgf, ggf, x, s["recency"].astype(float), s["T"].astype(float), np.where(x > 0, m, 0.0),
+                   horizon=HORIZON_WEEKS, period=4.0, discount_rate=(1 + WEEKLY_DISCOUNT) ** 4 - 1)
+    assert out["clv_52w"]["total"] == pytest.approx(expected.sum(), rel=1e-9)
+    assert 0 < out["clv_52w"]["median"] < out["clv_52w"]["mean"]  # a few customers hold most value
+    assert 10 < out["clv_52w"]["top_decile_share"] < 100
+    assert 0 < out["p_alive"]["share_below_50"] < 100
+
+
+def test_report_value_section_says_why_without_a_finite_spend(cdnow_csv):
+    # CDNOW's purchases with Pareto(0.5) spends, which have no mean: Gamma-Gamma fits q ≤ 1,
+    # so there is no CLV, and the section says so instead of crashing the report
+    from parcours.value.summary import value_inputs, value_of
+
+    s = value_inputs(value.read_orders(cdnow_csv), CAL_END)
+    repeat = s["frequency"] > 0
+    spend = (np.random.default_rng(2).pareto(0.5, len(repeat)) + 1) * 10
+    out = value_of(s | {"monetary_value": np.where(repeat, spend, np.nan)})
+    assert out["gamma_gamma"]["parameters"]["q"] <= 1
+    assert "infinite" in out["clv_52w"]["note"] and "total" not in out["clv_52w"]
+    assert out["expected_purchases_52w"]["total"] > 0
+
+
+def test_report_value_section_without_repeat_buyers():
+    from parcours.value.summary import value_of
+
+    s = {"calibration_end": CAL_END, "person_id": np.array(["a", "b"]), "frequency": np.zeros(2),
+         "recency": np.zeros(2), "T": np.array([3.0, 5.0]), "monetary_value": np.array([np.nan, np.nan])}
+    assert "no repeat buyer" in value_of(s)["note"]
+    assert value_of({}) == {"customers": 0, "note": "no orders: no value model"}

@@ -65,8 +65,11 @@ def fit_orders(orders: Any, *, calibration_end: date, unit: str, model: str,
     }
     if observation_end is not None:
         if model == "gamma-gamma":
-            out["holdout"] = spend_holdout_evaluation(f, s["frequency"], s["monetary_value"],
-                                                      s["holdout_purchases"], s["holdout_spend"])
+            try:
+                out["holdout"] = spend_holdout_evaluation(f, s["frequency"], s["monetary_value"],
+                                                          s["holdout_purchases"], s["holdout_spend"])
+            except ValueError as e:  # q ≤ 1: the fit stands, its expected spend does not
+                out["holdout"] = {"note": str(e)}
         else:
             length = (observation_end - calibration_end).days / k
             out["holdout"] = holdout_evaluation(f, s["frequency"], s["recency"], s["T"],

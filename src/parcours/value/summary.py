@@ -1,6 +1,6 @@
 """The value section of the report: BG/NBD + Gamma-Gamma on the store's orders, CLV per person.
 
-Calibration ends at the report period's end (else the last order's day); weeks are the unit.
+Calibration ends at the report period's end (else the day after the last order); weeks are the unit.
 CLV is over the next 52 weeks, discounted at 1 % a month (≈ 0.23 % a week), as in the
 lifetimes convention of a monthly discount rate. When the data cannot support a model (no
 repeat buyer, no order), the section says why instead of showing zeros.
@@ -19,12 +19,8 @@ from parcours.value.clv import clv
 from parcours.value.purchases import expected_purchases, fit_bgnbd, p_alive
 
 HORIZON_WEEKS = 52
-WEEKLY_DISCOUNT = 1.01 ** (12 / 52) - 1
-
-
-def value_section(orders: Any, calibration_end: date | None = None) -> dict[str, Any]:
-    """Fitted parameters, expected purchases, P(active) and CLV summaries (JSON-ready)."""
-    return value_of(value_inputs(orders, calibration_end))
+MONTHLY_DISCOUNT = 0.01
+WEEKLY_DISCOUNT = (1 + MONTHLY_DISCOUNT) ** (12 / 52) - 1
 
 
 def value_inputs(orders: Any, calibration_end: date | None = None) -> dict[str, Any]:
@@ -69,13 +65,17 @@ def value_of(s: dict[str, Any]) -> dict[str, Any]:
         out["gamma_gamma"] = {"note": str(e)}
         return out
     out["gamma_gamma"] = _fit_dict(gg)
+    if gg["q"] <= 1:  # a valid fit, but the expected spend (hence CLV) is infinite
+        out["clv_52w"] = {"note": f"gamma-gamma q = {gg['q']:.3g} ≤ 1: the expected spend is infinite, no CLV"}
+        return out
     values = clv(bg, gg, x, tx, T, np.where(repeat, m, 0.0), horizon=HORIZON_WEEKS, period=4.0,
                  discount_rate=(1 + WEEKLY_DISCOUNT) ** 4 - 1)
     top = np.sort(values)[::-1]
     decile = max(1, n // 10)
-    out["clv_52w"] = {"total": float(np.sum(values)), "mean": float(np.mean(values)),
-                      "median": float(np.median(values)), "top_decile_share": float(100 * np.sum(top[:decile]) / np.sum(values))
-                      if np.sum(values) > 0 else None, "n": n, "discount_per_month": 0.01}
+    total = float(np.sum(values))
+    out["clv_52w"] = {"total": total, "mean": float(np.mean(values)), "median": float(np.median(values)),
+                      "top_decile_share": float(100 * np.sum(top[:decile]) / total) if total > 0 else None,
+                      "n": n, "discount_per_month": MONTHLY_DISCOUNT}
     return out
 
 
