@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from parcours import demo
 from parcours.metrics import service
@@ -77,11 +78,9 @@ def one(expr: Any) -> dict[str, Any]:
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
-    z = 1.959963984540054
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return 100 * (centre - half), 100 * (centre + half)
+    """The Wilson interval in %, from statsmodels (an implementation apart from ours)."""
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return 100 * lo, 100 * hi
 
 
 # --- cases: response, resolution, reopens, SLA ------------------------------------------
