@@ -39,8 +39,8 @@ import ibis
 
 from parcours.metrics.journeys import contacts as _contacts
 from parcours.metrics.journeys import episodes as _episodes
+from parcours.metrics.stats import wilson
 
-Z95 = 1.959963984540054
 DONE = ("resolved", "closed")
 #: Channels where a human answers (help centre pages ``web``/``app`` and the ``chatbot`` do not).
 HUMAN_CHANNELS = ("phone", "email", "chat", "social", "store", "sms", "video")
@@ -116,12 +116,8 @@ def _aggregate(t: Any, by: list[str] | None, **metrics: Any) -> Any:
 
 def _share(agg: Any, k: str, name: str, n: str = "n") -> dict[str, Any]:
     """``name`` = 100·k/n with its Wilson 95 % interval; NULL when n = 0."""
-    nf = agg[n].nullif(0).cast("float64")
-    p = agg[k].cast("float64") / nf
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * nf)) / (1 + z2 / nf)
-    half = Z95 * (p * (1 - p) / nf + z2 / (4 * nf * nf)).sqrt() / (1 + z2 / nf)
-    return {name: 100 * p, f"{name}_low": 100 * (centre - half), f"{name}_high": 100 * (centre + half)}
+    nf = agg[n].nullif(0)
+    return {name: 100 * agg[k].cast("float64") / nf.cast("float64"), **wilson(agg[k], nf, name)}
 
 
 def _finish(out: Any, by: list[str] | None) -> Any:

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-Z95 = 1.959963984540054
+from parcours.metrics.stats import Z95
+
 #: |log θ| beyond which a parameter is taken as run off to 0 or ∞ (θ < 1e-5 or θ > 1e5).
 EDGE = 11.5
 
