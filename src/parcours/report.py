@@ -160,9 +160,11 @@ def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
     put("csat", lambda: metrics.csat(resp(), by=[dim]), {"score": "csat", "n": "n"})
     put("ces", lambda: metrics.ces(resp(), by=[dim]), {"share_easy": "ces", "mean": "mean", "n": "n"})
 
-    def flags() -> Any:
-        return journeys.contact_flags(journeys.episodes(
-            dimensions.add_dimension(journeys.contacts(t["touchpoints"]), dim, persons)))
+    def flags() -> Any:  # a dimension column does not change how contacts group into episodes
+        eps = t.get("episodes")
+        if eps is None:
+            eps = journeys.episodes(journeys.contacts(t["touchpoints"]))
+        return journeys.contact_flags(dimensions.add_dimension(eps, dim, persons))
     # a contact's own channel when slicing by channel (an episode mixes channels)
     put("avoidable", lambda: journeys.avoidable_contacts(flags(), by=[dim]), {"share": "share", "n": "n"})
     return out

@@ -116,8 +116,7 @@ def _aggregate(t: Any, by: list[str] | None, **metrics: Any) -> Any:
 
 def _share(agg: Any, k: str, name: str, n: str = "n") -> dict[str, Any]:
     """``name`` = 100·k/n with its Wilson 95 % interval; NULL when n = 0."""
-    nf = agg[n].nullif(0)
-    return {name: 100 * agg[k].cast("float64") / nf.cast("float64"), **wilson(agg[k], nf, name)}
+    return {name: 100 * agg[k].cast("float64") / agg[n].nullif(0).cast("float64"), **wilson(agg[k], agg[n], name)}
 
 
 def _finish(out: Any, by: list[str] | None) -> Any:
@@ -318,8 +317,7 @@ def _episode_summary(touchpoints: Any, gap: timedelta,
     ``_human`` (contacts on a human channel), ``_last_ts``, ``_last_outcome``."""
     e = episodes_t if episodes_t is not None else _episodes(_contacts(touchpoints), gap)
     human = e.channel.cast("string").isin(list(human_channels))
-    last = ibis.window(group_by=e.episode_id)
-    e = e.mutate(_is_last=e.step == e.count().over(last), _hum=human.cast("int64"))
+    e = e.mutate(_is_last=e.step == e.steps, _hum=human.cast("int64"))
     per = e.group_by(e.episode_id.name("_eid")).aggregate(
         contacts=e.count(), channels=e.channel.cast("string").nunique(),
         _human=e._hum.sum(), _last_ts=e.ts.max(),

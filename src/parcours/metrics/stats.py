@@ -13,7 +13,7 @@ def wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
     Wilson (1927); recommended over the normal approximation for small n or shares near 0 or 1
     (Newcombe 1998, method 3). NULL when n = 0.
     """
-    n_f = n.cast("float64")
+    n_f = n.nullif(0).cast("float64")  # NULL, not NaN (DuckDB) or an error (Spark ANSI), when n = 0
     p = k.cast("float64") / n_f
     z2 = Z95 * Z95
     centre = (p + z2 / (2 * n_f)) / (1 + z2 / n_f)
