@@ -379,7 +379,12 @@ def value_fit(orders: Path, calibration_end: Any, observation_end: Any, unit: st
 @click.option("--port", default=8000, show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the web app (read-only on the store)."""
+    """Serve the web app and the REST API (/api/v1, docs at /api/docs).
+
+    The server is the store's one writer while it runs (DuckDB allows one writing
+    process): send data through the API, or stop the server to run `parcours import`.
+    Log in with a user from `parcours users add`; API clients use `parcours tokens create`.
+    """
     _serve(ctx, host, port)
 
 
@@ -425,11 +430,106 @@ def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path
                                    on_generated=_generate_progress(bar, n_persons),
                                    on_import=_import_progress(bar))
     _print_import(reports)
-    with Store(db, read_only=True) as store:
+    with Store(db) as store:
         click.echo(rep.render_text(rep.build(store)))
+        email, password, token = demo_world.accounts(store)
+    console.print(f"\nLog in as [bold]{email}[/] with the password [bold]{password}[/] (admin); "
+                  f"API token (admin, shown once): [bold]{token}[/]")
     if do_serve:
         ctx.obj["db"] = db
         _serve(ctx, host, port)
+
+
+
+ROLE_HELP = "admin: everything · analyst: dashboards, metrics, exports · agent: customer 360 · ingest: sends data"
+
+
+@main.group()
+def users() -> None:
+    """Users of the web app (e-mail, password, role)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst", "agent", "ingest"]), required=True, help=ROLE_HELP)
+@click.option("--name", default=None, help="Shown in the app (default: the e-mail's local part).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the app for this user.")
+@click.password_option(help="At least 10 characters (asked for if not given; $PARCOURS_PASSWORD also works).",
+                       envvar="PARCOURS_PASSWORD")
+@click.pass_context
+def users_add(ctx: click.Context, email: str, role: str, name: str | None, lang: str | None, password: str) -> None:
+    """Add a user who logs in to the web app."""
+    from parcours import auth
+
+    with _store(ctx) as store:
+        try:
+            uid = auth.add_user(store, email, password, role, name=name, lang=lang)
+        except auth.AuthError as e:
+            raise click.ClickException(str(e)) from e
+    console.print(f"user {uid} ({email.strip().lower()}, {role}) added")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """The users, with their roles and last login."""
+    from parcours import auth
+
+    with _store(ctx, read_only=True) as store:
+        rows = auth.list_users(store)
+    if as_json:
+        _json(rows)
+        return
+    for u in rows:
+        click.echo(f"{u['user_id']}  {u['email']:<32} {u['role']:<8} last login {u['last_login_at'] or 'never'}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for other systems (shown once, stored hashed)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "analyst", "agent", "ingest"]), required=True, help=ROLE_HELP)
+@click.pass_context
+def tokens_create(ctx: click.Context, name: str, role: str) -> None:
+    """Create a token; its secret is printed once (only a hash is kept)."""
+    from parcours import auth
+
+    with _store(ctx) as store:
+        try:
+            token_id, secret = auth.create_token(store, name, role)
+        except auth.AuthError as e:
+            raise click.ClickException(str(e)) from e
+    console.print(f"token {token_id} ({name}, {role}) — copy it now, it is not shown again:", highlight=False)
+    click.echo(secret)
+
+
+@tokens.command("list")
+@click.pass_context
+def tokens_list(ctx: click.Context) -> None:
+    """Tokens, with their roles (never their secrets)."""
+    from parcours import auth
+
+    with _store(ctx, read_only=True) as store:
+        for t in auth.list_tokens(store):
+            state = f"revoked {t['revoked_at']:%Y-%m-%d}" if t["revoked_at"] else "active"
+            click.echo(f"{t['token_id']}  {t['name']:<30} {t['role']:<8} {state}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token: requests with it get 401 from now on."""
+    from parcours import auth
+
+    with _store(ctx) as store:
+        if not auth.revoke_token(store, token_id):
+            raise click.ClickException(f"no active token {token_id}")
+    console.print(f"token {token_id} revoked")
 
 
 if __name__ == "__main__":  # pragma: no cover

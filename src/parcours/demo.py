@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,3 +23,17 @@ def build(db: Path, out_dir: Path, *, persons: int = 20_000, days: int = 365, se
     generate(out_dir, persons=persons, days=days, seed=seed, fmt="parquet", progress=on_generated)
     with Store(db) as store:
         return import_files(store, sorted(out_dir.glob("*.parquet")), progress=on_import)
+
+
+DEMO_ADMIN = "admin@parcours.demo"
+
+
+def accounts(store: Store) -> tuple[str, str, str]:
+    """An admin user with a fresh random password and an admin API token, to try the app
+    and the API: (e-mail, password, token). Shown once by the CLI, never stored in clear."""
+    from parcours import auth
+
+    password = secrets.token_urlsafe(12)
+    auth.add_user(store, DEMO_ADMIN, password, "admin", name="Demo admin")
+    _, token = auth.create_token(store, "demo", "admin", created_by="demo")
+    return DEMO_ADMIN, password, token

@@ -7,10 +7,14 @@ every channel, in time order: what an agent needs so that nobody asks twice.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from parcours.ingest.identity import record_key_sql
 from parcours.ingest.normalize import email_sql, phone_sql, social_sql
+from parcours.ingest.validate import lit
+from parcours.schema import TABLES
 from parcours.store import Store
 
 
@@ -78,6 +82,8 @@ ORDER BY 1, 2
 
 
 def show(store: Store, identifier: str, *, country: str = "FR", limit: int | None = 500) -> Person | None:
+    """The person an identifier names, with the ``limit`` first events of their timeline
+    (0: none, None: all)."""
     pid = find(store, identifier, country)
     if pid is None:
         return None
@@ -88,7 +94,121 @@ def show(store: Store, identifier: str, *, country: str = "FR", limit: int | Non
         "SELECT kind, value, first_seen, source FROM identities WHERE person_id = ? ORDER BY kind, value", [pid])]
     sql = _TIMELINE + (f" LIMIT {int(limit)}" if limit else "")
     keys = ("ts", "what", "channel", "detail", "topic", "outcome", "case_id", "id", "text")
-    timeline = [dict(zip(keys, r)) for r in store.con.execute(sql, [pid]).fetchall()]
+    timeline = [] if limit == 0 else [dict(zip(keys, r)) for r in store.con.execute(sql, [pid]).fetchall()]
     merges = [dict(zip(("ts", "merged_person_id", "evidence"), r)) for r in store.query(
         "SELECT ts, merged_person_id, evidence FROM merges WHERE kept_person_id = ? ORDER BY ts", [pid])]
     return Person(pid, attrs, ids, timeline, merges)
+
+
+# -- merge, unmerge, erase (each audited) -------------------------------------------------
+class PersonError(ValueError):
+    """A merge, unmerge or erasure that cannot be done (the message says why)."""
+
+
+def merge(store: Store, keep: str, other: str, *, actor: str, reason: str = "") -> str:
+    """Merge person ``other`` into ``keep`` (both given by any identifier); returns the merge id.
+
+    Every row of ``other`` moves to ``keep``; the rows moved and ``other``'s record are kept
+    with the merge, so :func:`unmerge` can undo it."""
+    from parcours.auth import audit
+    from parcours.ingest.identity import move_rows  # noqa: I001
+
+    a, b = find(store, keep), find(store, other)
+    for given, pid in ((keep, a), (other, b)):
+        if pid is None:
+            raise PersonError(f"no person known by {given!r}")
+    if a == b:
+        raise PersonError(f"{keep!r} and {other!r} are already the same person ({a})")
+    merge_id = uuid.uuid4().hex[:16]
+    with store.write_lock, store.transaction() as con:
+        con.execute("""INSERT INTO merges (merge_id, ts, kept_person_id, merged_person_id, evidence, import_id, reason,
+                                           record)
+                       SELECT ?, now(), ?, ?, ?, NULL, ?, to_json(p) FROM persons p WHERE p.person_id = ?""",
+                    [merge_id, a, b, f"merged by {actor}", reason or "merged by hand", b])
+        con.execute("CREATE OR REPLACE TEMP TABLE _manual_merge AS SELECT ?::VARCHAR AS merged, ?::VARCHAR AS kept",
+                    [b, a])
+        move_rows(con, "_manual_merge", lit(merge_id))
+        con.execute("DROP TABLE _manual_merge")
+    store.touch()
+    audit(store, actor, "person.merge", a, {"merge_id": merge_id, "merged_person_id": b, "reason": reason})
+    return merge_id
+
+
+def unmerge(store: Store, merged_person_id: str, *, actor: str, reason: str = "") -> str:
+    """Undo the latest merge of ``merged_person_id``: its record and its rows come back."""
+    from parcours.auth import audit
+
+    found = store.query("SELECT merge_id, kept_person_id, record FROM merges WHERE merged_person_id = ? "
+                        "ORDER BY ts DESC LIMIT 1", [merged_person_id])
+    if not found:
+        raise PersonError(f"{merged_person_id!r} was not merged into anyone")
+    merge_id, kept, record = found[0]
+    if record is None:
+        raise PersonError(f"the merge of {merged_person_id} into {kept} predates reversible merges (store "
+                          "version 3); it cannot be undone automatically")
+    with store.write_lock, store.transaction() as con:
+        cols = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'persons' "
+                                          "ORDER BY column_index").fetchall()]
+        _restore_person(con, record, cols)
+        for name in TABLES:
+            if name != "persons" and "person_id" in TABLES[name].column_names:
+                key = record_key_sql(name, name)
+                con.execute(f"UPDATE {name} SET person_id = ? WHERE {key} IN "
+                            f"(SELECT record_key FROM merge_rows WHERE merge_id = ? AND table_name = ?)",
+                            [merged_person_id, merge_id, name])
+        con.execute("DELETE FROM merge_rows WHERE merge_id = ?", [merge_id])
+        con.execute("DELETE FROM merges WHERE merge_id = ?", [merge_id])
+    store.touch()
+    audit(store, actor, "person.unmerge", merged_person_id, {"merge_id": merge_id, "kept_person_id": kept,
+                                                             "reason": reason})
+    return merge_id
+
+
+def _restore_person(con: Any, record: str, cols: list[str]) -> None:
+    import json
+
+    values = json.loads(record)
+    con.execute(f"INSERT INTO persons ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                [values.get(c) for c in cols])
+
+
+def erase(store: Store, identifier: str, *, actor: str) -> dict[str, int]:
+    """Right to erasure (GDPR art. 17): delete the person and everything that names them —
+    rows of every table, identifiers, merges, quarantined rows that carry their identifiers,
+    webhook payloads — then checkpoint so the deleted values leave the file. The audit log
+    keeps only a hash of the person id and the counts."""
+    import hashlib
+
+    from parcours.auth import audit
+
+    pid = find(store, identifier)
+    if pid is None:
+        raise PersonError(f"no person known by {identifier!r}")
+    with store.write_lock, store.transaction() as con:
+        merged = [r[0] for r in con.execute("SELECT merged_person_id FROM merges WHERE kept_person_id = ?",
+                                            [pid]).fetchall()]
+        ids = [pid, *merged]
+        values = [v for (v,) in con.execute("SELECT value FROM identities WHERE person_id = ?", [pid]).fetchall()]
+        counts: dict[str, int] = {}
+
+        def delete(table: str, where: str, params: list[Any]) -> None:
+            n = con.execute(f"DELETE FROM {table} WHERE {where} RETURNING 1", params).fetchall()
+            counts[table] = counts.get(table, 0) + len(n)
+
+        delete("messages", "case_id IN (SELECT case_id FROM cases WHERE person_id = ?)", [pid])
+        for name in ("touchpoints", "cases", "orders", "responses", "identities", "persons"):
+            delete(name, "person_id = ?", [pid])
+        delete("merge_rows", "merge_id IN (SELECT merge_id FROM merges WHERE kept_person_id = ? "
+               "OR merged_person_id = ?)", [pid, pid])
+        delete("merges", "kept_person_id = ? OR merged_person_id = ?", [pid, pid])
+        needles = ids + values
+        if needles:
+            cond = " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles)
+            delete("quarantine", cond, needles)
+            cond = " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles)
+            delete("webhook_deliveries", cond, needles)
+    store.con.execute("CHECKPOINT")
+    store.touch()
+    digest = hashlib.sha256(pid.encode()).hexdigest()[:16]
+    audit(store, actor, "person.erase", f"sha256:{digest}", {"rows": counts})
+    return counts

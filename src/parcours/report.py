@@ -171,8 +171,12 @@ def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
 
 
 def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | None = None,
-                 by: list[str] | None = None, sections: dict[str, Callable[..., Any]] | None = None) -> dict[str, Any]:
-    """The report over tables ``t`` (name → Ibis table) on any engine, for [start, end)."""
+                 by: list[str] | None = None, sections: dict[str, Callable[..., Any]] | None = None,
+                 where: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report over tables ``t`` (name → Ibis table) on any engine, for [start, end),
+    optionally kept to a channel, segment or stage (``where``, see dimensions.FILTERS)."""
+    if where:
+        t = dimensions.restrict(t, **where)
     lo = datetime.combine(start, datetime.min.time(), timezone.utc) if start else None
     hi = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
     if lo and hi and hi <= lo:
@@ -188,6 +192,7 @@ def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | No
         "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None,
                    "first_event": span.get("first"), "last_event": span.get("last")},
         "counts": counts,
+        "filters": dict(where or {}),
         "small_n_threshold": SMALL_N,
     }
     rep |= voice(cut["responses"], previous)

@@ -141,7 +141,7 @@ def apply(con: duckdb.DuckDBPyConnection, *, import_id: str, source: str) -> Non
     if scalar(con, "SELECT count(*) FROM _merge_map") == 0:
         return
     # evidence: up to three identifiers of the merged person found in the linking component
-    con.execute(f"""INSERT INTO merges
+    con.execute(f"""INSERT INTO merges (merge_id, ts, kept_person_id, merged_person_id, evidence, import_id, reason)
         SELECT left(md5(m.merged || m.kept || '{import_id}'), 16), now(), m.kept, m.merged,
                'linked through ' || coalesce(ev.ids, 'a row naming both persons') || ' in ' || ?,
                '{import_id}',
@@ -152,10 +152,26 @@ def apply(con: duckdb.DuckDBPyConnection, *, import_id: str, source: str) -> Non
                    FROM identities i JOIN _comp c ON c.n = i.kind || ':' || i.value
                    WHERE i.person_id IN (SELECT merged FROM _merge_map) GROUP BY i.person_id) ev
           ON ev.person_id = m.merged""", [source])
+    con.execute(f"""UPDATE merges SET record = to_json(p) FROM _merge_map m JOIN persons p ON p.person_id = m.merged
+        WHERE merges.merge_id = left(md5(m.merged || m.kept || '{import_id}'), 16)""")
+    move_rows(con, "_merge_map", f"left(md5(m.merged || m.kept || '{import_id}'), 16)")
+
+
+def move_rows(con: duckdb.DuckDBPyConnection, merge_map: str, merge_id_sql: str) -> None:
+    """Give every row of each merged person to the kept one (``merge_map``: merged, kept),
+    listing the rows moved in ``merge_rows`` so that the merge can be undone."""
     for name, t in TABLES.items():
         if name != "persons" and "person_id" in t.column_names:
-            con.execute(f"UPDATE {name} SET person_id = m.kept FROM _merge_map m "
+            key = record_key_sql(name, name)
+            con.execute(f"INSERT INTO merge_rows SELECT {merge_id_sql}, '{name}', {key} FROM {name} "
+                        f"JOIN {merge_map} m ON {name}.person_id = m.merged")
+            con.execute(f"UPDATE {name} SET person_id = m.kept FROM {merge_map} m "
                         f"WHERE {name}.person_id = m.merged")
-    con.execute("DELETE FROM persons WHERE person_id IN (SELECT merged FROM _merge_map)")
+    con.execute(f"DELETE FROM persons WHERE person_id IN (SELECT merged FROM {merge_map})")
+
+
+def record_key_sql(table: str, alias: str) -> str:
+    """One text key per row of a table that names a person (identities: kind:value)."""
+    return " || ':' || ".join(f"{alias}.{c}" for c in TABLES[table].key)
 
 

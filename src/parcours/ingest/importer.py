@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -119,28 +120,13 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
             digest: str, mapping: Mapping, opts: Options, encoding: str | None, progress: Progress) -> None:
     started = datetime.now(timezone.utc)
     progress("read", 0)
-    known_sources = [mapping.columns.get(c, c) for c in tbl.column_names] + ["_quarantine_id"]
-    staged = stage(con, path, "_stage", encoding=encoding, known_columns=known_sources)
+    known = [mapping.columns.get(c, c) for c in tbl.column_names] + ["_quarantine_id"]
+    staged = stage(con, path, "_stage", encoding=encoding, known_columns=known)
+    rules, has_qid, ignored = _typed_view(con, staged, tbl, mapping, opts, str(path))
     rep.rows_read, rep.encoding = staged.rows, (staged.encoding if staged.format != "parquet" else None)
     progress("read", 100)
-    sources, ignored = _bind_columns(tbl, staged, mapping, path)
     rep.ignored_columns = ignored
-    rules = compile_rules(tbl, sources, opts)
-    has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
-
-    # 1. types, enums, ranges, identifiers. `_typed` is the whole typed row (a view, recomputed
-    # when needed); `_checked` keeps only what later steps need, because materialising every
-    # typed column costs more than computing it twice.
-    node = identity.node_sql() if (tbl.needs_person or tbl.name == "persons") else "NULL"
-    l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
-    l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
-    l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
     qid = ", _qid" if has_qid else ""
-    qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW _typed AS
-        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
-          SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
-            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""")
     who = [c for c in ("person_id", *IDENTIFIER_COLUMNS) if c in tbl.column_names]
     ts_col = TS_COLUMN.get(tbl.name)
     # identifiers matter later only where a row links two of them (`_node` carries the first)
@@ -193,6 +179,45 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     with store.transaction():
         _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
     progress("store", 100)
+
+
+def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
+                source: str) -> tuple[Any, bool, list[str]]:
+    """Define ``_typed`` over the staged rows: every row typed, with its list of errors."""
+    sources, ignored = _bind_columns(tbl, staged, mapping, source)
+    rules = compile_rules(tbl, sources, opts)
+    has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
+    # `_typed` is the whole typed row (a view, recomputed when needed); `_checked` keeps only
+    # what later steps need, because materialising every typed column costs more than
+    # computing it twice.
+    node = identity.node_sql() if (tbl.needs_person or tbl.name == "persons") else "NULL"
+    l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
+    l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
+    l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
+    qid = ", _qid" if has_qid else ""
+    qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _typed AS
+        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
+          SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
+            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""")
+    return rules, has_qid, ignored
+
+
+def check_staged(con: duckdb.DuckDBPyConnection, staged: Staged, table: str, options: Options | None = None,
+                 source: str = "rows") -> list[dict[str, Any]]:
+    """What an import of the staged rows would quarantine for their own values, without
+    writing: [{row, field, reason}]. Duplicates are found only by the import itself.
+
+    Runs on any connection (the API checks its batches on an in-memory one)."""
+    try:
+        _typed_view(con, staged, TABLES[table], Mapping(), options or Options(), source)
+        problems = [dict(zip(("row", "field", "reason"), r)) for r in con.execute(
+            "SELECT _row, e.field, e.reason FROM (SELECT _row, unnest(_errors) AS e FROM _typed WHERE NOT _ok) "
+            "ORDER BY _row, e.field").fetchall()]
+        problems += [{"row": row, "field": None, "reason": reason} for row, reason, _ in staged.rejects]
+        return sorted(problems, key=lambda p: (p["row"], p["field"] or ""))
+    finally:
+        con.execute("DROP VIEW IF EXISTS _typed")
 
 
 def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table, rep: FileReport,
@@ -256,7 +281,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP {kind} IF EXISTS {q(name)}")
 
 
-def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: Path
+def _bind_columns(tbl: Table, staged: Staged, mapping: Mapping, path: str
                   ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
     """Which column of the file feeds each canonical column (mapping first, then same name)."""
     by_lower = {c.lower(): c for c in staged.columns}

@@ -58,3 +58,27 @@ def between(table: Any, start: Any = None, end: Any = None) -> Any:
     if end is not None:
         table = table.filter(col < end)
     return table
+
+
+#: filters the report (and the web app) apply before any metric
+FILTERS = ("channel", "segment", "stage")
+
+
+def restrict(t: dict[str, Any], *, channel: str | None = None, segment: str | None = None,
+             stage: str | None = None) -> dict[str, Any]:
+    """The tables ``t`` (name → Ibis table) kept to one channel, one customer segment and/or
+    one journey stage. A table without the column is left whole (answers have no stage)."""
+    out = dict(t)
+    if segment:
+        people = t["persons"].filter(t["persons"].segment == segment)
+        out["persons"] = people
+        ids = people.select("person_id")
+        for name, tbl in t.items():
+            if name != "persons" and "person_id" in tbl.columns:
+                out[name] = tbl.semi_join(ids, "person_id")
+    for col, value in (("channel", channel), ("stage", stage)):
+        if value:
+            for name, tbl in out.items():
+                if col in tbl.columns:
+                    out[name] = tbl.filter(tbl[col].cast("string") == value)
+    return out

@@ -20,6 +20,8 @@ from parcours.store.migrations import current_version, migrate
 from parcours.store.sql import scalar
 
 DEFAULT_DB = "parcours.duckdb"
+# no Python replacement scans: looking up unknown table names in Python frames imports pandas
+_SESSION = "SET enable_progress_bar = false; SET TimeZone = 'UTC'; SET python_enable_replacements = false"
 
 
 def default_db_path() -> Path:
@@ -54,13 +56,33 @@ class Store:
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as e:
             raise StoreError(f"cannot open the store {self.path}: {e}") from e
-        # no Python replacement scans: looking up unknown table names in Python frames imports pandas
-        self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'; SET python_enable_replacements = false")
+        self.con.execute(_SESSION)
         if not read_only:
             migrate(self.con)
         elif current_version(self.con) == 0:
             raise StoreError(f"{self.path} is not a Parcours store")
         self._ibis: Any = None
+        self.read_only = read_only
+        #: writers of one process take turns (DuckDB would abort one of two conflicting transactions)
+        self.write_lock = threading.RLock()
+        self._changes = [0]  # shared by the cursors: a counter of committed writes
+
+    def cursor(self) -> Store:
+        """This store on a connection of its own, for one thread (a DuckDB connection is not
+        shared between threads); closing it leaves the store open."""
+        view = object.__new__(Store)
+        view.__dict__.update(self.__dict__)
+        view.con, view._ibis = self.con.cursor(), None
+        view.con.execute(_SESSION)
+        return view
+
+    def touch(self) -> None:
+        """Say the data changed (caches of figures key on :attr:`changes`)."""
+        self._changes[0] += 1
+
+    @property
+    def changes(self) -> int:
+        return self._changes[0]
 
     # -- life cycle -------------------------------------------------------
     def close(self) -> None:

@@ -58,6 +58,58 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} SET DATA TYPE {c.storage}")
 
 
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    # who may do what: users of the web app (argon2 hashes), API tokens (SHA-256 of a random
+    # secret: tokens are long and random, so a slow hash buys nothing), server-side sessions
+    con.execute("""
+        CREATE TABLE users (
+          user_id VARCHAR NOT NULL, email VARCHAR NOT NULL, name VARCHAR, role VARCHAR NOT NULL,
+          password_hash VARCHAR NOT NULL, lang VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+          disabled_at TIMESTAMPTZ, last_login_at TIMESTAMPTZ
+        )""")
+    con.execute("""
+        CREATE TABLE api_tokens (
+          token_id VARCHAR NOT NULL, name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+          token_sha256 VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, created_by VARCHAR,
+          last_used_at TIMESTAMPTZ, revoked_at TIMESTAMPTZ
+        )""")
+    con.execute("""
+        CREATE TABLE sessions (
+          session_sha256 VARCHAR NOT NULL, user_id VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+          expires_at TIMESTAMPTZ NOT NULL
+        )""")
+    # what people did to data (merge, unmerge, erasure, tokens): who, when, what, why
+    con.execute("""
+        CREATE TABLE audit_log (
+          audit_id VARCHAR NOT NULL, ts TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
+          action VARCHAR NOT NULL, target VARCHAR, detail JSON
+        )""")
+    con.execute("""
+        CREATE TABLE webhooks (
+          webhook_id VARCHAR NOT NULL, url VARCHAR NOT NULL, events VARCHAR[] NOT NULL,
+          secret VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, created_by VARCHAR,
+          disabled_at TIMESTAMPTZ
+        )""")
+    con.execute("""
+        CREATE TABLE webhook_deliveries (
+          delivery_id VARCHAR NOT NULL, webhook_id VARCHAR NOT NULL, event VARCHAR NOT NULL,
+          payload JSON NOT NULL, created_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TIMESTAMPTZ, last_status INTEGER,
+          last_error VARCHAR, delivered_at TIMESTAMPTZ
+        )""")
+    # merges made reversible: the merged person's record and the rows moved to the kept one
+    con.execute("ALTER TABLE merges ADD COLUMN record JSON")
+    con.execute("""
+        CREATE TABLE merge_rows (merge_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, record_key VARCHAR NOT NULL)""")
+    # batches received by the API: queued on disk, then imported (grouped) by the writer
+    con.execute("""
+        CREATE TABLE ingest_batches (
+          batch_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, received_at TIMESTAMPTZ NOT NULL,
+          rows_received BIGINT NOT NULL, rows_invalid BIGINT NOT NULL, actor VARCHAR,
+          import_id VARCHAR, first_row BIGINT, stored_at TIMESTAMPTZ
+        )""")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -68,6 +120,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, imports journal, quarantine, merge audit", _v1),
     Migration(2, "enum columns stored as DuckDB ENUM types", _v2),
+    Migration(3, "users, API tokens, sessions, audit log, webhooks, API ingest batches, reversible merges", _v3),
 )
 
 

@@ -1,4 +1,9 @@
-"""The web app: thin on purpose; pages render what domain modules compute."""
+"""The web app: thin on purpose; pages and API routes render what domain modules compute.
+
+The served process is the store's one writer (DuckDB allows one writing process): API
+batches go through :class:`parcours.ingest.live.Writer`; reads run on per-request
+connections of the same database.
+"""
 
 from __future__ import annotations
 
@@ -6,87 +11,102 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parcours import report
+from parcours.ingest.live import Writer
 from parcours.store import Store
-from parcours.web.i18n import CHANNEL_NAMES, STRINGS, pick_language
+from parcours.web.deps import LoginRequired
+from parcours.web.figures import Figures
+from parcours.web.render import render
 
 HERE = Path(__file__).parent
 
 
-def _num(v: Any, digits: int = 1, lang: str = "en", sign: bool = False) -> str:
-    if v is None:
-        return "—"
-    s = f"{v:+,.{digits}f}" if sign else f"{v:,.{digits}f}"
-    if lang == "fr":
-        s = s.replace(",", "\u202f").replace(".", ",")
-    return s
+def default_spool(db: Path) -> Path:
+    """Where API batches wait for the writer: next to the store."""
+    return db.with_name(db.name + ".spool")
 
 
-def create_app(db: str | Path) -> FastAPI:
-    store = Store(db, read_only=True)
+def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
+    store = Store(db)
+    state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        state["writer"].close()
+        hooks = getattr(app.state, "webhooks", None)
+        if hooks is not None:
+            hooks.close()
         store.close()
 
-    app = FastAPI(title="Parcours", docs_url=None, redoc_url=None, lifespan=lifespan)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters["num"] = _num
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app = FastAPI(title="Parcours API", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/api/v1/openapi.json",
+                  description="Customer-experience data in and figures out. Authenticate with "
+                              "`Authorization: Bearer <token>` (`parcours tokens create`).")
     app.state.store = store
+    app.state.figures = Figures(store)
+    app.state.writer = state["writer"] = Writer(store, spool or default_spool(store.path),
+                                                on_stored=lambda table, rep: _stored(app, table, rep))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    def ctx(request: Request, **kw: Any) -> dict[str, Any]:
-        lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-        return {"request": request, "lang": lang, "t": STRINGS[lang], "ch": CHANNEL_NAMES[lang],
-                "other_lang": "en" if lang == "fr" else "fr", **kw}
+    from parcours.web import api, views
 
-    cache: dict[str, Any] = {}
+    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(views.router)
 
-    def current_report() -> dict[str, Any]:
-        # the store is opened read-only and DuckDB lets no other process write meanwhile,
-        # so the figures cannot change while this app runs
-        if "report" not in cache:
-            cache["report"] = report.build(store)
-        return cache["report"]
-
-    @app.get("/", response_class=HTMLResponse)
-    def overview(request: Request) -> Any:
-        rep = current_report()
-        j = rep["journeys"]
-        cells = {(a, b): {"n": n, "share": j["switch_share"][a][b]}
-                 for a, row in j["switch_matrix"].items() for b, n in row.items()}
-        return templates.TemplateResponse(request, "overview.html", ctx(request, rep=rep, cells=cells))
-
-    @app.get("/api/v1/report")
-    def report_json() -> Any:
-        return JSONResponse(current_report())
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "store": str(store.path), "schema_version": store.schema_version,
+                "queued_batches": app.state.writer.queued()}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "store": str(store.path), "schema_version": store.schema_version}
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Any:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, exc: RequestValidationError) -> Any:
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg")}
+                  for e in exc.errors()]
+        text = "; ".join(f"{e['where']}: {e['reason']}" for e in errors)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": text, "errors": errors}, status_code=422)
+        return render(request, "error.html", status=422, detail=text, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        c = ctx(request, status=exc.status_code)
-        return templates.TemplateResponse(request, "error.html", c, status_code=exc.status_code)
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return render(request, "error.html", status=exc.status_code,
+                      detail=exc.detail if exc.status_code != 404 else None, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Any:
-        c = ctx(request, status=500, detail=type(exc).__name__)
-        return templates.TemplateResponse(request, "error.html", c, status_code=500)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"},
+                                status_code=500)
+        return render(request, "error.html", status=500, detail=type(exc).__name__, status_code=500)
 
     return app
+
+
+def _stored(app: FastAPI, table: str, rep: Any) -> None:
+    """After the writer committed API rows: tell webhook subscribers."""
+    hooks = getattr(app.state, "webhooks", None)
+    if hooks is not None and rep.accepted:
+        hooks.emit(f"{table}.stored", {"table": table, "import_id": rep.import_id, "accepted": rep.accepted,
+                                       "duplicates": rep.duplicates, "quarantined": rep.quarantined})
+
+
+__all__ = ["create_app", "HTMLResponse"]

@@ -19,6 +19,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases": "cases", "orders": "orders", "responses": "answers", "messages": "messages",
         "identities": "identifiers", "not_found": "Page not found", "error": "Something went wrong",
         "back": "Back to the overview", "lang": "Français", "moves": "moves", "mean": "mean",
+        "login": "Log in", "logout": "Log out", "email": "E-mail", "password": "Password",
+        "bad_login": "Wrong e-mail or password.",
     },
     "fr": {
         "title": "Vue d’ensemble de l’expérience client", "period": "Période", "data": "Données",
@@ -36,6 +38,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases": "dossiers", "orders": "commandes", "responses": "réponses", "messages": "messages",
         "identities": "identifiants", "not_found": "Page introuvable", "error": "Une erreur est survenue",
         "back": "Retour à la vue d’ensemble", "lang": "English", "moves": "passages", "mean": "moy.",
+        "login": "Connexion", "logout": "Déconnexion", "email": "E-mail", "password": "Mot de passe",
+        "bad_login": "E-mail ou mot de passe incorrect.",
     },
 }
 CHANNEL_NAMES = {

@@ -1,0 +1,272 @@
+"""Rows sent to the API: checked at once, kept on disk, written to the store in groups.
+
+A request's rows are checked with the importer's own rules (on an in-memory DuckDB, so the
+answer names every bad row at once), then written to a spool file with fsync and renamed
+into place: from then on they survive a crash. One writer thread imports the spooled
+batches, several at a time, through :func:`parcours.ingest.importer.import_file` — the
+same deduplication, identity resolution and quarantine as ``parcours import``. Grouping is
+what makes small batches cheap: an import has a fixed cost of ~0.1 s, whatever its size.
+
+A batch is deleted from the spool only after its import committed; a crash in between
+re-imports it at the next start, which the natural keys turn into counted duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from parcours.ingest.importer import FileReport, check_staged, import_file
+from parcours.ingest.readers import Staged
+from parcours.schema import IMPORT_ORDER, TABLES
+from parcours.store import Store
+
+#: tables other systems may write through the API
+INGEST_TABLES = ("touchpoints", "orders", "responses")
+MAX_BATCH = 10_000
+MAX_GROUP_ROWS = 50_000
+
+
+class BatchError(ValueError):
+    """The request as a whole cannot be taken (not rows of JSON objects, too many rows)."""
+
+
+@dataclass
+class Receipt:
+    """What the API answers for a batch."""
+
+    batch_id: str
+    table: str
+    received: int
+    invalid: list[dict[str, Any]]                 # rows that will be quarantined: row (1-based), field, reason
+    status: str = "queued"                        # queued → stored
+    import_id: str | None = None
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # as stored (conflicts included)
+    group: dict[str, Any] | None = None           # the import this batch was written in
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "table": self.table, "status": self.status, "received": self.received,
+                "invalid": len({p["row"] for p in self.invalid}), "errors": self.invalid[:1000], "import_id": self.import_id,
+                "quarantined": self.quarantined[:1000], "import": self.group}
+
+
+def _text(v: Any) -> str | None:
+    """A JSON value as the importer reads it from a JSON-lines file (json_extract_string)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)
+    return json.dumps(v, ensure_ascii=False)
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any]) -> list[dict[str, Any]]:
+    """The rows an import would quarantine for their own values: [{row, field, reason}]."""
+    import pyarrow as pa
+
+    tbl = TABLES[table]
+    rejects = [(i, "not a JSON object", json.dumps(r)[:200]) for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
+    good = [(i, r) for i, r in enumerate(rows, 1) if isinstance(r, dict)]
+    present = {k for _, r in good for k in r}
+    cols = [c for c in tbl.column_names if c in present]
+    data = {"_row": pa.array([i for i, _ in good], pa.int64())}
+    for c in cols:
+        data[c] = pa.array([_text(r.get(c)) for _, r in good], pa.string())
+    con.register("_stage", pa.table(data))
+    try:
+        staged = Staged("_stage", "json", {c: "VARCHAR" for c in cols}, len(rows), rejects)
+        return check_staged(con, staged, table, source="the request")
+    finally:
+        con.unregister("_stage")
+
+
+class Writer:
+    """The one writer of API rows (one per served store)."""
+
+    def __init__(self, store: Store, spool: Path, *, on_stored: Callable[[str, FileReport], None] | None = None,
+                 linger_s: float = 0.02) -> None:
+        self.store, self.spool, self.on_stored, self.linger_s = store, spool, on_stored, linger_s
+        for t in INGEST_TABLES:
+            (spool / t).mkdir(parents=True, exist_ok=True)
+            for leftover in (spool / t).glob("group-*"):  # derived from batch files that are still there
+                leftover.unlink()
+        self._local = threading.local()
+        self._done: dict[str, Receipt] = {}
+        self._pending: dict[str, Receipt] = {}
+        self._cond = threading.Condition()
+        self._stop = False
+        self._seq = 0
+        self._thread = threading.Thread(target=self._run, name="parcours-writer", daemon=True)
+        self._thread.start()
+
+    # -- the request side ----------------------------------------------------------------
+    def _checker(self) -> duckdb.DuckDBPyConnection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = duckdb.connect(config={"threads": 1})
+            con.execute("SET TimeZone = 'UTC'; SET python_enable_replacements = false")
+        return con
+
+    def submit(self, table: str, rows: list[Any], *, actor: str = "api") -> Receipt:
+        """Check and spool a batch; it is safe on disk when this returns."""
+        if table not in INGEST_TABLES:
+            raise BatchError(f"the API takes {', '.join(INGEST_TABLES)}, not {table!r}")
+        if not rows:
+            raise BatchError("the batch is empty")
+        if len(rows) > MAX_BATCH:
+            raise BatchError(f"{len(rows):,} rows in one batch; at most {MAX_BATCH:,} (send several batches)")
+        problems = check_rows(self._checker(), table, rows)
+        batch_id = "b_" + uuid.uuid4().hex[:16]
+        receipt = Receipt(batch_id, table, len(rows), problems)
+        with self._cond:
+            self._seq += 1
+            name = f"{time.time_ns():020d}-{self._seq:06d}-{batch_id}-{_safe(actor)}.jsonl"
+        body = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode()
+        tmp = self.spool / table / ("." + name)
+        with open(tmp, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        with self._cond:
+            os.rename(tmp, self.spool / table / name)
+            self._pending[batch_id] = receipt
+            self._cond.notify_all()
+        return receipt
+
+    def wait(self, batch_id: str, timeout: float = 60.0) -> Receipt | None:
+        """The batch once stored (or as it stands when the timeout ends)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while batch_id in self._pending and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            return self._done.get(batch_id) or self._pending.get(batch_id)
+
+    def status(self, batch_id: str) -> Receipt | dict[str, Any] | None:
+        with self._cond:
+            r = self._done.get(batch_id) or self._pending.get(batch_id)
+        if r is not None:
+            return r
+        row = self.store.cursor()
+        try:
+            found = row.query("SELECT table_name, rows_received, rows_invalid, import_id, stored_at "
+                              "FROM ingest_batches WHERE batch_id = ?", [batch_id])
+        finally:
+            row.close()
+        if not found:
+            return None
+        t, n, bad, imp, at = found[0]
+        return {"batch_id": batch_id, "table": t, "status": "stored", "received": n, "invalid": bad,
+                "import_id": imp, "stored_at": at}
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is queued, then stop."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        store = self.store.cursor()
+        try:
+            while True:
+                with self._cond:
+                    while not self._stop and not self._has_files():
+                        self._cond.wait(0.5)
+                    stopping = self._stop
+                if not stopping:
+                    time.sleep(self.linger_s)  # let concurrent requests join the group
+                for table in sorted(INGEST_TABLES, key=IMPORT_ORDER.index):
+                    while self._drain(store, table):
+                        pass
+                if stopping and not self._has_files():
+                    return
+        finally:
+            store.close()
+
+    def _has_files(self) -> bool:
+        return any(next((self.spool / t).glob("*.jsonl"), None) for t in INGEST_TABLES)
+
+    def _drain(self, store: Store, table: str) -> bool:
+        files = sorted((self.spool / table).glob("[0-9]*.jsonl"))
+        if not files:
+            return False
+        group, rows, first = [], 0, {}
+        for f in files:
+            n = f.read_bytes().count(b"\n")
+            if group and rows + n > MAX_GROUP_ROWS:
+                break
+            first[f] = rows + 1
+            group.append(f)
+            rows += n
+        gpath = self.spool / table / f"group-{uuid.uuid4().hex[:12]}.jsonl"
+        with open(gpath, "wb") as out:
+            for f in group:
+                out.write(f.read_bytes())
+        try:
+            with store.write_lock:
+                rep = import_file(store, gpath, table)
+                if rep.error is None:
+                    self._record(store, table, group, first, rep)
+        finally:
+            gpath.unlink(missing_ok=True)
+        if rep.error is not None:  # the store refused the whole group: keep the batches, say why
+            raise RuntimeError(f"API batches for {table} could not be imported: {rep.error}")
+        for f in group:
+            f.unlink()
+        store.touch()
+        if self.on_stored:
+            self.on_stored(table, rep)
+        return True
+
+    def _record(self, store: Store, table: str, group: list[Path], first: dict[Path, int], rep: FileReport) -> None:
+        q = store.query("SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number",
+                        [rep.import_id])
+        summary = {k: getattr(rep, k) for k in ("import_id", "rows_read", "accepted", "duplicates", "quarantined",
+                                                 "persons_created", "persons_merged", "seconds")}
+        now = datetime.now(timezone.utc)
+        done = []
+        for f in group:
+            _, _, batch_id, actor = f.stem.split("-", 3)
+            r = self._pending.get(batch_id) or Receipt(batch_id, table, 0, [])
+            lo = first[f]
+            n = f.read_bytes().count(b"\n")
+            r.received = r.received or n
+            r.status, r.import_id, r.group = "stored", rep.import_id, summary
+            r.quarantined = [{"row": row - lo + 1, "field": fld, "reason": why} for row, fld, why in q
+                             if lo <= row < lo + n]
+            store.con.execute("INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              [batch_id, table, _received_at(f), n, len({p["row"] for p in r.invalid}), actor, rep.import_id, lo, now])
+            done.append(r)
+        with self._cond:
+            for r in done:
+                self._pending.pop(r.batch_id, None)
+                self._done[r.batch_id] = r
+            while len(self._done) > 10_000:  # recent receipts in memory; older ones from ingest_batches
+                self._done.pop(next(iter(self._done)))
+            self._cond.notify_all()
+
+
+def _safe(actor: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_." else "_" for ch in actor)[:40] or "api"
+
+
+def _received_at(f: Path) -> datetime:
+    return datetime.fromtimestamp(int(f.name.split("-", 1)[0]) / 1e9, timezone.utc)

@@ -1,0 +1,9 @@
+"""The REST API, ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``, browsable at ``/api/docs``)."""
+
+from fastapi import APIRouter
+
+from parcours.web.api import admin, ingest, metrics, persons
+
+router = APIRouter()
+for module in (ingest, persons, metrics, admin):
+    router.include_router(module.router)
