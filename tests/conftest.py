@@ -78,3 +78,49 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     db, world = root / "store.duckdb", root / "world"
     build(db, world, persons=4000)
     return db, world
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """``parcours serve`` in a subprocess on a free loopback port (a real server over real HTTP)."""
+
+    def __init__(self, db: Path) -> None:
+        import time
+        import urllib.error
+        import urllib.request
+
+        self.db, port = db, free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port)),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.base + "/health", timeout=1)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start: " + self.output)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc.poll() is None:
+            (self.proc.kill if kill else self.proc.terminate)()
+        self.proc.wait(30)
+        self.output = self.proc.stdout.read().decode() if self.proc.stdout else ""
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def make_token(db: Path, role: str, name: str | None = None) -> str:
+    """A new API token (created with the CLI, as an operator would, before the server starts)."""
+    out = run_parcours("--db", str(db), "tokens", "create", name or f"test-{role}", "--role", role, check=True)
+    return out.stdout.strip().splitlines()[-1]

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from parcours.ingest.identity import record_key_sql
 from parcours.ingest.normalize import email_sql, phone_sql, social_sql
 from parcours.ingest.validate import lit
@@ -184,31 +186,39 @@ def erase(store: Store, identifier: str, *, actor: str) -> dict[str, int]:
     pid = find(store, identifier)
     if pid is None:
         raise PersonError(f"no person known by {identifier!r}")
-    with store.write_lock, store.transaction() as con:
-        merged = [r[0] for r in con.execute("SELECT merged_person_id FROM merges WHERE kept_person_id = ?",
-                                            [pid]).fetchall()]
-        ids = [pid, *merged]
-        values = [v for (v,) in con.execute("SELECT value FROM identities WHERE person_id = ?", [pid]).fetchall()]
-        counts: dict[str, int] = {}
-
-        def delete(table: str, where: str, params: list[Any]) -> None:
-            n = con.execute(f"DELETE FROM {table} WHERE {where} RETURNING 1", params).fetchall()
-            counts[table] = counts.get(table, 0) + len(n)
-
-        delete("messages", "case_id IN (SELECT case_id FROM cases WHERE person_id = ?)", [pid])
-        for name in ("touchpoints", "cases", "orders", "responses", "identities", "persons"):
-            delete(name, "person_id = ?", [pid])
-        delete("merge_rows", "merge_id IN (SELECT merge_id FROM merges WHERE kept_person_id = ? "
-               "OR merged_person_id = ?)", [pid, pid])
-        delete("merges", "kept_person_id = ? OR merged_person_id = ?", [pid, pid])
-        needles = ids + values
-        if needles:
-            cond = " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles)
-            delete("quarantine", cond, needles)
-            cond = " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles)
-            delete("webhook_deliveries", cond, needles)
-    store.con.execute("CHECKPOINT")
+    with store.write_lock:
+        with store.transaction() as con:
+            counts = _erase_rows(con, pid)
+        # the deleted values leave the file at the next checkpoint: ask for it now (if a
+        # reader is busy, DuckDB's automatic checkpoint does it later)
+        try:
+            store.con.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
     store.touch()
     digest = hashlib.sha256(pid.encode()).hexdigest()[:16]
     audit(store, actor, "person.erase", f"sha256:{digest}", {"rows": counts})
+    return counts
+
+
+def _erase_rows(con: Any, pid: str) -> dict[str, int]:
+    merged = [r[0] for r in con.execute("SELECT merged_person_id FROM merges WHERE kept_person_id = ?",
+                                        [pid]).fetchall()]
+    values = [v for (v,) in con.execute("SELECT value FROM identities WHERE person_id = ?", [pid]).fetchall()]
+    counts: dict[str, int] = {}
+
+    def delete(table: str, where: str, params: list[Any]) -> None:
+        n = con.execute(f"DELETE FROM {table} WHERE {where} RETURNING 1", params).fetchall()
+        counts[table] = counts.get(table, 0) + len(n)
+
+    delete("messages", "case_id IN (SELECT case_id FROM cases WHERE person_id = ?)", [pid])
+    for name in ("touchpoints", "cases", "orders", "responses", "identities", "persons"):
+        delete(name, "person_id = ?", [pid])
+    delete("merge_rows", "merge_id IN (SELECT merge_id FROM merges WHERE kept_person_id = ? "
+           "OR merged_person_id = ?)", [pid, pid])
+    delete("merges", "kept_person_id = ? OR merged_person_id = ?", [pid, pid])
+    # rows kept aside that name them: quarantined rows and webhook payloads
+    needles = [pid, *merged, *values]
+    delete("quarantine", " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles), needles)
+    delete("webhook_deliveries", " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles), needles)
     return counts

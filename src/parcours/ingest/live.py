@@ -80,8 +80,9 @@ def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any]) -> l
     tbl = TABLES[table]
     rejects = [(i, "not a JSON object", json.dumps(r)[:200]) for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
     good = [(i, r) for i, r in enumerate(rows, 1) if isinstance(r, dict)]
-    present = {k for _, r in good for k in r}
-    cols = [c for c in tbl.column_names if c in present]
+    # every column, present or not: a required one absent from the whole batch is an error of
+    # each row (as the JSON-lines reader does), not of the request
+    cols = tbl.column_names
     data = {"_row": pa.array([i for i, _ in good], pa.int64())}
     for c in cols:
         data[c] = pa.array([_text(r.get(c)) for _, r in good], pa.string())
@@ -172,8 +173,8 @@ class Writer:
                 "import_id": imp, "stored_at": at}
 
     def queued(self) -> int:
-        with self._cond:
-            return len(self._pending)
+        """Batches on disk not stored yet (those of an earlier run included)."""
+        return sum(1 for t in INGEST_TABLES for _ in (self.spool / t).glob("[0-9]*.jsonl"))
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop."""

@@ -29,12 +29,13 @@ class Entry:
 
 
 def entries(store: Store, *, table: str | None = None, include_resolved: bool = False,
-            limit: int | None = None) -> list[Entry]:
+            limit: int | None = None, import_id: str | None = None) -> list[Entry]:
     sql = ("SELECT quarantine_id, table_name, source, row_number, field, reason, record_key, "
            "resolved_at IS NOT NULL FROM quarantine WHERE (? IS NULL OR table_name = ?) "
+           "AND (? IS NULL OR import_id = ?) "
            + ("" if include_resolved else "AND resolved_at IS NULL ")
            + "ORDER BY created_at, source, row_number, field" + (f" LIMIT {int(limit)}" if limit else ""))
-    return [Entry(*r) for r in store.query(sql, [table, table])]
+    return [Entry(*r) for r in store.query(sql, [table, table, import_id, import_id])]
 
 
 def summary(store: Store) -> list[tuple[str, str, int, int]]:

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from parcours.auth import Principal
 from parcours.ingest.live import INGEST_TABLES, MAX_BATCH, BatchError, Receipt
 from parcours.schema import TABLES, Column
-from parcours.web.deps import require
+from parcours.store import Store
+from parcours.web.deps import db, require
 
 router = APIRouter(tags=["ingest"])
 
@@ -84,6 +85,18 @@ for _table in INGEST_TABLES:
                          responses={200: {"description": "stored (with ?wait=true)"},
                                     401: {"description": "no token"}, 403: {"description": "role may not ingest"},
                                     422: {"description": "not JSON, empty, or more than 10,000 rows"}})
+
+
+@router.get("/quarantine")
+def quarantine(import_id: str | None = Query(None, max_length=64),
+               table: str | None = Query(None, max_length=64), limit: int = Query(100, ge=1, le=10_000),
+               store: Store = Depends(db), who: Principal = Depends(require("ingest"))) -> Any:
+    """Rows not stored yet (open quarantine entries): source, row, field, reason."""
+    from dataclasses import asdict
+
+    from parcours.ingest.quarantine import entries
+
+    return [asdict(e) for e in entries(store, table=table, import_id=import_id, limit=limit)]
 
 
 @router.get("/ingest/batches/{batch_id}")
