@@ -24,6 +24,7 @@ from parcours.store import Store
 from parcours.web.deps import LoginRequired
 from parcours.web.figures import Figures
 from parcours.web.render import render
+from parcours.webhooks import Webhooks
 
 HERE = Path(__file__).parent
 
@@ -52,6 +53,7 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
                               "`Authorization: Bearer <token>` (`parcours tokens create`).")
     app.state.store = store
     app.state.figures = Figures(store)
+    app.state.webhooks = Webhooks(store)  # before the writer: batches left in the spool emit too
     app.state.writer = state["writer"] = Writer(store, spool or default_spool(store.path),
                                                 on_stored=lambda table, rep: _stored(app, table, rep))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

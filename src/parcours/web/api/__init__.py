@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from parcours.web.api import admin, ingest, metrics, persons
+from parcours.web.api import admin, ingest, metrics, persons, webhooks
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin):
+for module in (ingest, persons, metrics, admin, webhooks):
     router.include_router(module.router)
