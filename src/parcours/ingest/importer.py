@@ -184,6 +184,15 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
 def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
                 source: str) -> tuple[Any, bool, list[str]]:
     """Define ``_typed`` over the staged rows: every row typed, with its list of errors."""
+    sql, rules, has_qid, ignored = typed_sql(staged, tbl, mapping, opts, source)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS {sql}")
+    return rules, has_qid, ignored
+
+
+def typed_sql(staged: Staged, tbl: Table, mapping: Mapping, opts: Options, source: str
+              ) -> tuple[str, Any, bool, list[str]]:
+    """The query typing every staged row, with its list of errors: (sql, rules, has a
+    ``_quarantine_id`` column, ignored columns)."""
     sources, ignored = _bind_columns(tbl, staged, mapping, source)
     rules = compile_rules(tbl, sources, opts)
     has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
@@ -196,28 +205,10 @@ def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapp
     l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
     qid = ", _qid" if has_qid else ""
     qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW _typed AS
-        SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
+    sql = f"""SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
           SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
-            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))""")
-    return rules, has_qid, ignored
-
-
-def check_staged(con: duckdb.DuckDBPyConnection, staged: Staged, table: str, options: Options | None = None,
-                 source: str = "rows") -> list[dict[str, Any]]:
-    """What an import of the staged rows would quarantine for their own values, without
-    writing: [{row, field, reason}]. Duplicates are found only by the import itself.
-
-    Runs on any connection (the API checks its batches on an in-memory one)."""
-    try:
-        _typed_view(con, staged, TABLES[table], Mapping(), options or Options(), source)
-        problems = [dict(zip(("row", "field", "reason"), r)) for r in con.execute(
-            "SELECT _row, e.field, e.reason FROM (SELECT _row, unnest(_errors) AS e FROM _typed WHERE NOT _ok) "
-            "ORDER BY _row, e.field").fetchall()]
-        problems += [{"row": row, "field": None, "reason": reason} for row, reason, _ in staged.rejects]
-        return sorted(problems, key=lambda p: (p["row"], p["field"] or ""))
-    finally:
-        con.execute("DROP VIEW IF EXISTS _typed")
+            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))"""
+    return sql, rules, has_qid, ignored
 
 
 def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table, rep: FileReport,

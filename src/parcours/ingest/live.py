@@ -26,8 +26,11 @@ from typing import Any
 
 import duckdb
 
-from parcours.ingest.importer import FileReport, check_staged, import_file
+from parcours.ingest.importer import FileReport, import_file, typed_sql
+from parcours.ingest.mapping import Mapping
 from parcours.ingest.readers import Staged
+from parcours.ingest.readers import _json_path as json_path
+from parcours.ingest.validate import Options, lit, q
 from parcours.schema import IMPORT_ORDER, TABLES
 from parcours.store import Store
 
@@ -60,38 +63,45 @@ class Receipt:
                 "quarantined": self.quarantined[:1000], "import": self.group}
 
 
-def _text(v: Any) -> str | None:
-    """A JSON value as the importer reads it from a JSON-lines file (json_extract_string)."""
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return json.dumps(v)
-    return json.dumps(v, ensure_ascii=False)
-
-
-def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any]) -> list[dict[str, Any]]:
-    """The rows an import would quarantine for their own values: [{row, field, reason}]."""
-    import pyarrow as pa
-
+def _prepare(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Prepare, once per connection, the check of a JSON array of rows of ``table``: the
+    importer's own query (planning it costs ~30 ms, running it well under 1 ms a row).
+    Values are read as the JSON-lines reader reads them (json_extract_string)."""
     tbl = TABLES[table]
-    rejects = [(i, "not a JSON object", json.dumps(r)[:200]) for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
-    good = [(i, r) for i, r in enumerate(rows, 1) if isinstance(r, dict)]
-    # every column, present or not: a required one absent from the whole batch is an error of
-    # each row (as the JSON-lines reader does), not of the request
     cols = tbl.column_names
-    data = {"_row": pa.array([i for i, _ in good], pa.int64())}
-    for c in cols:
-        data[c] = pa.array([_text(r.get(c)) for _, r in good], pa.string())
-    con.register("_stage", pa.table(data))
-    try:
-        staged = Staged("_stage", "json", {c: "VARCHAR" for c in cols}, len(rows), rejects)
-        return check_staged(con, staged, table, source="the request")
-    finally:
-        con.unregister("_stage")
+    staged = Staged("_stage", "json", {c: "VARCHAR" for c in cols}, 0)
+    typed, *_ = typed_sql(staged, tbl, Mapping(), Options(), "the request")
+    paths = "[" + ", ".join(lit("$." + json_path(c)) for c in cols) + "]"
+    extract = ", ".join(f"v[{i + 1}] AS {q(c)}" for i, c in enumerate(cols))
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _request (doc VARCHAR)")
+    con.execute(f"""PREPARE check_{table} AS
+        WITH _src AS (SELECT json_extract(doc, '$[*]') AS l FROM _request),
+        _rows AS (SELECT generate_subscripts(l, 1) AS _row, unnest(l) AS j FROM _src),
+        _stage AS (SELECT _row, {extract} FROM (
+            SELECT _row, json_extract_string(j, {paths}::VARCHAR[]) AS v FROM _rows)),
+        _typed AS ({typed})
+        SELECT _row, e.field, e.reason FROM (SELECT _row, unnest(_errors) AS e FROM _typed WHERE NOT _ok)
+        ORDER BY _row, e.field""")
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any], prepared: set[str] | None = None
+               ) -> list[dict[str, Any]]:
+    """The rows an import would quarantine for their own values: [{row, field, reason}]
+    (rows numbered from 1 in the request)."""
+    if prepared is None or table not in prepared:
+        _prepare(con, table)
+        if prepared is not None:
+            prepared.add(table)
+    problems = [{"row": i, "field": None, "reason": "not a JSON object"}
+                for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
+    objects = [i for i, r in enumerate(rows, 1) if isinstance(r, dict)]
+    if objects:
+        text = json.dumps([rows[i - 1] for i in objects], ensure_ascii=False, default=str)
+        con.execute("DELETE FROM _request")
+        con.execute("INSERT INTO _request VALUES (?)", [text])
+        found = con.execute(f"EXECUTE check_{table}").fetchall()
+        problems += [{"row": objects[k - 1], "field": f, "reason": why} for k, f, why in found]
+    return sorted(problems, key=lambda p: (p["row"], p["field"] or ""))
 
 
 class Writer:
@@ -119,6 +129,7 @@ class Writer:
         if con is None:
             con = self._local.con = duckdb.connect(config={"threads": 1})
             con.execute("SET TimeZone = 'UTC'; SET python_enable_replacements = false")
+            self._local.prepared = set()
         return con
 
     def submit(self, table: str, rows: list[Any], *, actor: str = "api") -> Receipt:
@@ -129,7 +140,7 @@ class Writer:
             raise BatchError("the batch is empty")
         if len(rows) > MAX_BATCH:
             raise BatchError(f"{len(rows):,} rows in one batch; at most {MAX_BATCH:,} (send several batches)")
-        problems = check_rows(self._checker(), table, rows)
+        problems = check_rows(self._checker(), table, rows, self._local.prepared)
         batch_id = "b_" + uuid.uuid4().hex[:16]
         receipt = Receipt(batch_id, table, len(rows), problems)
         with self._cond:

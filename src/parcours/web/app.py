@@ -7,6 +7,7 @@ connections of the same database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from parcours.web.render import render
 from parcours.webhooks import Webhooks
 
 HERE = Path(__file__).parent
+log = logging.getLogger("parcours.web")
 
 
 def default_spool(db: Path) -> Path:
@@ -95,6 +97,7 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Any:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"},
                                 status_code=500)
