@@ -4,7 +4,18 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Customer experience overview", "period": "Period", "data": "Data",
+        # layout
+        "title": "Customer experience overview", "nav": "Main", "nav_overview": "Overview",
+        "nav_journeys": "Journeys", "nav_service": "Service", "nav_loyalty": "Loyalty & value",
+        "nav_voice": "Voice", "nav_customers": "Customer 360", "nav_api": "API docs", "menu": "Menu",
+        "signed_in_as": "Signed in as", "lang": "Français", "lang_label": "Lire en français",
+        "skip": "Skip to the content", "colon": ":",
+        # filters
+        "filters": "Filters", "from": "From", "to": "To (excluded)", "channel": "Channel",
+        "segment": "Segment", "stage": "Journey stage", "all": "all", "apply": "Apply", "reset": "Reset",
+        "filtered": "Filtered", "bad_filter": "This filter was ignored",
+        # overview (existing)
+        "period": "Period", "data": "Data",
         "nps": "Net Promoter Score", "csat": "Satisfaction (CSAT)", "ces": "Ease (CES)",
         "answers": "answers", "skipped": "skipped", "moe": "95 % margin of error",
         "interval": "95 % interval", "few": "Few answers: read with care",
@@ -18,12 +29,113 @@ STRINGS: dict[str, dict[str, str]] = {
         "quarantine": "rows in quarantine", "persons": "persons", "touchpoints": "touchpoints",
         "cases": "cases", "orders": "orders", "responses": "answers", "messages": "messages",
         "identities": "identifiers", "not_found": "Page not found", "error": "Something went wrong",
-        "back": "Back to the overview", "lang": "Français", "moves": "moves", "mean": "mean",
+        "back": "Back to the overview", "moves": "moves", "mean": "mean",
         "login": "Log in", "logout": "Log out", "email": "E-mail", "password": "Password",
         "bad_login": "Wrong e-mail or password.",
+        # overview
+        "trends": "Scores month by month", "trend_help": "The line is the score of the month; the band "
+        "is its 95 % interval (NPS only: the report gives no interval for monthly CSAT and CES). Months "
+        "with few answers are marked.", "month": "Month", "score": "Score", "low": "low", "high": "high",
+        "n": "n", "nps_trend": "NPS per month", "csat_trend": "CSAT per month (% satisfied)",
+        "ces_trend": "CES per month (% found it easy)", "counts_trend": "Answers per month",
+        "metric": "Survey", "data_table": "Data table", "reactivity": "Service reactivity",
+        "first_response": "First response", "resolution": "Resolution", "median": "median", "p90": "90th percentile",
+        "hours": "h", "churn": "Churn", "churn_help": "Customers lost in the last complete quarter "
+        "(contractual churn), and share of buyers of a quarter who bought again in the next one.",
+        "contractual_churn": "lost in the quarter", "repeat_retention": "bought again the next quarter",
+        "see_more": "More", "no_data": "No data for these filters",
+        # journeys
+        "journeys_title": "Journeys", "heatmap": "Heat map of channel switches", "share_of_row": "share of row",
+        "next_channel": "next channel", "channel_from": "channel", "sankey": "Most frequent journeys (top paths)",
+        "sankey_help": "Each journey is the sequence of channels a customer used for one issue; "
+                       "the width is the number of episodes.", "path": "Path", "episodes": "episodes",
+        "step": "step", "end_episode": "end of the episode", "avoidable": "Avoidable contacts",
+        "avoidable_help": "Contacts followed by another contact about the same issue (the first did not "
+                          "settle it).", "avoidable_other": "… of which on another channel",
+        "give_up": "Gave up", "give_up_help": "Episodes that ended without a resolution.",
+        "give_up_calls": "calls abandoned", "continue_after_call": "Continued after a call",
+        "continue_after_call_help": "Calls followed by another contact about the same issue.",
+        "chat_after_call": "went to chat after a call", "peak_end": "Worst and last touchpoints (peak–end)",
+        "peak_end_help": "How well the worst moment (peak), the last moment (end) and the average of an "
+                         "episode predict the satisfaction answer: correlation r and explained share r².",
+        "predictor": "Predictor", "pred_peak": "worst touchpoint (peak)", "pred_end": "last touchpoint (end)",
+        "pred_mean": "average of touchpoints", "pred_peak_end": "peak and end together",
+        "funnel": "Funnel by journey stage", "funnel_help": "Persons reaching each stage, and the share "
+        "of those who reached the previous stage (95 % interval).", "reached": "reached",
+        "conversion": "conversion", "days_prev": "days from previous stage", "effort": "Effort per episode",
+        "contacts_mean": "contacts (mean)", "contacts_p90": "contacts (90th percentile)",
+        "multichannel": "used several channels", "variants": "distinct journeys", "wait": "Waiting per channel",
+        "wait_median": "wait (median)", "wait_p90": "wait (90th percentile)", "handle_median": "handling (median)",
+        "of": "of", "stage_discover": "discover", "stage_consider": "consider", "stage_buy": "buy",
+        "stage_use": "use", "stage_support": "support", "stage_leave": "leave",
+        # service
+        "service_title": "Service", "fcr": "First-contact resolution (FCR)", "fcr_help": "Issues settled "
+        "by the first contact. Across channels a repeat on any channel counts as a failure; 'same channel' "
+        "only sees repeats on the first contact's channel and so overstates FCR.",
+        "fcr_across": "across channels", "fcr_same": "same channel only", "overstatement": "overstatement",
+        "points": "points", "sla": "SLA attainment", "sla_response": "response in time",
+        "sla_resolution": "resolution in time", "breached": "breached", "pending": "pending",
+        "reopen": "Reopened cases", "bot": "Bot containment", "bot_help": "Chatbot conversations "
+        "settled without a human.", "per_issue": "Contacts per issue", "repeat_issue": "issues needing "
+        "more than one contact", "fcr_by_channel": "FCR by channel", "by_agent": "By agent",
+        "by_agent_help": "Answers linked to an agent's contacts, and the agent's avoidable contacts. "
+        "First response, resolution and FCR per agent are not in the report yet.", "agent": "Agent",
+        "without_response": "without a response", "open": "still open",
+        # loyalty
+        "loyalty_title": "Loyalty & value", "cohorts": "Cohort retention", "cohorts_help": "Customers "
+        "by quarter of first purchase (rows) still buying N quarters later (columns).", "cohort": "First purchase",
+        "age": "quarters later", "retention": "Retention", "retention_help": "Buyers of a quarter who "
+        "bought again in the next one (repeat purchase), with its 95 % interval.", "churn_period": "Churn per quarter",
+        "churn_period_help": "Customers lost (contract ended or cancelled) among those active at the start "
+        "of the quarter.", "lost": "lost", "new": "new", "quarter": "Quarter", "incomplete": "incomplete",
+        "value": "Customer value (52 weeks)", "value_help": "Expected value of each customer over the next "
+        "52 weeks (BG/NBD and Gamma-Gamma models fitted on the orders).", "clv_total": "total expected value",
+        "clv_mean": "mean per customer", "clv_median": "median per customer", "top_decile": "share of the top 10 %",
+        "p_alive": "probability still active (mean)", "p_alive_low": "customers below 50 %",
+        "expected_purchases": "expected purchases per customer", "customers": "customers",
+        "repeat_customers": "repeat customers", "clv_distribution_missing": "The report gives the summary "
+        "of the value distribution (mean, median, top decile), not the distribution itself.",
+        "segments": "Segments", "rfm": "RFM segments (recency, frequency, monetary value)",
+        "behaviour": "Contact behaviour segments", "share": "share", "recency": "recency (days)",
+        "frequency": "orders", "monetary": "spent", "loyalty_sat": "Loyalty × satisfaction",
+        "nps_category": "NPS answer", "buyer": "Buying", "reading": "Reading",
+        "no_value": "Not enough orders to fit the value models.",
+        # voice
+        "voice_title": "Voice of the customer", "verbatims": "Verbatims", "verbatims_help": "The most "
+        "recent answers with a comment, with their score.", "no_themes": "Theme and sentiment analysis of "
+        "the comments is not available yet: it comes in a later version. Until then, read the verbatims.",
+        "comment": "Comment", "date": "Date", "no_verbatims": "No comments for these filters",
+        "any_metric": "every survey", "show": "Show",
+        # customer 360
+        "customers_title": "Customer 360", "search": "Search", "search_label": "E-mail, phone (any format), "
+        "handle, app id or person id", "search_hint": "For example 06 12 34 56 78 or anne@example.fr",
+        "person_not_found": "No person is known by “{q}”.", "person": "Person", "attributes": "Attributes",
+        "identifiers": "Identifiers", "kind": "Kind", "value_col": "Value", "first_seen": "First seen",
+        "source": "Source", "merges": "Merges", "merged": "merged person", "evidence": "evidence",
+        "no_merges": "No merges.", "timeline": "Timeline", "timeline_help": "Every channel, the latest first.",
+        "what": "What", "detail": "Detail", "topic": "Topic", "outcome": "Outcome", "case": "Case",
+        "text": "Text", "first_events": "Only the first {n} events are shown.",
+        "what_touchpoint": "touchpoint", "what_case": "case", "what_order": "order", "what_answer": "answer",
+        "what_message": "message", "events": "events",
+        # api docs
+        "api_title": "REST API", "api_help": "Authenticate with Authorization: Bearer <token> "
+        "(parcours tokens create).",
+        # errors
+        "forbidden": "You may not see this page", "forbidden_help": "Your role does not give access to it. "
+        "Ask an administrator if you need it.", "unreadable": "The request could not be read",
+        "error_help": "The error has been logged. Try again, or go back.", "home": "Back to your home page",
+        "login_again": "Log in",
     },
     "fr": {
-        "title": "Vue d’ensemble de l’expérience client", "period": "Période", "data": "Données",
+        "title": "Vue d’ensemble de l’expérience client", "nav": "Principal", "nav_overview": "Vue d’ensemble",
+        "nav_journeys": "Parcours", "nav_service": "Service", "nav_loyalty": "Fidélité et valeur",
+        "nav_voice": "Voix du client", "nav_customers": "Client 360", "nav_api": "Doc. API", "menu": "Menu",
+        "signed_in_as": "Connecté en tant que", "lang": "English", "lang_label": "Read in English",
+        "skip": "Aller au contenu", "colon": "\u00a0:",
+        "filters": "Filtres", "from": "Du", "to": "Au (exclu)", "channel": "Canal",
+        "segment": "Segment", "stage": "Étape du parcours", "all": "tous", "apply": "Appliquer",
+        "reset": "Effacer", "filtered": "Filtré", "bad_filter": "Ce filtre a été ignoré",
+        "period": "Période", "data": "Données",
         "nps": "Net Promoter Score", "csat": "Satisfaction (CSAT)", "ces": "Facilité (CES)",
         "answers": "réponses", "skipped": "sans note", "moe": "marge d’erreur à 95 %",
         "interval": "intervalle à 95 %", "few": "Peu de réponses : à lire avec prudence",
@@ -37,9 +149,104 @@ STRINGS: dict[str, dict[str, str]] = {
         "quarantine": "lignes en quarantaine", "persons": "personnes", "touchpoints": "points de contact",
         "cases": "dossiers", "orders": "commandes", "responses": "réponses", "messages": "messages",
         "identities": "identifiants", "not_found": "Page introuvable", "error": "Une erreur est survenue",
-        "back": "Retour à la vue d’ensemble", "lang": "English", "moves": "passages", "mean": "moy.",
+        "back": "Retour à la vue d’ensemble", "moves": "passages", "mean": "moy.",
         "login": "Connexion", "logout": "Déconnexion", "email": "E-mail", "password": "Mot de passe",
         "bad_login": "E-mail ou mot de passe incorrect.",
+        "trends": "Les notes mois par mois", "trend_help": "La ligne est la note du mois ; la bande, son "
+        "intervalle à 95 % (NPS seulement : le rapport ne donne pas d’intervalle mensuel pour le CSAT et le "
+        "CES). Les mois avec peu de réponses sont signalés.", "month": "Mois", "score": "Note", "low": "bas",
+        "high": "haut", "n": "n", "nps_trend": "NPS par mois", "csat_trend": "CSAT par mois (% satisfaits)",
+        "ces_trend": "CES par mois (% l’ont trouvé facile)", "counts_trend": "Réponses par mois",
+        "metric": "Enquête", "data_table": "Tableau des données", "reactivity": "Réactivité du service",
+        "first_response": "Première réponse", "resolution": "Résolution", "median": "médiane",
+        "p90": "90e centile", "hours": "h", "churn": "Attrition", "churn_help": "Clients perdus au dernier "
+        "trimestre complet (attrition contractuelle), et part des acheteurs d’un trimestre qui ont racheté "
+        "au suivant.", "contractual_churn": "perdus dans le trimestre",
+        "repeat_retention": "ont racheté le trimestre suivant", "see_more": "Détails",
+        "no_data": "Pas de données pour ces filtres",
+        "journeys_title": "Parcours", "heatmap": "Carte de chaleur des changements de canal",
+        "share_of_row": "part de la ligne", "next_channel": "canal suivant", "channel_from": "canal",
+        "sankey": "Parcours les plus fréquents", "sankey_help": "Chaque parcours est la suite des canaux "
+        "utilisés par un client pour un même sujet ; l’épaisseur est le nombre d’épisodes.",
+        "path": "Parcours", "episodes": "épisodes", "step": "étape", "end_episode": "fin de l’épisode",
+        "avoidable": "Contacts évitables",
+        "avoidable_help": "Contacts suivis d’un autre contact sur le même sujet (le premier ne l’a pas réglé).",
+        "avoidable_other": "… dont sur un autre canal", "give_up": "Abandons",
+        "give_up_help": "Épisodes terminés sans résolution.", "give_up_calls": "appels abandonnés",
+        "continue_after_call": "Suite après un appel",
+        "continue_after_call_help": "Appels suivis d’un autre contact sur le même sujet.",
+        "chat_after_call": "passés au chat après un appel",
+        "peak_end": "Pire et dernier points de contact (pic–fin)",
+        "peak_end_help": "À quel point le pire moment (pic), le dernier moment (fin) et la moyenne d’un "
+                         "épisode prédisent la satisfaction : corrélation r et part expliquée r².",
+        "predictor": "Prédicteur", "pred_peak": "pire point de contact (pic)",
+        "pred_end": "dernier point de contact (fin)", "pred_mean": "moyenne des points de contact",
+        "pred_peak_end": "pic et fin ensemble", "funnel": "Entonnoir par étape du parcours",
+        "funnel_help": "Personnes atteignant chaque étape, et part de celles qui avaient atteint l’étape "
+        "précédente (intervalle à 95 %).", "reached": "atteinte", "conversion": "conversion",
+        "days_prev": "jours depuis l’étape précédente", "effort": "Effort par épisode",
+        "contacts_mean": "contacts (moyenne)", "contacts_p90": "contacts (90e centile)",
+        "multichannel": "ont utilisé plusieurs canaux", "variants": "parcours distincts",
+        "wait": "Attente par canal", "wait_median": "attente (médiane)", "wait_p90": "attente (90e centile)",
+        "handle_median": "traitement (médiane)", "of": "sur", "stage_discover": "découverte",
+        "stage_consider": "réflexion", "stage_buy": "achat", "stage_use": "usage", "stage_support": "support",
+        "stage_leave": "départ",
+        "service_title": "Service", "fcr": "Résolution au premier contact (FCR)", "fcr_help": "Sujets "
+        "réglés dès le premier contact. Tous canaux confondus, un nouveau contact sur n’importe quel canal "
+        "est un échec ; « même canal » ne voit que les relances sur le canal du premier contact et surestime "
+        "donc le FCR.", "fcr_across": "tous canaux", "fcr_same": "même canal seulement",
+        "overstatement": "surestimation", "points": "points", "sla": "Respect des engagements (SLA)",
+        "sla_response": "réponse dans les délais", "sla_resolution": "résolution dans les délais",
+        "breached": "hors délai", "pending": "en cours", "reopen": "Dossiers rouverts",
+        "bot": "Autonomie du chatbot", "bot_help": "Conversations avec le chatbot réglées sans humain.",
+        "per_issue": "Contacts par sujet", "repeat_issue": "sujets ayant demandé plus d’un contact",
+        "fcr_by_channel": "FCR par canal", "by_agent": "Par conseiller",
+        "by_agent_help": "Réponses liées aux contacts d’un conseiller, et ses contacts évitables. La "
+        "première réponse, la résolution et le FCR par conseiller ne sont pas encore dans le rapport.",
+        "agent": "Conseiller", "without_response": "sans réponse", "open": "encore ouverts",
+        "loyalty_title": "Fidélité et valeur", "cohorts": "Rétention par cohorte",
+        "cohorts_help": "Clients par trimestre de premier achat (lignes) qui achètent encore N trimestres "
+        "plus tard (colonnes).", "cohort": "Premier achat", "age": "trimestres plus tard",
+        "retention": "Rétention", "retention_help": "Acheteurs d’un trimestre qui ont racheté au suivant "
+        "(réachat), avec l’intervalle à 95 %.", "churn_period": "Attrition par trimestre",
+        "churn_period_help": "Clients perdus (contrat terminé ou résilié) parmi les actifs en début de "
+        "trimestre.", "lost": "perdus", "new": "nouveaux", "quarter": "Trimestre", "incomplete": "incomplet",
+        "value": "Valeur client (52 semaines)", "value_help": "Valeur attendue de chaque client sur les "
+        "52 prochaines semaines (modèles BG/NBD et Gamma-Gamma ajustés sur les commandes).",
+        "clv_total": "valeur totale attendue", "clv_mean": "moyenne par client", "clv_median": "médiane par client",
+        "top_decile": "part des 10 % meilleurs", "p_alive": "probabilité d’être encore actif (moyenne)",
+        "p_alive_low": "clients sous 50 %", "expected_purchases": "achats attendus par client",
+        "customers": "clients", "repeat_customers": "clients ayant racheté",
+        "clv_distribution_missing": "Le rapport donne le résumé de la distribution de la valeur (moyenne, "
+        "médiane, premier décile), pas la distribution elle-même.", "segments": "Segments",
+        "rfm": "Segments RFM (récence, fréquence, montant)", "behaviour": "Segments de comportement de contact",
+        "share": "part", "recency": "récence (jours)", "frequency": "commandes", "monetary": "dépensé",
+        "loyalty_sat": "Fidélité × satisfaction", "nps_category": "Réponse NPS", "buyer": "Achats",
+        "reading": "Lecture", "no_value": "Pas assez de commandes pour ajuster les modèles de valeur.",
+        "voice_title": "Voix du client", "verbatims": "Verbatims", "verbatims_help": "Les réponses les "
+        "plus récentes avec un commentaire, et leur note.", "no_themes": "L’analyse des thèmes et du "
+        "sentiment des commentaires n’est pas encore disponible : elle arrive dans une prochaine version. "
+        "D’ici là, lisez les verbatims.", "comment": "Commentaire", "date": "Date",
+        "no_verbatims": "Pas de commentaires pour ces filtres", "any_metric": "toutes les enquêtes",
+        "show": "Afficher",
+        "customers_title": "Client 360", "search": "Rechercher", "search_label": "E-mail, téléphone (tout "
+        "format), pseudo, identifiant d’appli ou de personne", "search_hint": "Par exemple 06 12 34 56 78 "
+        "ou anne@exemple.fr", "person_not_found": "Aucune personne n’est connue sous « {q} ».",
+        "person": "Personne", "attributes": "Attributs", "identifiers": "Identifiants", "kind": "Type",
+        "value_col": "Valeur", "first_seen": "Vu la première fois", "source": "Source", "merges": "Fusions",
+        "merged": "personne fusionnée", "evidence": "preuve", "no_merges": "Aucune fusion.",
+        "timeline": "Chronologie", "timeline_help": "Tous les canaux, du plus récent au plus ancien.",
+        "what": "Quoi", "detail": "Détail", "topic": "Sujet", "outcome": "Issue", "case": "Dossier",
+        "text": "Texte", "first_events": "Seuls les {n} premiers événements sont affichés.",
+        "what_touchpoint": "point de contact", "what_case": "dossier", "what_order": "commande",
+        "what_answer": "réponse", "what_message": "message", "events": "événements",
+        "api_title": "API REST", "api_help": "Authentifiez-vous avec Authorization: Bearer <jeton> "
+        "(parcours tokens create).",
+        "forbidden": "Vous n’avez pas accès à cette page", "forbidden_help": "Votre rôle n’y donne pas "
+        "accès. Demandez-le à un administrateur si vous en avez besoin.",
+        "unreadable": "La requête n’a pas pu être lue",
+        "error_help": "L’erreur a été journalisée. Réessayez, ou revenez en arrière.",
+        "home": "Retour à votre page d’accueil", "login_again": "Se connecter",
     },
 }
 CHANNEL_NAMES = {
@@ -49,8 +256,6 @@ CHANNEL_NAMES = {
     "en": {"web": "web", "app": "app", "email": "e-mail", "sms": "SMS", "chat": "chat",
            "social": "social", "phone": "phone", "store": "store", "chatbot": "chatbot", "video": "video"},
 }
-
-
 def pick_language(query: str | None, accept_language: str | None) -> str:
     if query in STRINGS:
         return query

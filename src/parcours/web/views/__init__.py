@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from parcours.web.views import overview, session
+from parcours.web.views import apidocs, customers, journeys, loyalty, overview, service, session, voice
 
 router = APIRouter(include_in_schema=False)
-for module in (session, overview):
+for module in (session, overview, journeys, service, loyalty, voice, customers, apidocs):
     router.include_router(module.router)
