@@ -30,6 +30,7 @@ from parcours.webhooks import (
     check_events,
     check_url,
     matches,
+    patterns,
     sign,
     verify,
 )
@@ -169,6 +170,7 @@ def test_events_match_exactly_or_by_wildcard():
     assert not matches("touchpoints.*", "touchpointsx.stored")
     assert not matches("touchpoints.stored", "touchpoints.stored.late")
     assert check_events([" touchpoints.* ", "ping", "touchpoints.*"]) == ["touchpoints.*", "ping"]
+    assert check_events(patterns()) == patterns() and "touchpoints.*" in patterns()   # what the API schema lists
     for bad in (["touchpoint.stored"], ["nothing.*"], ["touch*"], ["**"], []):
         with pytest.raises(WebhookError):
             check_events(bad)
@@ -178,7 +180,9 @@ def test_urls_must_be_http_or_https_with_a_host():
     assert check_url(" https://crm.example.com/hook?x=1 ") == "https://crm.example.com/hook?x=1"
     for bad, why in [("ftp://x.fr/h", "http:// or https://"), ("crm.example.com/hook", "http:// or https://"),
                      ("http:///nohost", "no host"), ("http://x.fr:99999/", "not a valid URL"),
-                     ("http://x.fr/a b", "spaces"), ("", "1 to"), ("https://" + "a" * 2000, "1 to")]:
+                     ("http://x.fr/a b", "spaces"), ("", "1 to"), ("https://" + "a" * 2000, "1 to"),
+                     ("http://x\x0f.fr/", "printable ASCII"), ("https://crème.fr/", "xn--"),
+                     ("https://x.fr/été", "percent-encode")]:
         with pytest.raises(WebhookError, match=why):
             check_url(bad)
 
@@ -259,6 +263,21 @@ def test_slow_answers_time_out_and_redirects_are_not_followed(receiver, store):
         hooks.emit("ping", {})
         d = delivery(hooks, moved, "failed")
         assert d["last_status"] == 302 and receiver.on("/elsewhere") == []
+    finally:
+        hooks.close()
+
+
+def test_a_url_the_http_client_refuses_fails_its_delivery_and_no_other(receiver, store):
+    hooks = Webhooks(store, policy=RetryPolicy(first_s=0.05, max_attempts=2, jitter=0))
+    try:
+        with store.write_lock:   # a row from before the URL checks were this strict
+            store.con.execute("INSERT INTO webhooks VALUES ('wh_bad', 'http://bad\x0fhost/', ['*'], 's', now(), "
+                              "'test', NULL)")
+        good, _ = hooks.subscribe(receiver.url + "/good", ["*"])
+        hooks.emit("ping", {})
+        d = delivery(hooks, "wh_bad", "failed")
+        assert d["attempts"] == 2 and "InvalidURL" in d["last_error"]
+        assert delivery(hooks, good, "delivered")["attempts"] == 1
     finally:
         hooks.close()
 

@@ -106,6 +106,9 @@ def check_url(url: str) -> str:
         raise WebhookError(f"the URL must have 1 to {MAX_URL} characters")
     if any(ch.isspace() for ch in url):
         raise WebhookError("the URL must not contain spaces")
+    if not url.isascii() or not url.isprintable():
+        raise WebhookError("the URL must be printable ASCII: percent-encode other characters, and write an "
+                           "international host name in its xn-- form")
     try:
         parts = urlsplit(url)
         host, _ = parts.hostname, parts.port  # .port raises on a bad port
@@ -131,6 +134,12 @@ def check_events(events: Iterable[str]) -> list[str]:
     if not out:
         raise WebhookError("name at least one event (or '*' for all)")
     return out
+
+
+def patterns() -> list[str]:
+    """Every name a subscription may use: ``*``, each event's prefix wildcards, each event."""
+    prefixes = {".".join(e.split(".")[:i]) + ".*" for e in EVENTS for i in range(1, e.count(".") + 1)}
+    return ["*", *sorted(prefixes), *EVENTS]
 
 
 # -- retries ------------------------------------------------------------------------------
@@ -403,7 +412,7 @@ class Webhooks:
             return _Outcome(False, e.code, f"HTTP {e.code}" + (f": {text}" if text else ""))
         except urllib.error.URLError as e:
             return _Outcome(False, None, f"cannot reach {urlsplit(d.url).netloc}: {e.reason}")
-        except (OSError, ValueError) as e:  # timeouts, resets, malformed answers
+        except Exception as e:  # timeouts, resets, malformed answers…: an attempt that failed, never a crash
             return _Outcome(False, None, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
     def _record(self, view: Store, d: _Due, out: _Outcome) -> None:
@@ -425,4 +434,4 @@ class Webhooks:
 
 
 __all__ = ["EVENTS", "RetryPolicy", "WebhookError", "Webhooks", "body_of", "check_events", "check_url", "matches",
-           "sign", "verify"]
+           "patterns", "sign", "verify"]

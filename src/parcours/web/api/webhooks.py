@@ -16,17 +16,23 @@ from parcours import auth
 from parcours.auth import Principal
 from parcours.store import Store
 from parcours.web.deps import db, require
-from parcours.webhooks import EVENTS, MAX_URL, WebhookError, Webhooks
+from parcours.webhooks import EVENTS, MAX_URL, WebhookError, Webhooks, patterns
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
+_EVENT_ITEMS: dict[str, Any] = {"items": {"type": "string", "enum": patterns()}}
+
+
 class WebhookIn(BaseModel):
+    # the schema documents what the checks in parcours.webhooks enforce (with readable messages)
     url: str = Field(..., min_length=1, max_length=MAX_URL, description="where to POST events (http or https)",
-                     examples=["https://crm.example.com/parcours-events"])
+                     examples=["https://crm.example.com/parcours-events"],
+                     json_schema_extra={"pattern": "^https?://[^/?#\\s]+[^\\s]*$", "format": "uri"})
     events: list[str] = Field(..., min_length=1, max_length=50,
                               description=f"event names ({', '.join(EVENTS)}), a wildcard such as "
-                                          "'touchpoints.*', or '*' for all", examples=[["touchpoints.*"]])
+                                          "'touchpoints.*', or '*' for all", examples=[["touchpoints.*"]],
+                              json_schema_extra=_EVENT_ITEMS)
 
 
 def _hooks(request: Request) -> Webhooks:
