@@ -264,6 +264,36 @@ def test_every_asset_is_served_by_the_app_itself(site, admin):
     assert admin.get("/api/v1/openapi.json").json()["info"]["title"] == "Parcours API"
 
 
+def test_every_page_opens_on_an_empty_store(tmp_path):
+    """A fresh install: no data yet, and every page says so instead of failing."""
+    from parcours import auth
+    from parcours.store import Store
+
+    db = tmp_path / "empty.duckdb"
+    with Store(db) as store:
+        auth.add_user(store, USERS["admin"], PASSWORD, "admin")
+    port = _free_port()
+    proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        site = Site(f"http://127.0.0.1:{port}", db, "", "", "")
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(site.base + "/health", timeout=1)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        c, r = login(site, "admin")
+        assert r.status_code == 303
+        for path in [*DASHBOARDS, "/customers?q=0611223344", "/api/docs"]:
+            page = c.get(path)
+            assert page.status_code == 200, (path, page.text[-500:])
+        assert "No answers yet" in c.get("/").text and "No comments for these filters" in c.get("/voice").text
+        c.close()
+    finally:
+        stop(proc)
+
+
 def test_both_languages_have_the_same_strings():
     from parcours.web.i18n import CHANNEL_NAMES, STRINGS
 

@@ -34,8 +34,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_login": "Wrong e-mail or password.",
         # overview
         "trends": "Scores month by month", "trend_help": "The line is the score of the month; the band "
-        "is its 95 % interval (NPS only: the report gives no interval for monthly CSAT and CES). Months "
-        "with few answers are marked.", "month": "Month", "score": "Score", "low": "low", "high": "high",
+        "is its 95 % interval (NPS only: the report gives no interval for monthly CSAT and CES). A hollow "
+        "point is a month with few answers.", "month": "Month", "score": "Score", "low": "low", "high": "high",
         "n": "n", "nps_trend": "NPS per month", "csat_trend": "CSAT per month (% satisfied)",
         "ces_trend": "CES per month (% found it easy)", "counts_trend": "Answers per month",
         "metric": "Survey", "data_table": "Data table", "reactivity": "Service reactivity",
@@ -154,7 +154,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_login": "E-mail ou mot de passe incorrect.",
         "trends": "Les notes mois par mois", "trend_help": "La ligne est la note du mois ; la bande, son "
         "intervalle à 95 % (NPS seulement : le rapport ne donne pas d’intervalle mensuel pour le CSAT et le "
-        "CES). Les mois avec peu de réponses sont signalés.", "month": "Mois", "score": "Note", "low": "bas",
+        "CES). Un point creux signale un mois avec peu de réponses.", "month": "Mois", "score": "Note", "low": "bas",
         "high": "haut", "n": "n", "nps_trend": "NPS par mois", "csat_trend": "CSAT par mois (% satisfaits)",
         "ces_trend": "CES par mois (% l’ont trouvé facile)", "counts_trend": "Réponses par mois",
         "metric": "Enquête", "data_table": "Tableau des données", "reactivity": "Réactivité du service",
