@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from parcours.schema import CHANNELS, STAGES
 from parcours.store import Store, StoreError, default_db_path
 
 console = Console(stderr=True)
@@ -280,6 +281,10 @@ def generate(n_persons: int, days: int, seed: int, out_dir: Path, fmt: str) -> N
 @click.option("--by", "by", multiple=True, metavar="DIM",
               help="Break the main figures down by a dimension (repeatable): period, channel, stage, "
                    "topic, agent, segment, life_stage, tenure_year.")
+@click.option("--channel", default=None, type=click.Choice(list(CHANNELS)),
+              help="Keep only rows of this channel (contacts, answers, orders, cases).")
+@click.option("--segment", default=None, help="Keep only persons of this customer segment.")
+@click.option("--stage", default=None, type=click.Choice(list(STAGES)), help="Keep only touchpoints of this stage.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (docs/report.md).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a self-contained HTML report with charts to this file.")
@@ -292,8 +297,9 @@ def generate(n_persons: int, days: int, seed: int, out_dir: Path, fmt: str) -> N
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
               help="Language of the HTML report.")
 @click.pass_context
-def report(ctx: click.Context, start: Any, end: Any, by: tuple[str, ...], as_json: bool, html_file: Path | None,
-           engine: str, lake: Path | None, spark_master: str | None, lang: str) -> None:
+def report(ctx: click.Context, start: Any, end: Any, by: tuple[str, ...], channel: str | None, segment: str | None,
+           stage: str | None, as_json: bool, html_file: Path | None, engine: str, lake: Path | None,
+           spark_master: str | None, lang: str) -> None:
     """Voice (NPS, CSAT, CES with margins), service, journeys, loyalty and value, with n beside every figure."""
     from parcours import report as rep
     from parcours.metrics.dimensions import DIMENSIONS
@@ -302,7 +308,9 @@ def report(ctx: click.Context, start: Any, end: Any, by: tuple[str, ...], as_jso
     if bad:
         raise click.BadParameter(f"unknown dimension {', '.join(bad)}; known: {', '.join(DIMENSIONS)}",
                                  param_hint="--by")
-    kw = {"start": start.date() if start else None, "end": end.date() if end else None, "by": list(by)}
+    where = {k: v for k, v in (("channel", channel), ("segment", segment), ("stage", stage)) if v}
+    kw = {"start": start.date() if start else None, "end": end.date() if end else None, "by": list(by),
+          "where": where}
     try:
         if engine == "duckdb":
             data = rep.build(_store(ctx, read_only=True), **kw)
