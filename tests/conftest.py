@@ -98,8 +98,11 @@ class Served:
 
         self.db, port = db, free_port()
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port)),
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # a file, not a pipe: nobody reads a pipe while the server runs, and a full one blocks it
+        self.log = db.with_name(db.name + f".{port}.log")
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port)),
+                                         stdout=out, stderr=subprocess.STDOUT)
         for _ in range(200):
             try:
                 urllib.request.urlopen(self.base + "/health", timeout=1)
@@ -115,9 +118,7 @@ class Served:
         if self.proc.poll() is None:
             (self.proc.kill if kill else self.proc.terminate)()
         self.proc.wait(30)
-        self.output = self.proc.stdout.read().decode() if self.proc.stdout else ""
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        self.output = self.log.read_text(errors="replace")
 
 
 def make_token(db: Path, role: str, name: str | None = None) -> str:

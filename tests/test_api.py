@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import time
 import uuid
@@ -62,6 +63,22 @@ def test_a_batch_with_bad_rows_keeps_the_good_ones_and_says_why(api):
     # the good row is stored and belongs to the person
     timeline = api["agent"].get(f"/persons/{who}/timeline").json()["timeline"]
     assert [e["id"] for e in timeline] == [rows[0]["event_id"]]
+
+
+def test_odd_json_neither_stops_the_writer_nor_loses_rows(api):
+    """Found by the fuzz: an empty key broke the JSON-lines reader, and the writer thread died."""
+    who = f"odd-{uid()}@exemple.fr"
+    rows = [tp(f"odd-{uid()}", who) | {"": "empty key", "extra": {"nested": [1, 2]}},
+            tp(f"odd-{uid()}", who, text="lone \ud800 surrogate"),
+            tp(f"odd-{uid()}", who, text="accents é, emoji 🙂, quotes \" '")]
+    r = api["ingest"].post("/touchpoints", params={"wait": "true"}, content=json.dumps(rows).encode(),
+                           headers={"content-type": "application/json"})  # ASCII JSON carries the lone \ud800
+    assert r.status_code == 200, r.text
+    assert [e["row"] for e in r.json()["errors"]] == [2] and "not readable JSON" in r.json()["errors"][0]["reason"]
+    texts = {e["id"]: e["text"] for e in api["agent"].get(f"/persons/{who}/timeline").json()["timeline"]}
+    assert texts == {rows[0]["event_id"]: None, rows[2]["event_id"]: "accents é, emoji 🙂, quotes \" '"}
+    later = api["ingest"].post("/touchpoints", params={"wait": "true"}, json=tp(f"odd-{uid()}", who))
+    assert later.json()["status"] == "stored"
 
 
 def test_ingest_is_idempotent_and_conflicts_are_quarantined(api):

@@ -14,6 +14,7 @@ re-imports it at the next start, which the natural keys turn into counted duplic
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,7 @@ from parcours.store import Store
 INGEST_TABLES = ("touchpoints", "orders", "responses")
 MAX_BATCH = 10_000
 MAX_GROUP_ROWS = 50_000
+log = logging.getLogger("parcours.ingest")
 
 
 class BatchError(ValueError):
@@ -59,8 +61,12 @@ class Receipt:
 
     def as_dict(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "table": self.table, "status": self.status, "received": self.received,
-                "invalid": len({p["row"] for p in self.invalid}), "errors": self.invalid[:1000], "import_id": self.import_id,
+                "invalid": self.invalid_rows, "errors": self.invalid[:1000], "import_id": self.import_id,
                 "quarantined": self.quarantined[:1000], "import": self.group}
+
+    @property
+    def invalid_rows(self) -> int:
+        return len({p["row"] for p in self.invalid})
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -95,13 +101,25 @@ def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any], prep
     problems = [{"row": i, "field": None, "reason": "not a JSON object"}
                 for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
     objects = [i for i, r in enumerate(rows, 1) if isinstance(r, dict)]
-    if objects:
-        text = json.dumps([rows[i - 1] for i in objects], ensure_ascii=False, default=str)
-        con.execute("DELETE FROM _request")
-        con.execute("INSERT INTO _request VALUES (?)", [text])
-        found = con.execute(f"EXECUTE check_{table}").fetchall()
-        problems += [{"row": objects[k - 1], "field": f, "reason": why} for k, f, why in found]
+    try:
+        problems += _check_objects(con, table, rows, objects)
+    except duckdb.Error:  # a value DuckDB's JSON reader refuses (a lone surrogate…): row by row
+        for i in objects:
+            try:
+                problems += _check_objects(con, table, rows, [i])
+            except duckdb.Error as e:
+                problems.append({"row": i, "field": None, "reason": f"not readable JSON ({str(e)[:200]})"})
     return sorted(problems, key=lambda p: (p["row"], p["field"] or ""))
+
+
+def _check_objects(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any], objects: list[int]
+                   ) -> list[dict[str, Any]]:
+    if not objects:
+        return []
+    con.execute("DELETE FROM _request")
+    con.execute("INSERT INTO _request VALUES (?)", [json.dumps([rows[i - 1] for i in objects], default=str)])
+    found = con.execute(f"EXECUTE check_{table}").fetchall()
+    return [{"row": objects[k - 1], "field": f, "reason": why} for k, f, why in found]
 
 
 class Writer:
@@ -146,7 +164,8 @@ class Writer:
         with self._cond:
             self._seq += 1
             name = f"{time.time_ns():020d}-{self._seq:06d}-{batch_id}-{_safe(actor)}.jsonl"
-        body = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode()
+        # ASCII JSON: any text survives, even a lone surrogate (the reader then rejects that row)
+        body = "".join(json.dumps(r, default=str) + "\n" for r in rows).encode()
         tmp = self.spool / table / ("." + name)
         with open(tmp, "wb") as f:
             f.write(body)
@@ -206,8 +225,12 @@ class Writer:
                 if not stopping:
                     time.sleep(self.linger_s)  # let concurrent requests join the group
                 for table in sorted(INGEST_TABLES, key=IMPORT_ORDER.index):
-                    while self._drain(store, table):
-                        pass
+                    try:
+                        while self._drain(store, table):
+                            pass
+                    except Exception:  # the writer must outlive any batch: log, wait, go on
+                        log.exception("API batches for %s: import failed; retrying in 5 s", table)
+                        time.sleep(5)
                 if stopping and not self._has_files():
                     return
         finally:
@@ -239,14 +262,46 @@ class Writer:
                     self._record(store, table, group, first, rep)
         finally:
             gpath.unlink(missing_ok=True)
-        if rep.error is not None:  # the store refused the whole group: keep the batches, say why
-            raise RuntimeError(f"API batches for {table} could not be imported: {rep.error}")
+        if rep.error is not None:
+            if len(group) > 1:  # one batch spoils the group: import them one by one
+                for f in group:
+                    self._drain_one(store, table, f)
+                return True
+            self._set_aside(table, group[0], rep.error)
+            return True
         for f in group:
             f.unlink()
         store.touch()
         if self.on_stored:
             self.on_stored(table, rep)
         return True
+
+    def _drain_one(self, store: Store, table: str, f: Path) -> None:
+        with store.write_lock:
+            rep = import_file(store, f, table)
+            if rep.error is None:
+                self._record(store, table, [f], {f: 1}, rep)
+        if rep.error is not None:
+            self._set_aside(table, f, rep.error)
+            return
+        f.unlink()
+        store.touch()
+        if self.on_stored:
+            self.on_stored(table, rep)
+
+    def _set_aside(self, table: str, f: Path, error: str) -> None:
+        """A batch the importer cannot read at all: kept in spool/<table>/failed/, never dropped."""
+        failed = self.spool / table / "failed"
+        failed.mkdir(exist_ok=True)
+        os.rename(f, failed / f.name)
+        log.error("API batch %s could not be imported (kept in %s): %s", f.name, failed, error)
+        batch_id = f.stem.split("-", 3)[2]
+        with self._cond:
+            r = self._pending.pop(batch_id, None) or Receipt(batch_id, table, 0, [])
+            r.status = "failed"
+            r.group = {"error": error}
+            self._done[batch_id] = r
+            self._cond.notify_all()
 
     def _record(self, store: Store, table: str, group: list[Path], first: dict[Path, int], rep: FileReport) -> None:
         q = store.query("SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number",
@@ -265,7 +320,7 @@ class Writer:
             r.quarantined = [{"row": row - lo + 1, "field": fld, "reason": why} for row, fld, why in q
                              if lo <= row < lo + n]
             store.con.execute("INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              [batch_id, table, _received_at(f), n, len({p["row"] for p in r.invalid}), actor, rep.import_id, lo, now])
+                              [batch_id, table, _received_at(f), n, r.invalid_rows, actor, rep.import_id, lo, now])
             done.append(r)
         with self._cond:
             for r in done:

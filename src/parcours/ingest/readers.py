@@ -234,7 +234,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     rejects = [(r, "not a valid JSON object", line) for r, line in bad]
     keys = [k for (k,) in con.execute(
         f"SELECT DISTINCT unnest(json_keys(CASE WHEN ok THEN line END)) FROM {name}_n").fetchall()]
-    wanted = list(dict.fromkeys([*known, *keys]))
+    # an empty key cannot name a column (and matches none of the table's): it is ignored
+    wanted = list(dict.fromkeys([*known, *(k for k in keys if k)]))
     extract = ", ".join(f"v[{i + 1}] AS {q(k)}" for i, k in enumerate(wanted)) or "NULL AS _none"
     paths = "[" + ", ".join(lit("$." + _json_path(k)) for k in wanted) + "]" if wanted else "[]"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _row, {extract} FROM "
