@@ -61,6 +61,9 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from parcours.web import api, views
+    from parcours.web.views.filters import BY
+
+    app.state.figures.warm(by=BY)  # the dashboards' report, computed before the first visit
 
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(views.router)

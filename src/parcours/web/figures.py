@@ -1,11 +1,19 @@
-"""The report's figures for the web app and the API, computed once per filter and per state
-of the data (a write to the store makes the next request recompute them)."""
+"""The report's figures for the web app and the API, computed once per filter set.
+
+A report over millions of touchpoints takes seconds; pages must answer in milliseconds,
+also while data keeps arriving. So a filter set's report is kept, and when the store has
+changed since it was computed, the kept one is served (it says when it was computed:
+``rep["computed_at"]``) while a background thread computes the new one
+(stale-while-revalidate). Only the very first request of a filter set waits.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any
 
 from parcours import report
@@ -13,46 +21,88 @@ from parcours.store import Store
 
 SECTIONS = ("voice", "journeys", "service", "loyalty", "value")
 _VOICE_KEYS = ("nps", "csat", "ces")
+log = logging.getLogger("parcours.web")
+
+
+@dataclass
+class _Entry:
+    version: int
+    report: dict[str, Any]
+    refreshing: bool = False
 
 
 class Figures:
-    """A small cache of reports keyed by (filters, store changes)."""
+    """A small cache of reports keyed by filters, refreshed in the background after writes."""
 
     def __init__(self, store: Store, size: int = 32) -> None:
         self.store, self.size = store, size
-        self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
 
     def report(self, *, start: date | None = None, end: date | None = None, by: tuple[str, ...] = (),
-               channel: str | None = None, segment: str | None = None, stage: str | None = None) -> dict[str, Any]:
+               channel: str | None = None, segment: str | None = None, stage: str | None = None,
+               fresh: bool = False) -> dict[str, Any]:
+        """The report for these filters; ``fresh`` waits for figures of the current data."""
         where = {k: v for k, v in (("channel", channel), ("segment", segment), ("stage", stage)) if v}
-        key = (start, end, tuple(by), tuple(sorted(where.items())), self.store.changes)
+        key = (start, end, tuple(by), tuple(sorted(where.items())))
+        kw = {"start": start, "end": end, "by": list(by), "where": where}
         with self._guard:
-            if key in self._cache:
+            entry = self._cache.get(key)
+            if entry is not None:
                 self._cache.move_to_end(key)
-                return self._cache[key]
+                if entry.version == self.store.changes:
+                    return entry.report
+                if not fresh:
+                    if not entry.refreshing:
+                        entry.refreshing = True
+                        threading.Thread(target=self._compute, args=(key, kw), daemon=True,
+                                         name="parcours-figures").start()
+                    return entry.report
+        return self._compute(key, kw)
+
+    def _compute(self, key: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
+        with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # one computation per key; concurrent requests for it wait for that one
+        with lock:  # one computation per filter set; concurrent requests for it wait for that one
+            version = self.store.changes
             with self._guard:
-                if key in self._cache:
-                    return self._cache[key]
+                entry = self._cache.get(key)
+                if entry is not None and entry.version == version:
+                    return entry.report
             view = self.store.cursor()
             try:
-                rep = report.build(view, start=start, end=end, by=list(by), where=where)
+                rep = report.build(view, **kw)
+            except Exception:
+                with self._guard:
+                    if key in self._cache:
+                        self._cache[key].refreshing = False
+                log.exception("report for %s failed", key)
+                raise
             finally:
                 view.close()
+            rep["computed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             with self._guard:
-                self._cache[key] = rep
-                self._locks.pop(key, None)
+                self._cache[key] = _Entry(version, rep)
+                self._cache.move_to_end(key)
                 while len(self._cache) > self.size:
                     self._cache.popitem(last=False)
         return rep
 
+    def warm(self, **filters: Any) -> None:
+        """Compute a filter set's report in the background (the server does this at start)."""
+        threading.Thread(target=lambda: self._safe(filters), daemon=True, name="parcours-warm").start()
+
+    def _safe(self, filters: dict[str, Any]) -> None:
+        try:
+            self.report(**filters)
+        except Exception:  # logged by _compute; a page will show the error
+            pass
+
     def section(self, name: str, **filters: Any) -> dict[str, Any]:
-        """One section of the report (voice gathers NPS, CSAT, CES and the NPS change)."""
+        """One section of the report (voice gathers NPS, CSAT and CES)."""
         rep = self.report(**filters)
-        head = {k: rep[k] for k in ("period", "counts", "filters", "small_n_threshold") if k in rep}
+        head = {k: rep[k] for k in ("period", "counts", "filters", "small_n_threshold", "computed_at") if k in rep}
         if name == "voice":
             return head | {k: rep[k] for k in _VOICE_KEYS if k in rep}
         return head | {name: rep.get(name)}

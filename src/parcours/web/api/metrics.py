@@ -28,7 +28,10 @@ def filters(start: date | None = Query(None, alias="from", description="first da
             by: list[str] = Query([], description=f"break down by: {', '.join(DIMENSIONS)}"),
             channel: str | None = Query(None, description=f"one of {', '.join(CHANNELS)}"),
             segment: str | None = Query(None, max_length=200, description="customer segment"),
-            stage: str | None = Query(None, description=f"one of {', '.join(STAGES)}")) -> dict[str, Any]:
+            stage: str | None = Query(None, description=f"one of {', '.join(STAGES)}"),
+            fresh: bool = Query(False, description="wait for figures of the data as it is now; otherwise the "
+                                                   "last computed ones may be served while new ones are "
+                                                   "computed (`computed_at` says when)")) -> dict[str, Any]:
     """The report's filters, as ``parcours report`` takes them."""
     bad = [d for d in by if d not in DIMENSIONS]
     if bad:
@@ -39,7 +42,8 @@ def filters(start: date | None = Query(None, alias="from", description="first da
         raise HTTPException(422, f"stage: {stage!r} is not one of {', '.join(STAGES)}")
     if start and end and end <= start:
         raise HTTPException(422, f"to ({end}) must be after from ({start})")
-    return {"start": start, "end": end, "by": tuple(by), "channel": channel, "segment": segment, "stage": stage}
+    return {"start": start, "end": end, "by": tuple(by), "channel": channel, "segment": segment, "stage": stage,
+            "fresh": fresh}
 
 
 @router.get("/report")
