@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -106,15 +106,11 @@ def login(base: str) -> httpx.Client:
     return c
 
 
-def bench_pages(base: str, db: Path, repeats: int) -> dict:
+def bench_pages(base: str, someone: str, repeats: int) -> dict:
     c = login(base)
-    someone = subprocess.run([sys.executable, "-c", (
-        "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True);"
-        "print(c.sql(\"select value from identities where kind='email' limit 1\").fetchone()[0])"), str(db)],
-        capture_output=True, text=True).stdout.strip()
     out = {}
     for page in PAGES:
-        url = page + (f"?q={someone}" if page == "/customers" else "")
+        url = page + (f"?q={quote(someone)}" if page == "/customers" else "")
         t0 = time.perf_counter()
         r = c.get(url)
         cold = (time.perf_counter() - t0) * 1000
@@ -241,11 +237,13 @@ def main() -> None:
     shutil.rmtree(WORK / "web_run.duckdb.spool", ignore_errors=True)
     cli(db, "users", "add", "bench@parcours.test", "--role", "admin")
     token = cli(db, "tokens", "create", "bench", "--role", "ingest")
-    counts = subprocess.run([sys.executable, "-c", (
+    # read before the server starts: it then holds the store's lock
+    got = subprocess.run([sys.executable, "-c", (
         "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True);"
-        "print(c.sql('select (select count(*) from persons), (select count(*) from touchpoints)').fetchone())"),
-        str(db)], capture_output=True, text=True).stdout.strip()
-    persons, touchpoints = map(int, re.findall(r"\d+", counts))
+        "print(*c.sql(\"select (select count(*) from persons), (select count(*) from touchpoints), "
+        "(select value from identities where kind = 'phone' limit 1)\").fetchone())"),
+        str(db)], capture_output=True, text=True, check=True).stdout.split()
+    persons, touchpoints, someone = int(got[0]), int(got[1]), got[2]
     print(f"world: {persons:,} persons, {touchpoints:,} touchpoints", flush=True)
     result: dict = {"persons": persons, "touchpoints": touchpoints,
                     "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -253,7 +251,7 @@ def main() -> None:
                     "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     server = Server(db)
     try:
-        result["pages"] = bench_pages(server.base, db, args.repeats)
+        result["pages"] = bench_pages(server.base, someone, args.repeats)
         result["ingest"] = bench_ingest(server.base, token, args.batches)
         result["single"] = bench_single(server.base, token, args.rate, args.seconds)
     finally:
