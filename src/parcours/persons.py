@@ -113,7 +113,7 @@ def merge(store: Store, keep: str, other: str, *, actor: str, reason: str = "") 
     Every row of ``other`` moves to ``keep``; the rows moved and ``other``'s record are kept
     with the merge, so :func:`unmerge` can undo it."""
     from parcours.auth import audit
-    from parcours.ingest.identity import move_rows  # noqa: I001
+    from parcours.ingest.identity import move_rows
 
     a, b = find(store, keep), find(store, other)
     for given, pid in ((keep, a), (other, b)):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -117,4 +117,4 @@ def _stored(app: FastAPI, table: str, rep: Any) -> None:
                                        "duplicates": rep.duplicates, "quarantined": rep.quarantined})
 
 
-__all__ = ["create_app", "HTMLResponse"]
+__all__ = ["create_app"]

@@ -30,7 +30,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases": "cases", "orders": "orders", "responses": "answers", "messages": "messages",
         "identities": "identifiers", "not_found": "Page not found", "error": "Something went wrong",
         "back": "Back to the overview", "moves": "moves", "mean": "mean",
-        "computed_at": "figures computed", "login": "Log in", "logout": "Log out", "email": "E-mail", "password": "Password",
+        "computed_at": "figures computed",
+        "login": "Log in", "logout": "Log out", "email": "E-mail", "password": "Password",
         "bad_login": "Wrong e-mail or password.",
         # overview
         "trends": "Scores month by month", "trend_help": "The line is the score of the month; the band "
@@ -150,7 +151,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases": "dossiers", "orders": "commandes", "responses": "réponses", "messages": "messages",
         "identities": "identifiants", "not_found": "Page introuvable", "error": "Une erreur est survenue",
         "back": "Retour à la vue d’ensemble", "moves": "passages", "mean": "moy.",
-        "computed_at": "chiffres calculés", "login": "Connexion", "logout": "Déconnexion", "email": "E-mail", "password": "Mot de passe",
+        "computed_at": "chiffres calculés",
+        "login": "Connexion", "logout": "Déconnexion", "email": "E-mail", "password": "Mot de passe",
         "bad_login": "E-mail ou mot de passe incorrect.",
         "trends": "Les notes mois par mois", "trend_help": "La ligne est la note du mois ; la bande, son "
         "intervalle à 95 % (NPS seulement : le rapport ne donne pas d’intervalle mensuel pour le CSAT et le "
