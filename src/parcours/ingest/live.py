@@ -91,14 +91,13 @@ def _prepare(con: duckdb.DuckDBPyConnection, table: str) -> None:
         ORDER BY _row, e.field""")
 
 
-def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any], prepared: set[str] | None = None
+def check_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Any], prepared: set[str]
                ) -> list[dict[str, Any]]:
     """The rows an import would quarantine for their own values: [{row, field, reason}]
-    (rows numbered from 1 in the request)."""
-    if prepared is None or table not in prepared:
+    (rows numbered from 1 in the request). ``prepared``: the tables whose check ``con`` has."""
+    if table not in prepared:
         _prepare(con, table)
-        if prepared is not None:
-            prepared.add(table)
+        prepared.add(table)
     problems = [{"row": i, "field": None, "reason": "not a JSON object"}
                 for i, r in enumerate(rows, 1) if not isinstance(r, dict)]
     objects = [i for i, r in enumerate(rows, 1) if isinstance(r, dict)]
@@ -295,17 +294,28 @@ class Writer:
         return any(next((self.spool / t).glob("*.jsonl"), None) for t in INGEST_TABLES)
 
     def _drain(self, store: Store, table: str) -> bool:
+        """Import the oldest spooled batches of ``table`` as one group; False if none."""
         files = sorted((self.spool / table).glob("[0-9]*.jsonl"))
         if not files:
             return False
-        group, rows, first = [], 0, {}
+        group, rows = [], 0
         for f in files:
-            n = f.read_bytes().count(b"\n")
+            n = _lines(f)
             if group and rows + n > MAX_GROUP_ROWS:
                 break
-            first[f] = rows + 1
             group.append(f)
             rows += n
+        error = self._store_group(store, table, group)
+        if error is not None and len(group) == 1:
+            self._set_aside(table, group[0], error)
+        elif error is not None:  # one batch spoils its group: the others go one by one
+            for f in group:
+                if (err := self._store_group(store, table, [f])) is not None:
+                    self._set_aside(table, f, err)
+        return True
+
+    def _store_group(self, store: Store, table: str, group: list[Path]) -> str | None:
+        """Import these batch files in one import; delete them once committed. The error if any."""
         gpath = self.spool / table / f"group-{uuid.uuid4().hex[:12]}.jsonl"
         with open(gpath, "wb") as out:
             for f in group:
@@ -314,35 +324,17 @@ class Writer:
             with store.write_lock:
                 rep = import_file(store, gpath, table)
                 if rep.error is None:
-                    self._record(store, table, group, first, rep)
+                    self._record(store, table, group, rep)
         finally:
             gpath.unlink(missing_ok=True)
         if rep.error is not None:
-            if len(group) > 1:  # one batch spoils the group: import them one by one
-                for f in group:
-                    self._drain_one(store, table, f)
-                return True
-            self._set_aside(table, group[0], rep.error)
-            return True
+            return rep.error
         for f in group:
             f.unlink()
         store.touch()
         if self.on_stored:
             self.on_stored(table, rep)
-        return True
-
-    def _drain_one(self, store: Store, table: str, f: Path) -> None:
-        with store.write_lock:
-            rep = import_file(store, f, table)
-            if rep.error is None:
-                self._record(store, table, [f], {f: 1}, rep)
-        if rep.error is not None:
-            self._set_aside(table, f, rep.error)
-            return
-        f.unlink()
-        store.touch()
-        if self.on_stored:
-            self.on_stored(table, rep)
+        return None
 
     def _set_aside(self, table: str, f: Path, error: str) -> None:
         """A batch the importer cannot read at all: kept in spool/<table>/failed/, never dropped."""
@@ -358,18 +350,17 @@ class Writer:
             self._done[batch_id] = r
             self._cond.notify_all()
 
-    def _record(self, store: Store, table: str, group: list[Path], first: dict[Path, int], rep: FileReport) -> None:
+    def _record(self, store: Store, table: str, group: list[Path], rep: FileReport) -> None:
         q = store.query("SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number",
                         [rep.import_id])
         summary = {k: getattr(rep, k) for k in ("import_id", "rows_read", "accepted", "duplicates", "quarantined",
                                                  "persons_created", "persons_merged", "seconds")}
         now = datetime.now(timezone.utc)
-        done = []
+        done, lo = [], 1  # the first row of each batch in the group's file
         for f in group:
             _, _, batch_id, actor = f.stem.split("-", 3)
             r = self._pending.get(batch_id) or Receipt(batch_id, table, 0, [])
-            lo = first[f]
-            n = f.read_bytes().count(b"\n")
+            n = _lines(f)
             r.received = r.received or n
             r.status, r.import_id, r.group = "stored", rep.import_id, summary
             r.quarantined = [{"row": row - lo + 1, "field": fld, "reason": why} for row, fld, why in q
@@ -377,6 +368,7 @@ class Writer:
             store.con.execute("INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               [batch_id, table, _received_at(f), n, r.invalid_rows, actor, rep.import_id, lo, now])
             done.append(r)
+            lo += n
         with self._cond:
             for r in done:
                 self._pending.pop(r.batch_id, None)
@@ -384,6 +376,10 @@ class Writer:
             while len(self._done) > 10_000:  # recent receipts in memory; older ones from ingest_batches
                 self._done.pop(next(iter(self._done)))
             self._cond.notify_all()
+
+
+def _lines(f: Path) -> int:
+    return f.read_bytes().count(b"\n")
 
 
 def _safe(actor: str) -> str:

@@ -38,12 +38,11 @@ def default_spool(db: Path) -> Path:
 
 def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
     store = Store(db)
-    state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        state["writer"].close()
+        app.state.writer.close()
         hooks = getattr(app.state, "webhooks", None)
         if hooks is not None:
             hooks.close()
@@ -56,8 +55,8 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
     app.state.store = store
     app.state.figures = Figures(store)
     app.state.webhooks = Webhooks(store)  # before the writer: batches left in the spool emit too
-    app.state.writer = state["writer"] = Writer(store, spool or default_spool(store.path),
-                                                on_stored=lambda table, rep: _stored(app, table, rep))
+    app.state.writer = Writer(store, spool or default_spool(store.path),
+                              on_stored=lambda table, rep: _stored(app, table, rep))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from parcours.web import api, views

@@ -52,6 +52,7 @@ def principal(request: Request, store: Store = Depends(db)) -> Principal | None:
         who = auth.session_user(store, cookie)
         if who is not None:
             request.state.via_cookie = True
+            request.state.user = who  # the pages' layout shows who is logged in
             return who
     return None
 

@@ -86,7 +86,8 @@ class Figures:
                 self._cache[key] = _Entry(version, rep)
                 self._cache.move_to_end(key)
                 while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+                    gone, _ = self._cache.popitem(last=False)
+                    self._locks.pop(gone, None)
         return rep
 
     def warm(self, **filters: Any) -> None:

@@ -20,7 +20,6 @@ TIMELINE_LIMIT = 1000
 @router.get("/customers")
 def customers(request: Request, q: str = Query("", max_length=500), store: Store = Depends(db),
               who: Principal = Depends(page_user("persons.read"))) -> Any:
-    request.state.user = who
     q = q.strip()
     person = persons.show(store, q, limit=TIMELINE_LIMIT) if q else None
     return render(request, "customers.html", q=q, person=person, limit=TIMELINE_LIMIT)

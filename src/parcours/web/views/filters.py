@@ -26,6 +26,8 @@ class PageFilters:
     segment: str | None = None
     stage: str | None = None
     segments: list[str] = field(default_factory=list)   # the choices the form offers
+    channels: tuple[str, ...] = CHANNELS
+    stages: tuple[str, ...] = STAGES
     ignored: list[str] = field(default_factory=list)    # fields given but not understood
 
     def report_kw(self) -> dict[str, Any]:

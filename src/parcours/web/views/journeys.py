@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from parcours.auth import Principal
-from parcours.schema import CHANNELS, STAGES
 from parcours.web.deps import page_user
 from parcours.web.i18n import CHANNEL_NAMES, STRINGS
 from parcours.web.render import language, render
@@ -53,10 +52,9 @@ def specs(rep: dict[str, Any], lang: str) -> dict[str, Any]:
 @router.get("/journeys")
 def journeys(request: Request, f: PageFilters = Depends(page_filters),
              who: Principal = Depends(page_user("metrics"))) -> Any:
-    request.state.user = who
     rep = page_report(request, f)
     j = rep["journeys"]
     cells = {(a, b): {"n": n, "share": j["switch_share"][a][b]}
              for a, row in j.get("switch_matrix", {}).items() for b, n in row.items()}
-    return render(request, "journeys.html", rep=rep, j=j, cells=cells, filters=f, channels=CHANNELS,
-                  stages=STAGES, specs=specs(rep, language(request)), sep=PATH_SEPARATOR)
+    return render(request, "journeys.html", rep=rep, j=j, cells=cells, filters=f,
+                  specs=specs(rep, language(request)), sep=PATH_SEPARATOR)

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from parcours.auth import Principal
-from parcours.schema import CHANNELS, STAGES
 from parcours.web.deps import page_user
 from parcours.web.i18n import STRINGS
 from parcours.web.render import language, render
@@ -45,8 +44,7 @@ def specs(loyalty: dict[str, Any], lang: str) -> dict[str, Any]:
 @router.get("/loyalty")
 def loyalty(request: Request, f: PageFilters = Depends(page_filters),
             who: Principal = Depends(page_user("metrics"))) -> Any:
-    request.state.user = who
     rep = page_report(request, f)
     loy = rep.get("loyalty") or {}
     return render(request, "loyalty.html", rep=rep, loy=loy, value=rep.get("value") or {}, filters=f,
-                  channels=CHANNELS, stages=STAGES, specs=specs(loy, language(request)))
+                  specs=specs(loy, language(request)))

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from parcours.auth import Principal
-from parcours.schema import CHANNELS, STAGES
 from parcours.web.deps import page_user
 from parcours.web.i18n import STRINGS
 from parcours.web.render import language, render
@@ -62,9 +61,8 @@ def trend_specs(rep: dict[str, Any], lang: str) -> dict[str, Any]:
 @router.get("/")
 def overview(request: Request, f: PageFilters = Depends(page_filters),
              who: Principal = Depends(page_user("metrics"))) -> Any:
-    request.state.user = who
     rep = page_report(request, f)
     loyalty = rep.get("loyalty") or {}
-    return render(request, "overview.html", rep=rep, filters=f, channels=CHANNELS, stages=STAGES,
+    return render(request, "overview.html", rep=rep, filters=f,
                   **trend_specs(rep, language(request)), churn=last_complete(loyalty.get("contractual_churn", [])),
                   retention=last_complete(loyalty.get("retention", [])))

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from parcours.auth import Principal
-from parcours.schema import CHANNELS, STAGES
 from parcours.web.deps import page_user
 from parcours.web.i18n import CHANNEL_NAMES, STRINGS
 from parcours.web.render import language, render
@@ -29,7 +28,6 @@ def agents(rep: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 @router.get("/service")
 def service(request: Request, f: PageFilters = Depends(page_filters),
             who: Principal = Depends(page_user("metrics"))) -> Any:
-    request.state.user = who
     rep = page_report(request, f)
     lang = language(request)
     t, names = STRINGS[lang], CHANNEL_NAMES[lang]
@@ -39,6 +37,6 @@ def service(request: Request, f: PageFilters = Depends(page_filters),
     spec = charts.bars_ci(t["fcr_by_channel"], by_channel, cat="label", cat_title=t["channel"], value="fcr",
                           value_title="FCR %", low="fcr_low", high="fcr_high", sort="descending", domain=[0, 100])
     moments = sorted((rep["journeys"].get("moments") or {}).items(), key=lambda cm: -(cm[1].get("n") or 0))
-    return render(request, "service.html", rep=rep, s=s, filters=f, channels=CHANNELS, stages=STAGES,
+    return render(request, "service.html", rep=rep, s=s, filters=f,
                   spec=spec, by_channel=s.get("fcr_by_channel", []), agents=agents(rep), moments=moments,
                   agents_shown=AGENTS_SHOWN)

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from parcours.auth import Principal
-from parcours.schema import CHANNELS, STAGES
 from parcours.store import Store
 from parcours.web.deps import db, page_user
 from parcours.web.render import language, render
@@ -57,9 +56,8 @@ def tone(metric: str, score: float | None) -> str:
 def voice(request: Request, f: PageFilters = Depends(page_filters),
           metric: str | None = Query(None, max_length=10), limit: int = Query(50, ge=1, le=500),
           store: Store = Depends(db), who: Principal = Depends(page_user("metrics"))) -> Any:
-    request.state.user = who
     rep = page_report(request, f)
     metric = metric if metric in SURVEYS else None
-    return render(request, "voice.html", rep=rep, filters=f, channels=CHANNELS, stages=STAGES,
+    return render(request, "voice.html", rep=rep, filters=f,
                   **trend_specs(rep, language(request)), verbatims=verbatims(store, f, metric, limit),
                   metric=metric, surveys=SURVEYS, tone=tone, limit=limit)
