@@ -110,6 +110,69 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    # The service desk (src/parcours/desk/, docs/desk.md). The canonical `cases`, `messages`
+    # and `touchpoints` stay the analytics contract and are written by the desk too; these
+    # tables hold what only the desk needs. Written by desk/cases.py alone, in the same
+    # transaction as the canonical rows.
+    con.execute("CREATE SEQUENCE desk_case_seq START 1")
+    con.execute("CREATE SEQUENCE case_event_seq START 1")
+    con.execute("""
+        CREATE TABLE teams (
+          team_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, strategy VARCHAR NOT NULL,
+          topics VARCHAR[] NOT NULL, created_at TIMESTAMPTZ NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE agents (
+          agent_id VARCHAR PRIMARY KEY, user_id VARCHAR, name VARCHAR NOT NULL, email VARCHAR,
+          teams VARCHAR[] NOT NULL, skills VARCHAR[] NOT NULL, languages VARCHAR[] NOT NULL,
+          capacity INTEGER NOT NULL, status VARCHAR NOT NULL, last_assigned_at TIMESTAMPTZ,
+          created_at TIMESTAMPTZ NOT NULL, disabled_at TIMESTAMPTZ
+        )""")
+    # one row per case the desk knows; `version` is bumped by every change (optimistic concurrency)
+    con.execute("""
+        CREATE TABLE desk_cases (
+          case_id VARCHAR PRIMARY KEY, version INTEGER NOT NULL, team_id VARCHAR, language VARCHAR,
+          skills VARCHAR[] NOT NULL, waiting_since TIMESTAMPTZ, last_customer_at TIMESTAMPTZ,
+          last_customer_channel VARCHAR, last_agent_at TIMESTAMPTZ, link_terms VARCHAR,
+          suggested_link VARCHAR, follow_up_of VARCHAR, disposition VARCHAR, anything_else_asked BOOLEAN,
+          sla_snapshot JSON, updated_at TIMESTAMPTZ NOT NULL, updated_by VARCHAR, merged_into VARCHAR
+        )""")
+    # the active cases (new, open, pending) with what the inbox filters, sorts and shows: the
+    # inbox reads a table the size of today's workload, not of the whole history
+    con.execute("""
+        CREATE TABLE desk_inbox (
+          case_id VARCHAR PRIMARY KEY, person_id VARCHAR, status VARCHAR NOT NULL, priority VARCHAR NOT NULL,
+          priority_rank TINYINT NOT NULL, team_id VARCHAR, assignee VARCHAR, channel VARCHAR, subject VARCHAR,
+          topic VARCHAR, language VARCHAR, skills VARCHAR[] NOT NULL, waiting_since TIMESTAMPTZ,
+          opened_at TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL, version INTEGER NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE case_events (
+          seq BIGINT NOT NULL DEFAULT nextval('case_event_seq'), case_id VARCHAR NOT NULL, version INTEGER,
+          ts TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL, kind VARCHAR NOT NULL, detail JSON
+        )""")
+    con.execute("CREATE INDEX case_events_case_id ON case_events (case_id)")
+    con.execute("""
+        CREATE TABLE message_refs (
+          message_id VARCHAR NOT NULL, case_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+          external_id VARCHAR NOT NULL, direction VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
+        )""")
+    con.execute("CREATE INDEX message_refs_external_id ON message_refs (external_id)")
+    con.execute("""
+        CREATE TABLE attachments (
+          attachment_id VARCHAR PRIMARY KEY, message_id VARCHAR NOT NULL, filename VARCHAR NOT NULL,
+          content_type VARCHAR, size BIGINT NOT NULL, sha256 VARCHAR, storage_path VARCHAR, refused VARCHAR,
+          created_at TIMESTAMPTZ NOT NULL
+        )""")
+    con.execute("CREATE INDEX attachments_message_id ON attachments (message_id)")
+    # point lookups of the canonical cases by id and by person (0.5 ms instead of 2-11 ms at
+    # 1M cases). NB: DuckDB refuses ALTER TABLE on an indexed table: a later migration that
+    # alters `cases` drops these two indexes first and creates them again after.
+    con.execute("CREATE INDEX cases_case_id ON cases (case_id)")
+    con.execute("CREATE INDEX cases_person_id ON cases (person_id)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -121,6 +184,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, imports journal, quarantine, merge audit", _v1),
     Migration(2, "enum columns stored as DuckDB ENUM types", _v2),
     Migration(3, "users, API tokens, sessions, audit log, webhooks, API ingest batches, reversible merges", _v3),
+    Migration(4, "service desk: desk cases, inbox, case events, teams, agents, message refs, attachments", _v4),
 )
 
 
