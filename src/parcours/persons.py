@@ -222,3 +222,99 @@ def _erase_rows(con: Any, pid: str) -> dict[str, int]:
     delete("quarantine", " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles), needles)
     delete("webhook_deliveries", " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles), needles)
     return counts
+
+
+# -- one contact arriving live (the service desk) ------------------------------------------
+@dataclass(frozen=True)
+class Ensured:
+    """The person a live contact's identifiers name: created or not, and merges it caused."""
+
+    person_id: str
+    created: bool
+    identities_added: int
+    merged: tuple[str, ...] = ()
+
+
+def ensure(con: duckdb.DuckDBPyConnection, identifiers: dict[str, str | None], *, ts: Any, source: str,
+           country: str = "FR") -> Ensured:
+    """The person these identifiers (``email``, ``phone``, ``social``, ``app_id``, and/or a
+    ``person_id``) name, created with its identities when none is known: a prospect with no
+    order is a person like any other.
+
+    The rules are the importer's (docs/identity.md), applied to one row: identifiers seen
+    together belong to one person, so identifiers known under two persons merge them (kept:
+    the oldest; audited in ``merges``). The common case — every identifier already known,
+    under one person — is one read. Runs on ``con`` inside the caller's transaction, which
+    holds the store's write lock. Raises :class:`PersonError` naming a value that cannot be
+    normalised, or a ``person_id`` nobody has."""
+    from parcours.ingest import identity
+    from parcours.ingest.normalize import identifier_sql
+    from parcours.schema import IDENTIFIER_COLUMNS
+
+    given = {k: v.strip() for k, v in identifiers.items() if v is not None and v.strip()}
+    unknown = sorted(set(given) - {"person_id", *IDENTIFIER_COLUMNS})
+    if unknown:
+        raise PersonError(f"unknown identifier kind(s) {', '.join(unknown)}; "
+                          f"known: person_id, {', '.join(IDENTIFIER_COLUMNS)}")
+    cols = [c for c in IDENTIFIER_COLUMNS if c in given]
+    if not cols and "person_id" not in given:
+        raise PersonError(f"no identifier given: name the person by {', '.join(IDENTIFIER_COLUMNS)} or person_id")
+    normal: dict[str, str] = {}
+    if cols:
+        row = con.execute("SELECT " + ", ".join(identifier_sql(c, f"${i + 1}", country) for i, c in enumerate(cols)),
+                          [given[c] for c in cols]).fetchone()
+        assert row is not None
+        for c, v in zip(cols, row):
+            if v is None:
+                raise PersonError(f"{c} {given[c]!r} is not a valid {c.replace('_id', ' id')}")
+            normal[c] = v
+    pid = None
+    if "person_id" in given:
+        pid = _current_person(con, given["person_id"])
+        if pid is None:
+            raise PersonError(f"no person {given['person_id']!r}")
+    nodes = [(IDENTIFIER_COLUMNS[c], v) for c, v in normal.items()]
+    owners = [r[0] for r in con.execute(
+        "SELECT person_id FROM identities WHERE " + " OR ".join("(kind = ? AND value = ?)" for _ in nodes),
+        [x for n in nodes for x in n]).fetchall()] if nodes else []
+    everyone = set(owners) | ({pid} if pid else set())
+    if len(everyone) == 1 and len(owners) == len(nodes):  # (kind, value) is the key of identities
+        return Ensured(everyone.pop(), False, 0)
+    # anything else (a new person, a new identifier, two persons to merge): the importer's resolution
+    import_id = f"desk-{uuid.uuid4().hex[:12]}"
+    con.execute("CREATE OR REPLACE TEMP TABLE _desk_rows (_node VARCHAR, person_id VARCHAR, email VARCHAR, "
+                "phone VARCHAR, social VARCHAR, app_id VARCHAR, ts TIMESTAMPTZ)")
+    con.execute("INSERT INTO _desk_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [f"p:{pid}" if pid else f"{nodes[0][0]}:{nodes[0][1]}", pid,
+                 *(normal.get(c) for c in IDENTIFIER_COLUMNS), ts])
+    try:
+        res = identity.resolve(con, "_desk_rows", import_id=import_id, ts_col="ts")
+        created = identity.create_new_persons(con, import_id=import_id)
+        identity.apply(con, import_id=import_id, source=source)
+        found = con.execute("SELECT w.person_id FROM _who w JOIN _desk_rows r USING (_node)").fetchone()
+        merged = tuple(sorted(r[0] for r in con.execute("SELECT merged FROM _merge_map WHERE known").fetchall()))
+    finally:
+        for name in _RESOLUTION_SCRATCH:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    assert found is not None
+    return Ensured(found[0], created > 0, res.identities_added, merged)
+
+
+#: temporary tables of one live resolution (``identity.resolve`` drops the others itself)
+_RESOLUTION_SCRATCH = ("_desk_rows", "_bnodes", "_merged_away", "_comp", "_persons_in", "_kept", "_comp_person",
+                       "_who", "_merge_map", "_new_identities")
+
+
+def _current_person(con: duckdb.DuckDBPyConnection, person_id: str) -> str | None:
+    """``person_id``, or the person it was merged into; None if nobody has it."""
+    seen = set()
+    while person_id not in seen:
+        seen.add(person_id)
+        if con.execute("SELECT 1 FROM persons WHERE person_id = ?", [person_id]).fetchone():
+            return person_id
+        kept = con.execute("SELECT kept_person_id FROM merges WHERE merged_person_id = ? ORDER BY ts DESC LIMIT 1",
+                           [person_id]).fetchone()
+        if kept is None:
+            return None
+        person_id = kept[0]
+    return None
