@@ -4,6 +4,7 @@ history, and two agents never overwrite each other. A real store file in tmp_pat
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -237,6 +238,10 @@ def test_the_status_machine_says_what_is_allowed(store):
     c = cases.set_status(store, r.case_id, "alice", "pending", expected_version=v)
     assert c.waiting_since is None and c.version == v + 1
     assert cases.set_status(store, r.case_id, "alice", "pending", expected_version=c.version).version == c.version
+    back = email(store, text="Voici le numéro demandé", ts=at(hours=5), in_reply_to_case=r.case_id)
+    c = cases.get(store, r.case_id).case
+    assert (c.status, c.waiting_since, c.version) == ("open", at(hours=5), back.version)  # the customer replied
+    c = cases.set_status(store, r.case_id, "alice", "pending", expected_version=c.version)
     c = cases.set_status(store, r.case_id, "alice", "resolved", expected_version=c.version)
     with pytest.raises(DeskError, match="it cannot become pending; allowed from resolved: open"):
         cases.set_status(store, r.case_id, "alice", "pending", expected_version=c.version)
@@ -417,6 +422,21 @@ def test_attachments_are_stored_by_content_and_bad_ones_refused_without_losing_t
     assert len(list(cases.attachments_dir(store).rglob("*"))) == 2  # one directory, one file
     view = cases.get(store, r.case_id)
     assert len(view.messages) == 1 and len(view.messages[0].attachments) == 4
+
+
+def test_an_attachment_refused_upstream_is_recorded_with_its_reason(store):
+    @dataclass(frozen=True)
+    class Refused:  # what the mail parser hands over for a file it did not keep
+        filename: str
+        content_type: str
+        size: int
+        reason: str
+
+    r = email(store, attachments=[Refused("scan.tiff", "image/tiff", 40_000_000, "over 10 MiB")])
+    [a] = r.attachments
+    assert (a.filename, a.size, a.refused, a.storage_path) == ("scan.tiff", 40_000_000, "over 10 MiB", None)
+    with pytest.raises(DeskError, match="was refused \\(over 10 MiB\\): there is no file"):
+        cases.attachment_bytes(store, a.attachment_id)
 
 
 def test_erasing_a_person_then_purging_leaves_no_desk_trace(store):
