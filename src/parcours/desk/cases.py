@@ -700,8 +700,9 @@ def _customer_message(case: Case, channel: str, ts: datetime, subject: str | Non
     elif case.status == "pending":
         case = replace(case, status="open")
         events.append(("status", {"from": "pending", "to": "open", "why": "the customer replied"}))
-    prev, last = case.last_customer_channel, case.last_customer_at
-    hop = (prev, channel) if prev and prev != channel else None
+    # the channel the customer used last (an imported case, or one an agent opened: its channel)
+    prev, last = case.last_customer_channel or case.channel, case.last_customer_at
+    hop = (prev, channel) if prev != channel else None
     if hop:
         events.append(("channel_hop", {"from": prev, "to": channel}))
     new_contact = last is None or hop is not None or abs(ts - last) > config.contact_gap
@@ -1221,10 +1222,9 @@ def inbox(store: Store, *, status: str | Sequence[str] | None = None, team: str 
     1M cases in the history; other statuses read the whole history. ``assignee``:
     :data:`UNASSIGNED` for cases nobody has. ``q``: a case id, a person's identifier, or
     words of the subject. Keyset pagination: pass the last row's ``cursor`` for the next page."""
-    statuses = [status] if isinstance(status, str) else list(status or ACTIVE)
-    for s in statuses:
-        _choice(s, "status", tuple(TRANSITIONS))
-    if not 1 <= int(limit) <= 1000:
+    statuses = [_choice(s, "status", tuple(TRANSITIONS))
+                for s in ([status] if isinstance(status, str) else list(status or ACTIVE))]
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise DeskError(f"limit must be 1 to 1000 (got {limit})")
     active = set(statuses) <= set(ACTIVE)
     where = ["status IN (" + ", ".join("?" for _ in statuses) + ")"]
