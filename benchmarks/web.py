@@ -40,6 +40,7 @@ WORK = HERE / "work"
 PARCOURS = [sys.executable, "-m", "parcours.cli"]
 PAGES = ["/", "/journeys", "/service", "/loyalty", "/voice", "/customers"]
 PASSWORD = "benchmark-password"
+ALL_PARTS = {"pages", "ingest", "single", "peer"}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -104,6 +105,12 @@ def login(base: str) -> httpx.Client:
                                "csrf": c.cookies.get("parcours_csrf", ""), "next": "/"})
     assert r.status_code == 303, r.text
     return c
+
+
+def wait_figures(base: str) -> None:
+    """Until the server computes no report (the dashboards' report is computed at start)."""
+    while httpx.get(base + "/health").json()["figures_computing"]:
+        time.sleep(0.5)
 
 
 def bench_pages(base: str, someone: str, repeats: int) -> dict:
@@ -185,31 +192,65 @@ def bench_ingest_peer(db: Path, batches: int) -> dict:
     return {"batches": batches, "seconds": round(s, 2), "rows_per_s": round(batches * 1000 / s)}
 
 
+class _Connections:
+    """Keep-alive HTTP/1.1 connections written by hand on asyncio streams: the load generator
+    must cost far less than what it measures (httpx spends ~2 ms of CPU a request, as much as
+    the server's whole answer to one event)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port, self.token = host, int(port), token
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, body: bytes) -> int:
+        if self.idle:  # a kept connection the server may have closed since (keep-alive timeout)
+            try:
+                return await self._post(self.idle.pop(), path, body)
+            except (ConnectionError, IndexError, asyncio.IncompleteReadError):
+                pass
+        return await self._post(await asyncio.open_connection(self.host, self.port), path, body)
+
+    async def _post(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str, body: bytes) -> int:
+        reader, writer = conn
+        writer.write((f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
+                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        self.idle.append(conn)
+        return status
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 async def _open_loop(base: str, token: str, rate: float, seconds: float) -> tuple[list[float], int]:
-    headers = {"Authorization": f"Bearer {token}"}
     lat: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as c:
-        start = time.perf_counter() + 0.2
-        n = int(rate * seconds)
+    conns = _Connections(base, token)
+    start = time.perf_counter() + 0.2
+    n = int(rate * seconds)
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            body = rows(f"single{i}", 1)[0]
-            try:
-                r = await c.post("/api/v1/touchpoints", json=body)
-                ok = r.status_code == 202
-            except httpx.HTTPError as e:  # counted, and the first few named
-                ok = False
-                if errors < 3:
-                    print(f"    request {i}: {type(e).__name__} {e}", flush=True)
-            lat.append((time.perf_counter() - due) * 1000)
-            errors += not ok
+    async def one(i: int) -> None:
+        nonlocal errors
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        body = json.dumps(rows(f"single{time.time_ns()}-{i}", 1)[0]).encode()
+        try:
+            ok = await conns.post("/api/v1/touchpoints", body) == 202
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as e:  # counted, the first named
+            ok = False
+            if errors < 3:
+                print(f"    request {i}: {type(e).__name__} {e}", flush=True)
+        lat.append((time.perf_counter() - due) * 1000)
+        errors += not ok
 
-        await asyncio.gather(*(one(i) for i in range(n)))
+    await asyncio.gather(*(one(i) for i in range(n)))
+    conns.close()
     return lat, errors
 
 
@@ -230,7 +271,10 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=200, help="1,000-row batches sent")
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--parts", default=",".join(sorted(ALL_PARTS)),
+                    help="what to measure, comma-separated (results of the others are kept from the last run)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     base_db = world(args.persons, args.reuse_store)
     db = WORK / "web_run.duckdb"
     shutil.copy(base_db, db)
@@ -245,21 +289,30 @@ def main() -> None:
         str(db)], capture_output=True, text=True, check=True).stdout.split()
     persons, touchpoints, someone = int(got[0]), int(got[1]), got[2]
     print(f"world: {persons:,} persons, {touchpoints:,} touchpoints", flush=True)
-    result: dict = {"persons": persons, "touchpoints": touchpoints,
-                    "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                             text=True).stdout.strip(),
-                    "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    out = HERE / "web_results.json"
+    result: dict = json.loads(out.read_text()) if out.exists() and parts != ALL_PARTS else {}
+    stamp = {"commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                      text=True).stdout.strip(),
+             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    result |= {"persons": persons, "touchpoints": touchpoints, **({} if parts != ALL_PARTS else stamp)}
     server = Server(db)
     try:
-        result["pages"] = bench_pages(server.base, someone, args.repeats)
-        result["ingest"] = bench_ingest(server.base, token, args.batches)
-        result["single"] = bench_single(server.base, token, args.rate, args.seconds)
+        if "pages" in parts:
+            result["pages"] = bench_pages(server.base, someone, args.repeats)
+        if "ingest" in parts:
+            result["ingest"] = bench_ingest(server.base, token, args.batches)
+        if "single" in parts:
+            wait_figures(server.base)  # measured warm: no report computing beside the events
+            result["single"] = bench_single(server.base, token, args.rate, args.seconds)
     finally:
         server.stop()
-    result["ingest_peer"] = bench_ingest_peer(db, min(args.batches, 30))
-    result["ingest_ratio_vs_peer"] = round(result["ingest"]["stored_rows_per_s"]
-                                           / result["ingest_peer"]["rows_per_s"], 2)
-    out = HERE / "web_results.json"
+    if "peer" in parts:
+        result["ingest_peer"] = bench_ingest_peer(db, min(args.batches, 30))
+    for part in parts:  # a partial run keeps the other parts' figures, each with its stamp
+        result["ingest_peer" if part == "peer" else part]["measured"] = stamp
+    if "ingest" in result and "ingest_peer" in result:
+        result["ingest_ratio_vs_peer"] = round(result["ingest"]["stored_rows_per_s"]
+                                               / result["ingest_peer"]["rows_per_s"], 2)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {out}")
 

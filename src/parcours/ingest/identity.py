@@ -58,10 +58,11 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT n, min(first_seen) AS first_seen FROM (
           SELECT n, first_seen FROM _n1 UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
     con.execute("DROP TABLE _n1; DROP TABLE _multi")
-    # what the store already knows about these nodes
+    # what the store already knows about these nodes (joined on the stored columns: building
+    # kind || ':' || value for every stored identity would cost more than the rest of a small import)
     con.execute("""CREATE OR REPLACE TEMP TABLE _known AS
         SELECT b.n, 'p:' || i.person_id AS p FROM _bnodes b
-        JOIN identities i ON b.n = i.kind || ':' || i.value""")
+        JOIN identities i ON i.value = substr(b.n, strpos(b.n, ':') + 1) AND i.kind = split_part(b.n, ':', 1)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _merged_away AS
         SELECT 'p:' || merged_person_id AS a, 'p:' || kept_person_id AS b FROM merges""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _allnodes AS
@@ -106,7 +107,8 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
                w.person_id, b.first_seen, '{import_id}' AS source
         FROM _bnodes b JOIN _who w ON w._node = b.n
         WHERE b.n NOT LIKE 'p:%' AND NOT EXISTS (
-          SELECT 1 FROM identities i WHERE i.kind || ':' || i.value = b.n)""")
+          SELECT 1 FROM identities i
+          WHERE i.value = substr(b.n, strpos(b.n, ':') + 1) AND i.kind = split_part(b.n, ':', 1))""")
     res = Resolution()
     res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
     res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")

@@ -25,7 +25,10 @@ CALLING_CODES = {
 _NO_TRUNK = {"US", "CA", "ES", "IT", "LU"}
 
 
-_PLAIN_EMAIL = "[a-z0-9._%+\\-]+@[a-z0-9\\-]+(\\.[a-z0-9\\-]+)*\\.[a-z]{2,}"
+#: an address already clean (the common case; Python's ``re`` reads these patterns as RE2 does)
+PLAIN_EMAIL = "[a-z0-9._%+\\-]+@[a-z0-9\\-]+(\\.[a-z0-9\\-]+)*\\.[a-z]{2,}"
+#: E.164 digits after the "+": French numbers (+33) have exactly 9 national digits
+INTL_PHONE = "(33[0-9]{9}|3[0-24-9][0-9]{5,13}|[124-9][0-9]{6,14})"
 
 
 def email_sql(s: str) -> str:
@@ -34,7 +37,7 @@ def email_sql(s: str) -> str:
     slow = (f"(CASE WHEN regexp_full_match({unwrapped}, '[^@\\s<>,;]+@[^@\\s<>,;]+\\.[a-z]{{2,}}') "
             f"THEN {unwrapped} END)")
     # fast path: most addresses arrive already clean
-    return f"(CASE WHEN regexp_full_match({s}, '{_PLAIN_EMAIL}') THEN {s} ELSE {slow} END)"
+    return f"(CASE WHEN regexp_full_match({s}, '{PLAIN_EMAIL}') THEN {s} ELSE {slow} END)"
 
 
 def phone_sql(s: str, country: str = "FR") -> str:
@@ -42,8 +45,7 @@ def phone_sql(s: str, country: str = "FR") -> str:
     if country not in CALLING_CODES:
         raise ValueError(f"unknown default country {country!r}; known: {', '.join(sorted(CALLING_CODES))}")
     cc = CALLING_CODES[country]
-    # E.164 digits after the "+": French numbers (+33) have exactly 9 national digits
-    intl = "(33[0-9]{9}|3[0-24-9][0-9]{5,13}|[124-9][0-9]{6,14})"
+    intl = INTL_PHONE
     national = (f"WHEN regexp_full_match(d, '[1-9][0-9]{{8,10}}') THEN '+{cc}' || d"
                 if country in _NO_TRUNK else
                 f"WHEN regexp_full_match(d, '0[1-9][0-9]{{{'8' if cc == '33' else '5,13'}}}') THEN '+{cc}' || d[2:]")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -39,6 +41,7 @@ class Figures:
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._computing = 0
 
     def report(self, *, start: date | None = None, end: date | None = None, by: tuple[str, ...] = (),
                channel: str | None = None, segment: str | None = None, stage: str | None = None,
@@ -64,7 +67,7 @@ class Figures:
     def _compute(self, key: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # one computation per filter set; concurrent requests for it wait for that one
+        with lock, self._counting():  # one computation per filter set; concurrent requests wait for it
             version = self.store.changes
             with self._guard:
                 entry = self._cache.get(key)
@@ -90,15 +93,33 @@ class Figures:
                     self._locks.pop(gone, None)
         return rep
 
-    def warm(self, **filters: Any) -> None:
-        """Compute a filter set's report in the background (the server does this at start)."""
-        threading.Thread(target=lambda: self._safe(filters), daemon=True, name="parcours-warm").start()
+    @property
+    def computing(self) -> int:
+        """Reports being computed now (the server's /health shows it: load tests wait for 0)."""
+        return self._computing
 
-    def _safe(self, filters: dict[str, Any]) -> None:
+    @contextmanager
+    def _counting(self) -> Iterator[None]:
+        with self._guard:
+            self._computing += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._computing -= 1
+
+    def warm(self, *, then: Callable[[], None] | None = None, **filters: Any) -> None:
+        """Compute a filter set's report in the background (the server does this at start),
+        then call ``then``."""
+        threading.Thread(target=lambda: self._safe(filters, then), daemon=True, name="parcours-warm").start()
+
+    def _safe(self, filters: dict[str, Any], then: Callable[[], None] | None) -> None:
         try:
             self.report(**filters)
         except Exception:  # logged by _compute; a page will show the error
             pass
+        if then is not None:
+            then()
 
     def section(self, name: str, **filters: Any) -> dict[str, Any]:
         """One section of the report (voice gathers NPS, CSAT and CES)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from parcours.auth import Principal
 from parcours.ingest.live import INGEST_TABLES, MAX_BATCH, BatchError, Receipt
@@ -59,17 +60,17 @@ def _answer(receipt: Receipt | None, waited: bool) -> JSONResponse:
 
 
 def _endpoint(table: str) -> Any:
-    def ingest(request: Request, rows: Any = Body(...),
-               wait: bool = Query(False, description="answer once the rows are stored (up to 60 s)"),
-               who: Principal = Depends(require("ingest"))) -> Any:
+    async def ingest(request: Request, rows: Any = Body(...),
+                     wait: bool = Query(False, description="answer once the rows are stored (up to 60 s)"),
+                     who: Principal = Depends(require("ingest"))) -> Any:
         batch = rows if isinstance(rows, list) else [rows]
         writer = request.app.state.writer
         try:
-            receipt = writer.submit(table, batch, actor=who.label)
+            receipt = await writer.submit_async(table, batch, actor=who.label)
         except BatchError as e:
             raise HTTPException(422, str(e)) from e
         if wait:
-            receipt = writer.wait(receipt.batch_id)
+            receipt = await run_in_threadpool(writer.wait, receipt.batch_id)
         return _answer(receipt, wait)
 
     ingest.__name__ = f"ingest_{table}"
