@@ -186,9 +186,13 @@ def erase(store: Store, identifier: str, *, actor: str) -> dict[str, int]:
     pid = find(store, identifier)
     if pid is None:
         raise PersonError(f"no person known by {identifier!r}")
+    from parcours.desk.cases import purge_orphans  # the desk builds on persons
+
     with store.write_lock:
         with store.transaction() as con:
             counts = _erase_rows(con, pid)
+        # the desk's own rows of the erased cases: events, inbox, message references, attachments
+        counts |= {f"desk.{k}": n for k, n in purge_orphans(store).items()}
         # the deleted values leave the file at the next checkpoint: ask for it now (if a
         # reader is busy, DuckDB's automatic checkpoint does it later)
         try:
