@@ -4,8 +4,8 @@ Four roles, from the most to the least trusted:
 
 * ``admin``   — everything, including users, tokens, webhooks and erasure;
 * ``analyst`` — dashboards, metrics, exports and customer 360 (read only);
-* ``agent``   — customer 360 (look up, timeline) and merging duplicate persons;
-* ``ingest``  — sends touchpoints, orders and answers, nothing else (for other systems).
+* ``agent``   — the service desk (cases, replies), customer 360 and merging duplicate persons;
+* ``ingest``  — sends touchpoints, orders, answers and channel messages, nothing else (for other systems).
 
 Passwords are hashed with Argon2id (argon2-cffi, OWASP's first choice). API tokens are
 256-bit random secrets shown once; only their SHA-256 is stored — a slow hash protects
@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "persons.read": frozenset({"admin", "analyst", "agent"}),
     "persons.merge": frozenset({"admin", "agent"}),
     "persons.erase": frozenset({"admin"}),
+    "desk": frozenset({"admin", "agent"}),          # work cases: inbox, replies, notes, assignment
+    "desk.admin": frozenset({"admin"}),             # teams, agents, SLA policies
     "admin": frozenset({"admin"}),
 }
 

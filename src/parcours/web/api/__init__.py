@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from parcours.web.api import admin, ingest, metrics, persons, webhooks
+from parcours.web.api import admin, channels, desk, ingest, metrics, persons, webhooks
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin, webhooks):
+for module in (ingest, persons, metrics, admin, webhooks, desk, channels):
     router.include_router(module.router)
