@@ -43,7 +43,7 @@ from typing import Any, Protocol
 import duckdb
 
 from parcours import persons
-from parcours.desk import linking
+from parcours.desk import clocks, linking
 from parcours.desk.agents import mark_assigned, team_for_topic
 from parcours.desk.linking import LinkPolicy
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES, STAGES
@@ -632,6 +632,8 @@ def _receive_locked(store: Store, con: duckdb.DuckDBPyConnection, person_id: str
     if case is None:
         how = "follow_up" if follow_up else how
         case = _open(con, person_id, channel, ts, subject, topic, language)
+        case = replace(case, sla_snapshot=clocks.policy_for(store.path, case.priority, case.team_id,
+                                                            channel).snapshot())
         events.append(("opened", {"channel": channel, "by": entered_by or "customer", "follow_up_of": follow_up}))
         if suggested:
             case = replace(case, suggested_link=suggested)
@@ -985,7 +987,8 @@ def open_case(store: Store, person: str, agent_id: str, *, channel: str, subject
         c = _open(con, pid, chan, when, subj, _topic(topic), None)
         c = replace(c, priority=prio, assignee=agent_id, status="pending", follow_up_of=follow_up_of,
                     first_response_at=when, last_agent_at=when, version=1, updated_at=when, updated_by=agent_id,
-                    link_terms=tuple(linking.merge_terms(linking.terms(f"{subj} {text}"))))
+                    link_terms=tuple(linking.merge_terms(linking.terms(f"{subj} {text}"))),
+                    sla_snapshot=clocks.policy_for(store.path, prio, c.team_id, chan).snapshot())
         mid = _add_message(con, c.case_id, when, "agent", chan, True, agent_id, text)
         _write(con, c, new=True)
         _event(con, c.case_id, 1, when, agent_id, "opened", {"channel": chan, "by": agent_id,
