@@ -1,0 +1,297 @@
+"""The web chat: the FAQ bot first, then a human through a desk case.
+
+A visitor's conversation is held in memory under a random token (their only credential).
+The bot answers from the knowledge base; on a handoff the visitor is asked for an e-mail
+address if none was given, then ``cases.receive(channel="chat")`` opens the case — or links
+the chat to the issue already open on another channel (the desk's linking) — with the bot's
+summary and the transcript as the first message. From then on every visitor message goes
+to that case, and the agents' public replies on chat are read back by polling.
+
+Containment is counted where the metrics read it: each bot conversation whose person is
+known (an e-mail given, or a handoff) leaves one ``touchpoints`` row of channel ``chatbot``
+(outcome ``resolved`` when the bot answered, replaced by ``transferred`` on a handoff, whose
+reason is in ``text``); the process also counts every conversation, anonymous ones included,
+for ``/health``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from parcours import persons
+from parcours.desk import cases
+from parcours.desk.bot import Answer, Bot, Conversation, Courtesy, Handoff
+from parcours.store import Store
+
+__all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited"]
+
+T = TypeVar("T")
+
+MAX_TEXT = 4000
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+ASK_EMAIL = {"fr": "Pour qu'un conseiller vous réponde, indiquez votre adresse e-mail.",
+             "en": "So that an agent can answer you, please give your e-mail address."}
+HANDED = {"fr": "Un conseiller a votre demande (dossier {case}) et vous répond ici.",
+          "en": "An agent has your request (case {case}) and will answer you here."}
+
+
+class ChatError(ValueError):
+    """A visitor request that cannot be taken as it is; the message says why."""
+
+
+class RateLimited(ChatError):
+    """Too many requests: try again in ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many messages: try again in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One line of the widget: ``seq`` orders them and is what ``after=`` polls from."""
+
+    seq: int
+    author: str  # visitor, bot, agent, system
+    text: str
+    ts: str
+    kind: str | None = None  # answer, handoff, courtesy, ask_email, case
+    article_id: str | None = None
+
+
+@dataclass
+class _Chat:
+    token: str
+    started: float
+    chat_id: str = field(default_factory=lambda: secrets.token_hex(8))  #: stored in the desk (never the token)
+    conversation: Conversation = field(default_factory=Conversation)
+    lines: list[ChatLine] = field(default_factory=list)
+    email: str | None = None
+    case_id: str | None = None
+    handoff: Handoff | None = None
+    answered: bool = False
+    counted: bool = False
+    agent_seen: set[str] = field(default_factory=set)
+    sent: deque[float] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ChatService:
+    """Conversations of the web chat (thread-safe; one per server process).
+
+    ``per_minute`` messages a conversation may send; ``starts_per_minute`` new conversations
+    per client address; conversations idle for ``ttl`` seconds are forgotten."""
+
+    def __init__(self, store: Store, *, bot: Bot | None = None, per_minute: int = 20,
+                 starts_per_minute: int = 10, ttl: float = 6 * 3600, max_chats: int = 10_000) -> None:
+        self.store = store
+        self._bot = bot
+        self.per_minute, self.starts_per_minute = per_minute, starts_per_minute
+        self.ttl, self.max_chats = ttl, max_chats
+        self._chats: dict[str, _Chat] = {}
+        self._starts: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def bot(self) -> Bot:
+        if self._bot is None:  # built on first use (~0.25 s), not at server start
+            self._bot = Bot()
+        return self._bot
+
+    # -- visitor API -----------------------------------------------------------------------
+    def start(self, client: str, language: str | None = None) -> str:
+        """A new conversation's token (32 random bytes, URL-safe)."""
+        now = time.monotonic()
+        with self._lock:
+            _limit(self._starts.setdefault(client, deque()), self.starts_per_minute, now)
+            self._forget_idle(now)
+            if len(self._chats) >= self.max_chats:
+                raise RateLimited(60)
+            token = secrets.token_urlsafe(32)
+            chat = _Chat(token, now)
+            if language in ("fr", "en"):
+                chat.conversation.language = language
+            self._chats[token] = chat
+        self.counts["conversations"] += 1
+        return token
+
+    def post(self, token: str, text: str, email: str | None = None) -> list[ChatLine]:
+        """The visitor's message; returns the new lines (theirs and the answers)."""
+        chat = self._chat(token)
+        text = _clean(text)
+        if email is not None:
+            email = email.strip().lower() or None
+            if email is not None and not _EMAIL.match(email):
+                raise ChatError("email: not an e-mail address")
+        with chat.lock:
+            _limit(chat.sent, self.per_minute, time.monotonic())
+            if email:
+                chat.email = email
+            start = len(chat.lines)
+            self._line(chat, "visitor", text)
+            if chat.case_id is not None:
+                self._to_case(chat, text)
+            elif chat.handoff is not None:  # waiting for an e-mail address
+                if chat.email is None and _EMAIL.match(text.strip()):
+                    chat.email = text.strip().lower()
+                self._hand_over(chat)
+            else:
+                self._ask_bot(chat, text)
+            return chat.lines[start:]
+
+    def lines(self, token: str, after: int = 0) -> list[ChatLine]:
+        """Lines after ``after`` (the agents' new public replies on chat included)."""
+        chat = self._chat(token)
+        with chat.lock:
+            if chat.case_id is not None:
+                self._agent_replies(chat)
+            return [ln for ln in chat.lines if ln.seq > after]
+
+    def state(self, token: str) -> dict[str, Any]:
+        chat = self._chat(token)
+        return {"case_id": chat.case_id, "waiting_for_email": chat.handoff is not None and chat.case_id is None,
+                "language": chat.conversation.language}
+
+    def stats(self) -> dict[str, Any]:
+        """Bot containment for ``/health``: answered, handed over (by reason), conversations."""
+        return dict(self.counts)
+
+    # -- inside ----------------------------------------------------------------------------
+    def _chat(self, token: str) -> _Chat:
+        chat = self._chats.get(token) if isinstance(token, str) else None
+        if chat is None:
+            raise KeyError("unknown conversation")
+        return chat
+
+    def _forget_idle(self, now: float) -> None:
+        for token in [t for t, c in self._chats.items() if now - (c.sent[-1] if c.sent else c.started) > self.ttl]:
+            del self._chats[token]
+
+    def _line(self, chat: _Chat, author: str, text: str, kind: str | None = None,
+              article_id: str | None = None) -> ChatLine:
+        line = ChatLine(len(chat.lines) + 1, author, text, datetime.now(timezone.utc).isoformat(), kind, article_id)
+        chat.lines.append(line)
+        return line
+
+    def _ask_bot(self, chat: _Chat, text: str) -> None:
+        reply = self.bot.answer(chat.conversation.add(text))
+        if isinstance(reply, Answer):
+            chat.answered = True
+            self.counts["bot_answers"] += 1
+            if chat.email and not chat.counted:
+                self._count(chat, {"email": chat.email}, "resolved", f"answer:{reply.article.id}", None,
+                            reply.article.topic)
+            self._line(chat, "bot", reply.text, "answer", reply.article.id)
+        elif isinstance(reply, Courtesy):
+            self._line(chat, "bot", reply.text, "courtesy")
+        else:
+            chat.handoff = reply
+            self.counts["handoffs"] += 1
+            self.counts[f"handoff_{reply.reason}"] += 1
+            self._line(chat, "bot", reply.text, "handoff")
+            self._hand_over(chat)
+
+    def _language(self, chat: _Chat) -> str:
+        lang = chat.conversation.language or (chat.handoff.language if chat.handoff else "fr")
+        return lang if lang in ASK_EMAIL else "fr"
+
+    def _hand_over(self, chat: _Chat) -> None:
+        if chat.email is None:
+            self._line(chat, "system", ASK_EMAIL[self._language(chat)], "ask_email")
+            return
+        assert chat.handoff is not None
+        h = chat.handoff
+        transcript = "\n".join(f"{'Client' if t.author == 'customer' else 'Bot'} : {t.text}" for t in h.transcript)
+        asked = sum(t.author == "customer" for t in chat.conversation.turns)
+        later = [ln.text for ln in chat.lines if ln.author == "visitor"][asked:]  # typed while we waited
+        body = "\n\n".join(x for x in (h.summary, "Transcription :\n" + transcript, "\n".join(later)) if x)
+        got = _on_cursor(self.store, lambda s: cases.receive(
+            s, channel="chat", identifiers={"email": chat.email}, text=body, ts=datetime.now(timezone.utc),
+            topic=h.topic, language=h.language, external_id=f"chat:{chat.chat_id}:{len(chat.lines)}"))
+        chat.case_id = got.case_id
+        self._count(chat, {"person_id": got.person_id}, "transferred", f"handoff:{h.reason}", got.case_id, h.topic)
+        self._line(chat, "system", HANDED[self._language(chat)].format(case=got.case_id), "case")
+
+    def _to_case(self, chat: _Chat, text: str) -> None:
+        got = _on_cursor(self.store, lambda s: cases.receive(
+            s, channel="chat", identifiers={"email": chat.email}, text=text, ts=datetime.now(timezone.utc),
+            in_reply_to_case=chat.case_id, external_id=f"chat:{chat.chat_id}:{len(chat.lines)}"))
+        chat.case_id = got.case_id
+
+    def _agent_replies(self, chat: _Chat) -> None:
+        rows = self.store.cursor()
+        try:
+            case_id = _final_case(rows, chat.case_id or "")
+            found = rows.con.execute(
+                "SELECT message_id, body FROM messages WHERE case_id = ? AND public AND author IN ('agent', 'bot') "
+                "AND channel = 'chat' AND import_id = 'desk' ORDER BY ts, message_id", [case_id]).fetchall()
+        finally:
+            rows.close()
+        for mid, body in found:
+            if mid not in chat.agent_seen:
+                chat.agent_seen.add(mid)
+                self._line(chat, "agent", body or "", "reply")
+
+    def _count(self, chat: _Chat, who: dict[str, str | None], outcome: str, what: str, case_id: str | None,
+               topic: str | None) -> None:
+        """One ``chatbot`` touchpoint per conversation with a known person (the metrics' containment):
+        ``resolved`` when the bot answered, replaced by ``transferred`` if it handed over later."""
+        chat.counted = True
+        event_id = f"chatbot:{chat.chat_id}"
+
+        def write(s: Store) -> None:
+            with s.write_lock, s.transaction() as con:
+                person = who.get("person_id") or persons.ensure(con, who, ts=datetime.now(timezone.utc),
+                                                                 source="desk:chatbot").person_id
+                con.execute("DELETE FROM touchpoints WHERE event_id = ?", [event_id])
+                con.execute("INSERT INTO touchpoints (event_id, ts, person_id, channel, direction, kind, stage, "
+                            "topic, case_id, outcome, text, import_id) VALUES (?, ?, ?, 'chatbot', 'inbound', "
+                            "'contact', 'support', ?, ?, ?, ?, 'desk')",
+                            [event_id, datetime.now(timezone.utc), person, topic, case_id, outcome, what])
+            s.touch()
+
+        _on_cursor(self.store, write)
+
+
+def _on_cursor(store: Store, work: Callable[[Store], T]) -> T:
+    """Run ``work`` on a connection of this thread's own (DuckDB connections are per thread)."""
+    cur = store.cursor()
+    try:
+        return work(cur)
+    finally:
+        cur.close()
+
+
+def _final_case(store: Store, case_id: str) -> str:
+    """The case a merged case lives on now."""
+    for _ in range(20):
+        row = store.con.execute("SELECT merged_into FROM desk_cases WHERE case_id = ?", [case_id]).fetchone()
+        if not row or not row[0]:
+            break
+        case_id = str(row[0])
+    return case_id
+
+
+def _clean(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("text: write a message")
+    if len(text) > MAX_TEXT:
+        raise ChatError(f"text: at most {MAX_TEXT} characters")
+    return text.strip()
+
+
+def _limit(times: deque[float], per_minute: int, now: float) -> None:
+    while times and now - times[0] > 60:
+        times.popleft()
+    if len(times) >= per_minute:
+        raise RateLimited(60 - (now - times[0]))
+    times.append(now)
