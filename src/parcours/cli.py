@@ -385,24 +385,48 @@ def value_fit(orders: Path, calibration_end: Any, observation_end: Any, unit: st
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option("--mail-domain", envvar="PARCOURS_MAIL_DOMAIN", default=None, metavar="DOMAIN",
+              help="The desk's mail domain (support@DOMAIN): turns the e-mail channel on. [$PARCOURS_MAIL_DOMAIN]")
+@click.option("--smtp-port", envvar="PARCOURS_SMTP_PORT", type=int, default=None,
+              help="Receive the desk's mail by SMTP on this port (needs --mail-domain). [$PARCOURS_SMTP_PORT]")
+@click.option("--smtp-host", envvar="PARCOURS_SMTP_HOST", default="127.0.0.1", show_default=True,
+              help="Address of the SMTP listener. [$PARCOURS_SMTP_HOST]")
+@click.option("--smtp-relay", envvar="PARCOURS_SMTP_RELAY", default=None, metavar="HOST:PORT",
+              help="Send agents' e-mail replies through this SMTP server; without it they are kept "
+                   "unsent (see /health). [$PARCOURS_SMTP_RELAY]")
+@click.option("--mail-from", envvar="PARCOURS_MAIL_FROM", default=None, metavar="ADDRESS",
+              help="From of the replies. Default: Service client <support@DOMAIN>. [$PARCOURS_MAIL_FROM]")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, mail_domain: str | None, smtp_port: int | None,
+          smtp_host: str, smtp_relay: str | None, mail_from: str | None) -> None:
     """Serve the web app and the REST API (/api/v1, docs at /api/docs).
 
     The server is the store's one writer while it runs (DuckDB allows one writing
     process): send data through the API, or stop the server to run `parcours import`.
     Log in with a user from `parcours users add`; API clients use `parcours tokens create`.
+    With --mail-domain the desk receives mail (--smtp-port) and sends replies (--smtp-relay);
+    the web chat is at /chat (docs/email.md, docs/chat.md).
     """
-    _serve(ctx, host, port)
+    from parcours.desk.email_channel import MailSettings
+
+    mail = None
+    if mail_domain:
+        try:
+            mail = MailSettings(mail_domain, smtp_host, smtp_port, MailSettings.parse_relay(smtp_relay), mail_from)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--smtp-relay") from e
+    elif smtp_port or smtp_relay:
+        raise click.UsageError("--smtp-port and --smtp-relay need --mail-domain (the domain the desk serves)")
+    _serve(ctx, host, port, mail)
 
 
-def _serve(ctx: click.Context, host: str, port: int) -> None:
+def _serve(ctx: click.Context, host: str, port: int, mail: Any = None) -> None:
     import uvicorn
 
     from parcours.web import create_app
 
     try:
-        app = create_app(ctx.obj["db"])
+        app = create_app(ctx.obj["db"], mail=mail)
     except StoreError as e:
         raise click.ClickException(str(e)) from e
     console.print(f"Parcours is served at [bold]http://{host}:{port}/[/] (Ctrl-C to stop)")

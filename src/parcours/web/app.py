@@ -21,6 +21,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parcours.desk.chat import ChatService
+from parcours.desk.email_channel import MailSettings, start_listener
+from parcours.desk.outbox import Outbox
+from parcours.desk.smtp import SmtpListener
 from parcours.ingest.live import Writer
 from parcours.store import Store
 from parcours.web.deps import LoginRequired
@@ -29,6 +33,7 @@ from parcours.web.render import render
 from parcours.webhooks import Webhooks
 
 HERE = Path(__file__).parent
+JSON_PATHS = ("/api/", "/chat/")  #: paths whose errors are JSON (the API, the chat widget's endpoints)
 log = logging.getLogger("parcours.web")
 
 
@@ -37,12 +42,20 @@ def default_spool(db: Path) -> Path:
     return db.with_name(db.name + ".spool")
 
 
-def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
+def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings | None = None) -> FastAPI:
+    """The app on the store ``db``; ``mail`` (else ``PARCOURS_MAIL_DOMAIN``… from the environment)
+    turns on the desk's e-mail channel: the SMTP listener and the outbox."""
     store = Store(db)
+    mail = mail or MailSettings.from_env()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        listener, outbox = _start_mail(app, store, mail)
         yield
+        if listener is not None:
+            listener.stop()
+        if outbox is not None:
+            outbox.stop()
         app.state.writer.close()
         hooks = getattr(app.state, "webhooks", None)
         if hooks is not None:
@@ -55,6 +68,8 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
                               "`Authorization: Bearer <token>` (`parcours tokens create`).")
     app.state.store = store
     app.state.figures = Figures(store)
+    app.state.chat = ChatService(store)
+    app.state.outbox = None
     app.state.webhooks = Webhooks(store)  # before the writer: batches left in the spool emit too
     app.state.writer = Writer(store, spool or default_spool(store.path),
                               on_stored=lambda table, rep: _stored(app, table, rep))
@@ -74,8 +89,10 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, Any]:
+        outbox = app.state.outbox
         return {"status": "ok", "store": str(store.path), "schema_version": store.schema_version,
-                "queued_batches": app.state.writer.queued(), "figures_computing": app.state.figures.computing}
+                "queued_batches": app.state.writer.queued(), "figures_computing": app.state.figures.computing,
+                "mail": outbox.status() if outbox is not None else None, "chat": app.state.chat.stats()}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:
@@ -91,13 +108,13 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
         errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg")}
                   for e in exc.errors()]
         text = "; ".join(f"{e['where']}: {e['reason']}" for e in errors)
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(JSON_PATHS):
             return JSONResponse({"detail": text, "errors": errors}, status_code=422)
         return render(request, "error.html", status=422, detail=text, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(JSON_PATHS):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return render(request, "error.html", status=exc.status_code,
                       detail=exc.detail if exc.status_code != 404 else None, status_code=exc.status_code)
@@ -111,6 +128,19 @@ def create_app(db: str | Path, *, spool: Path | None = None) -> FastAPI:
         return render(request, "error.html", status=500, detail=type(exc).__name__, status_code=500)
 
     return app
+
+
+def _start_mail(app: FastAPI, store: Store, mail: MailSettings | None) -> tuple[SmtpListener | None, Outbox | None]:
+    """The desk's e-mail channel, when configured: the inbound listener and the outbox thread."""
+    if mail is None:
+        return None, None
+    outbox = Outbox(store, mail.domain, mail.sender, mail.relay, interval=mail.outbox_interval)
+    outbox.start()
+    app.state.outbox = outbox
+    listener = start_listener(store, mail)
+    if listener is not None:
+        log.warning("desk mail for %s received on %s:%s", mail.domain, mail.smtp_host, mail.smtp_port)
+    return listener, outbox
 
 
 def _stored(app: FastAPI, table: str, rep: Any) -> None:
