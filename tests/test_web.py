@@ -164,6 +164,8 @@ def test_the_overview_shows_scores_with_margins_trends_reactivity_and_churn(site
         assert spec["data"]["values"], chart
     months = json.loads(re.search(r'id="trend-nps-spec">(.*?)</script>', html, re.S).group(1))["data"]["values"]
     assert all(m["moe95"] > 0 for m in months) and sum(m["n"] for m in months) == nps["n"]
+    csat = json.loads(re.search(r'id="trend-csat-spec">(.*?)</script>', html, re.S).group(1))["data"]["values"]
+    assert csat and all(m["low"] < m["score"] < m["high"] for m in csat if 0 < m["score"] < 100)  # Wilson
     first = rep["service"]["first_response"]
     assert 'id="kpi-first-response"' in html and f"{first['median_h']:.1f} h" in html
     churn = [r for r in rep["loyalty"]["contractual_churn"] if r["complete"]][-1]
@@ -212,8 +214,17 @@ def test_journeys_service_and_loyalty_show_their_figures(site, admin):
     assert f"{fcr['fcr']:.1f} %" in s and f"{fcr['fcr_same_channel']:.1f} %" in s
     assert f"{rep['service']['sla']['response']:.1f} %" in s and 'id="agent-table"' in s
     assert s.count("<tr>") > 20
+    by_agent = admin.get("/api/v1/report", params={"by": "agent"}).json()["breakdowns"][0]["rows"]
+    timed = {a: r for a, r in by_agent.items() if a != "(none)" and (r.get("resolution") or {}).get("n")}
+    assert len(timed) >= 3 and all(r["sla"]["n"] for r in timed.values())  # the agents' cases, not the contacts
+    assert "First response (median, h)" in s and "resolution in time" in s
     loy = admin.get("/loyalty").text
     assert 'id="cohort-chart-spec"' in loy and 'id="churn-table"' in loy and 'id="value-figures"' in loy
+    clv = rep["value"]["clv_52w"]
+    tenths = clv["deciles"]
+    assert len(tenths) == 10 and sum(d["customers"] for d in tenths) == clv["n"]
+    assert abs(sum(d["share"] for d in tenths) - 100) < 1e-6 and tenths[0]["mean"] >= tenths[-1]["mean"]
+    assert 'id="clv-chart-spec"' in loy and loy.count("<tr><th scope=\"row\">", loy.index('id="clv-table"')) >= 10
 
 
 def test_voice_shows_recent_verbatims_with_their_score_and_says_themes_are_not_there_yet(site, admin):

@@ -143,7 +143,8 @@ def _channel_order(c: str) -> int:
 
 
 def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
-    """NPS, CSAT, CES, contacts and journey shares per value of one dimension."""
+    """NPS, CSAT, CES, avoidable contacts, and the service desk's times and SLA attainment
+    (cases: an agent is the assignee) per value of one dimension."""
     out: dict[str, Any] = {"dimension": dim, "rows": {}, "not_sliceable": []}
     persons = t["persons"]
 
@@ -157,8 +158,10 @@ def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
 
     resp = lambda: dimensions.add_dimension(t["responses"], dim, persons)  # noqa: E731
     put("nps", lambda: metrics.nps(resp(), by=[dim]), {"score": "nps", "moe95": "moe95", "n": "n"})
-    put("csat", lambda: metrics.csat(resp(), by=[dim]), {"score": "csat", "n": "n"})
-    put("ces", lambda: metrics.ces(resp(), by=[dim]), {"share_easy": "ces", "mean": "mean", "n": "n"})
+    put("csat", lambda: metrics.csat(resp(), by=[dim]), {"score": "csat", "low": "csat_low", "high": "csat_high",
+                                                          "n": "n"})
+    put("ces", lambda: metrics.ces(resp(), by=[dim]), {"share_easy": "ces", "low": "ces_low", "high": "ces_high",
+                                                        "mean": "mean", "n": "n"})
 
     def flags() -> Any:  # a dimension column does not change how contacts group into episodes
         eps = t.get("episodes")
@@ -167,6 +170,16 @@ def breakdown(t: dict[str, Any], dim: str) -> dict[str, Any]:
         return journeys.contact_flags(dimensions.add_dimension(eps, dim, persons))
     # a contact's own channel when slicing by channel (an episode mixes channels)
     put("avoidable", lambda: journeys.avoidable_contacts(flags(), by=[dim]), {"share": "share", "n": "n"})
+
+    from parcours.metrics import service
+
+    case_t = lambda: dimensions.add_dimension(t["cases"], dim, persons)  # noqa: E731
+    times = {"median_h": "median_h", "p90_h": "p90_h", "n": "n"}
+    put("first_response", lambda: service.first_response_time(case_t(), t["messages"], by=[dim]), times)
+    put("resolution", lambda: service.resolution_time(case_t(), by=[dim]), times)
+    put("sla", lambda: service.sla_attainment(case_t(), t["messages"], by=[dim], default="standard"),
+        {"response": "response", "response_n": "response_n", "resolution": "resolution",
+         "resolution_n": "resolution_n", "n": "n"})
     return out
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from parcours.metrics.journeys import with_life_stage, with_tenure_year
 
 DIMENSIONS = ("period", "channel", "stage", "topic", "agent", "segment", "life_stage", "tenure_year")
-_COLUMN = {"channel": "channel", "stage": "stage", "topic": "topic", "agent": "agent_id"}
+#: the column carrying each direct dimension, in order of preference (a case's agent is its assignee)
+_COLUMN = {"channel": ("channel",), "stage": ("stage",), "topic": ("topic",), "agent": ("agent_id", "assignee")}
 
 
 class NotSliceable(ValueError):
@@ -34,8 +35,8 @@ def add_dimension(table: Any, dim: str, persons: Any) -> Any:
     if dim == "period":
         return table.mutate(period=table[time_column(table)].strftime("%Y-%m"))
     if dim in _COLUMN:
-        col = _COLUMN[dim]
-        if col not in table.columns:
+        col = next((c for c in _COLUMN[dim] if c in table.columns), None)
+        if col is None:
             raise NotSliceable(f"{dim} is not recorded on these rows")
         return table.mutate(**{dim: table[col].cast("string").fill_null("(none)")})
     if "person_id" not in table.columns:

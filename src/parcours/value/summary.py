@@ -75,7 +75,20 @@ def value_of(s: dict[str, Any]) -> dict[str, Any]:
     total = float(np.sum(values))
     out["clv_52w"] = {"total": total, "mean": float(np.mean(values)), "median": float(np.median(values)),
                       "top_decile_share": float(100 * np.sum(top[:decile]) / total) if total > 0 else None,
-                      "n": n, "discount_per_month": MONTHLY_DISCOUNT}
+                      "n": n, "discount_per_month": MONTHLY_DISCOUNT, "deciles": deciles(top, total)}
+    return out
+
+
+def deciles(descending: np.ndarray, total: float) -> list[dict[str, Any]]:
+    """The distribution of customer value: customers ranked by CLV in ten groups of equal size
+    (1 = the most valuable tenth), each with its range, mean and share of the total — how
+    concentrated value is, which a mean and a median alone do not show."""
+    out = []
+    for k, part in enumerate(np.array_split(descending, 10), 1):
+        if len(part):
+            out.append({"decile": k, "customers": int(len(part)), "min": float(part[-1]), "max": float(part[0]),
+                        "mean": float(np.mean(part)),
+                        "share": float(100 * np.sum(part) / total) if total > 0 else None})
     return out
 
 

@@ -94,8 +94,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "clv_mean": "mean per customer", "clv_median": "median per customer", "top_decile": "share of the top 10 %",
         "p_alive": "probability still active (mean)", "p_alive_low": "customers below 50 %",
         "expected_purchases": "expected purchases per customer", "customers": "customers",
-        "repeat_customers": "repeat customers", "clv_distribution_missing": "The report gives the summary "
-        "of the value distribution (mean, median, top decile), not the distribution itself.",
+        "repeat_customers": "repeat customers", "clv_deciles": "Customer value by tenth of customers "
+        "(ranked by CLV over 52 weeks): share of the total", "decile_label": "tenth {k}",
+        "clv_share": "share of the total value", "clv_range": "CLV from – to",
         "segments": "Segments", "rfm": "RFM segments (recency, frequency, monetary value)",
         "behaviour": "Contact behaviour segments", "share": "share", "recency": "recency (days)",
         "frequency": "orders", "monetary": "spent", "loyalty_sat": "Loyalty × satisfaction",
@@ -219,8 +220,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "top_decile": "part des 10 % meilleurs", "p_alive": "probabilité d’être encore actif (moyenne)",
         "p_alive_low": "clients sous 50 %", "expected_purchases": "achats attendus par client",
         "customers": "clients", "repeat_customers": "clients ayant racheté",
-        "clv_distribution_missing": "Le rapport donne le résumé de la distribution de la valeur (moyenne, "
-        "médiane, premier décile), pas la distribution elle-même.", "segments": "Segments",
+        "clv_deciles": "Valeur client par dixième des clients (classés par CLV sur 52 semaines) : part du "
+        "total", "decile_label": "{k}ᵉ dixième", "clv_share": "part de la valeur totale",
+        "clv_range": "CLV de – à", "segments": "Segments",
         "rfm": "Segments RFM (récence, fréquence, montant)", "behaviour": "Segments de comportement de contact",
         "share": "part", "recency": "récence (jours)", "frequency": "commandes", "monetary": "dépensé",
         "loyalty_sat": "Fidélité × satisfaction", "nps_category": "Réponse NPS", "buyer": "Achats",

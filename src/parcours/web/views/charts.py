@@ -19,19 +19,18 @@ def _chart(description: str, values: list[dict[str, Any]], height: int = 220, **
 
 
 def trend(description: str, values: list[dict[str, Any]], *, y_title: str, month_title: str,
-          moe: bool = False, color: str = BLUE) -> dict[str, Any]:
-    """A score per month (rows: month as YYYY-MM-01, score, n, small_n, moe95 when ``moe``): a line,
-    with the 95 % band score ± moe95 when the report gives it."""
+          color: str = BLUE) -> dict[str, Any]:
+    """A score per month (rows: month as YYYY-MM-01, score, n, small_n, and low/high of its
+    95 % interval when known): a line, with the interval as a band."""
     x = dict(_MONTH, title=month_title)
     tooltip = [{"field": "month", "type": "temporal", "timeUnit": "utcyearmonth", "title": month_title},
                {"field": "score", "type": "quantitative", "format": ".1f", "title": y_title},
                {"field": "n", "type": "quantitative", "title": "n"}]
     layers: list[dict[str, Any]] = []
-    if moe:
-        tooltip.append({"field": "moe95", "type": "quantitative", "format": ".1f", "title": "±"})
-        layers.append({"transform": [{"calculate": "datum.score - datum.moe95", "as": "low"},
-                                     {"calculate": "datum.score + datum.moe95", "as": "high"}],
-                       "mark": {"type": "area", "opacity": 0.18, "color": color},
+    if any(r.get("low") is not None for r in values):
+        tooltip += [{"field": "low", "type": "quantitative", "format": ".1f", "title": "95 % low"},
+                    {"field": "high", "type": "quantitative", "format": ".1f", "title": "95 % high"}]
+        layers.append({"mark": {"type": "area", "opacity": 0.18, "color": color},
                        "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": y_title},
                                     "y2": {"field": "high"}}})
     y = {"field": "score", "type": "quantitative", "title": y_title, "scale": {"zero": False}}

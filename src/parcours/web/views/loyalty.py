@@ -17,8 +17,10 @@ from parcours.web.views.filters import PageFilters, page_filters, page_report
 router = APIRouter()
 
 
-def specs(loyalty: dict[str, Any], lang: str) -> dict[str, Any]:
+def specs(loyalty: dict[str, Any], value: dict[str, Any], lang: str) -> dict[str, Any]:
     t = STRINGS[lang]
+    deciles = [dict(r, group=t["decile_label"].format(k=r["decile"]))
+               for r in (value.get("clv_52w") or {}).get("deciles", [])]
     cohorts = [dict(r, cohort=r["cohort"][:7]) for r in loyalty.get("cohorts", [])]
     quarters = [dict(r, quarter=r["period"][:7]) for r in loyalty.get("retention", [])]
     churn = [dict(r, quarter=r["period"][:7]) for r in loyalty.get("contractual_churn", [])]
@@ -33,6 +35,8 @@ def specs(loyalty: dict[str, Any], lang: str) -> dict[str, Any]:
         "churn": charts.bars_ci(t["churn_period"], churn, cat="quarter", cat_title=t["quarter"], value="churn",
                                 value_title=t["churn"] + " %", low="churn_low", high="churn_high",
                                 color=charts.RED),
+        "clv_deciles": charts.bars_ci(t["clv_deciles"], deciles, cat="group", cat_title=t["customers"],
+                                      value="share", value_title=t["clv_share"] + " %", color=charts.GREEN),
         "rfm": charts.bars_ci(t["rfm"], seg.get("rfm", []), cat="segment", cat_title=t["segment"],
                               value="share", value_title=t["share"] + " %", sort="descending"),
         "behaviour": charts.bars_ci(t["behaviour"], seg.get("behaviour", []), cat="segment",
@@ -45,6 +49,6 @@ def specs(loyalty: dict[str, Any], lang: str) -> dict[str, Any]:
 def loyalty(request: Request, f: PageFilters = Depends(page_filters),
             who: Principal = Depends(page_user("metrics"))) -> Any:
     rep = page_report(request, f)
-    loy = rep.get("loyalty") or {}
-    return render(request, "loyalty.html", rep=rep, loy=loy, value=rep.get("value") or {}, filters=f,
-                  specs=specs(loy, language(request)))
+    loy, value = rep.get("loyalty") or {}, rep.get("value") or {}
+    return render(request, "loyalty.html", rep=rep, loy=loy, value=value, filters=f,
+                  specs=specs(loy, value, language(request)))

@@ -20,14 +20,17 @@ SCORES = (("nps", "score"), ("csat", "score"), ("ces", "share_easy"))
 
 
 def monthly(rep: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Per survey, its months as chart rows (month, score, n, small_n[, moe95])."""
+    """Per survey, its months as chart rows (month, score, n, small_n, and the 95 % interval
+    low–high: NPS ± its margin of error, CSAT and CES their Wilson intervals)."""
     out: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in SCORES}
     for month, figures in breakdown(rep, "period").items():
         for key, field in SCORES:
             s = figures.get(key)
             if s and s.get("n") and s.get(field) is not None:
+                moe = s.get("moe95")
+                low, high = (s[field] - moe, s[field] + moe) if moe is not None else (s.get("low"), s.get("high"))
                 out[key].append({"month": f"{month}-01", "label": month, "score": s[field], "n": s["n"],
-                                 "small_n": s.get("small_n", False), "moe95": s.get("moe95")})
+                                 "small_n": s.get("small_n", False), "moe95": moe, "low": low, "high": high})
     return out
 
 
@@ -46,7 +49,7 @@ def trend_specs(rep: dict[str, Any], lang: str) -> dict[str, Any]:
         for r in rows:
             counts.setdefault(r["label"], {})[key] = r["n"]
     specs = {
-        "nps": charts.trend(t["nps_trend"], months["nps"], y_title="NPS", month_title=t["month"], moe=True),
+        "nps": charts.trend(t["nps_trend"], months["nps"], y_title="NPS", month_title=t["month"]),
         "csat": charts.trend(t["csat_trend"], months["csat"], y_title="CSAT %", month_title=t["month"],
                              color=charts.GREEN),
         "ces": charts.trend(t["ces_trend"], months["ces"], y_title="CES %", month_title=t["month"],
