@@ -1,0 +1,238 @@
+"""The desk's e-mail round trip over real SMTP on loopback, through a real ``parcours serve``:
+a customer of the demo world writes → a case of that person → an agent replies → the
+customer's mail server receives the reply threaded → the customer answers by mail (same case)
+and then on the chat (same case again). Plus the outbox's retries and its once-only sending,
+and the case token that only the case's own person may use."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import smtplib
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import free_port, parcours_cmd
+from parcours.desk import agents, cases
+from parcours.desk.email_channel import receive_mail
+from parcours.desk.mail import InboundMail, MailLimits, parse
+from parcours.desk.outbox import Outbox, pending
+from parcours.desk.smtp import SmtpListener
+from parcours.store import Store
+
+DESK = "desk.example.fr"
+BODY = ("Bonjour,\n\nMa commande 48213 n’est toujours pas arrivée, le suivi ne bouge plus depuis lundi.\n"
+        "Où en est-elle ?\n\nHéloïse")
+REPLY = ("Bonjour,\n\nNous avons ouvert une enquête auprès du transporteur pour la commande 48213 : "
+         "réponse sous 48 h.\n\nÉlodie")
+
+
+class Mailbox:
+    """The customer's mail server (our relay on loopback): keeps every mail it gets."""
+
+    def __init__(self) -> None:
+        self.mails: list[tuple[InboundMail, bytes]] = []
+
+    def __call__(self, mail: InboundMail, raw: bytes) -> None:
+        self.mails.append((mail, raw))
+
+    def wait(self, n: int, timeout: float = 30.0) -> list[tuple[InboundMail, bytes]]:
+        end = time.monotonic() + timeout
+        while len(self.mails) < n and time.monotonic() < end:
+            time.sleep(0.1)
+        return self.mails
+
+
+class Server:
+    """``parcours serve`` with the e-mail channel on (conftest's ``Served`` has no mail options)."""
+
+    def __init__(self, db: Path, smtp_port: int, relay_port: int) -> None:
+        self.db, port = db, free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = db.with_name(f"{db.name}.{port}.log")
+        args = ["--db", str(db), "serve", "--port", str(port), "--mail-domain", DESK,
+                "--smtp-port", str(smtp_port), "--smtp-relay", f"127.0.0.1:{relay_port}"]
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(parcours_cmd(*args), stdout=out, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(self.base + "/health", timeout=1)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start: " + self.log.read_text(errors="replace"))
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(30)
+
+
+def customer_mail(sender: str, *, subject: str, body: str, message_id: str, in_reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Héloïse Dupré <{sender}>"
+    msg["To"] = f"Service client <support@{DESK}>"
+    msg["Subject"] = subject
+    msg["Date"] = "Mon, 23 Nov 2026 09:30:00 +0100"
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    msg.set_content(body)
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def smtp_send(port: int, sender: str, raw: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail(sender, [f"support@{DESK}"], raw)
+
+
+@pytest.fixture
+def world(tmp_path: Path, demo_world: tuple[Path, Path]) -> tuple[Path, str, str]:
+    """A copy of the demo world's store with one agent: (store, a customer's e-mail, their person)."""
+    db = tmp_path / "store.duckdb"
+    shutil.copy(demo_world[0], db)
+    with Store(db) as store:
+        email, person = store.con.execute(
+            "SELECT value, person_id FROM identities WHERE kind = 'email' AND person_id IN "
+            "(SELECT person_id FROM identities GROUP BY person_id HAVING count(*) >= 2) ORDER BY value LIMIT 1"
+        ).fetchone()
+        agents.add_agent(store, "elodie", "Élodie", languages=["fr"], status="online")
+    return db, str(email), str(person)
+
+
+@pytest.fixture
+def mailbox(world: tuple[Path, str, str]) -> Iterator[tuple[SmtpListener, Mailbox]]:
+    box = Mailbox()
+    domain = world[1].rpartition("@")[2]
+    with SmtpListener("127.0.0.1", free_port(), box, domains=[domain], quarantine=world[0].parent / "q") as lst:
+        yield lst, box
+
+
+def test_mail_to_case_reply_threaded_then_mail_and_chat_land_on_the_same_case(
+        world: tuple[Path, str, str], mailbox: tuple[SmtpListener, Mailbox]) -> None:
+    db, email, person = world
+    relay, box = mailbox
+    smtp_port = free_port()
+    # 1. the customer writes; the served desk stores it on a case of the right person
+    server = Server(db, smtp_port, relay.port)
+    try:
+        smtp_send(smtp_port, email, customer_mail(email, subject="Commande 48213 toujours pas arrivée", body=BODY,
+                                                  message_id="<c1.48213@client.example>"))
+    finally:
+        server.stop()
+    with Store(db) as store:
+        case_id = cases.case_for_refs(store, ["<c1.48213@client.example>"])
+        assert case_id is not None
+        view = cases.get(store, case_id)
+        assert view.case.person_id == person and view.case.channel == "email"
+        assert view.messages[-1].body is not None and "toujours pas arrivée" in view.messages[-1].body
+        # 2. an agent replies (the desk API is not there yet: the domain call, server stopped)
+        cases.reply(store, case_id, "elodie", REPLY, expected_version=view.case.version)
+        assert [o.case_id for o in pending(store)] == [case_id]
+    # 3. the served outbox sends it; the customer's server gets it threaded, accents intact
+    server = Server(db, smtp_port, relay.port)
+    try:
+        (got, raw), = box.wait(1)
+        assert got.in_reply_to == "<c1.48213@client.example>"
+        assert got.references == ("<c1.48213@client.example>",)
+        assert f"[#{case_id}]" in got.subject and got.subject.startswith("Re: Commande 48213")
+        assert got.new_text == REPLY and got.from_addr == f"support@{DESK}" and email in raw.decode()
+        health = server.call("GET", "/health")["mail"]
+        assert health["sent"] == 1 and health["waiting"] == 0 and health["relay"] == f"127.0.0.1:{relay.port}"
+        # 4. the customer answers the reply by mail: threaded on the outbound Message-ID
+        smtp_send(smtp_port, email, customer_mail(email, subject="Re: " + got.subject, body="Merci, j’attends.",
+                                                  message_id="<c2.48213@client.example>",
+                                                  in_reply_to=got.message_id))
+        # 5. … and then on the chat, about the same order, with the same e-mail address
+        token = server.call("POST", "/chat/conversations", {"language": "fr"})["token"]
+        h = {"X-Chat-Token": token}
+        server.call("POST", "/chat/messages", {"text": "Ma commande 48213 n'est toujours pas arrivée, le suivi "
+                                                       "ne bouge plus", "email": email}, h)
+        said = server.call("POST", "/chat/messages", {"text": "je veux parler à un conseiller"}, h)
+        assert said["state"]["case_id"] == case_id, said
+        time.sleep(3)  # the outbox's next rounds: nothing is sent twice
+        assert len(box.mails) == 1
+    finally:
+        server.stop()
+    with Store(db) as store:
+        view = cases.get(store, case_id)
+        by = [(m.author, m.channel) for m in view.messages]
+        assert by == [("customer", "email"), ("agent", "email"), ("customer", "email"), ("customer", "chat")]
+        assert "Transfert du bot" in (view.messages[-1].body or "")
+        assert "Client : Ma commande 48213" in (view.messages[-1].body or "")
+        assert any(e.kind == "channel_hop" and e.detail == {"from": "email", "to": "chat"} for e in view.events)
+        assert store.con.execute("SELECT outcome::VARCHAR FROM touchpoints WHERE channel = 'chatbot' AND case_id = ?",
+                                 [case_id]).fetchall() == [("transferred",)]
+
+
+# -- in process: the outbox and the case token ---------------------------------------------
+def _mail(sender: str, subject: str, message_id: str) -> InboundMail:
+    raw = (f"From: {sender}\r\nTo: support@{DESK}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nMa facture 7781 est fausse.\r\n").encode()
+    return parse(raw, limits=MailLimits(), received_at=datetime.now(timezone.utc))
+
+
+def test_outbox_retries_a_relay_that_is_down_and_never_sends_twice(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        agents.add_agent(store, "elodie", "Élodie")
+        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.", expected_version=got.version)
+        port = free_port()
+        outbox = Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", port), timeout=5)
+        assert outbox.run_once() == 0 and "cannot reach SMTP server" in (outbox.last_error or "")
+        assert len(pending(store)) == 1  # kept, to be retried
+        box = Mailbox()
+        with SmtpListener("127.0.0.1", port, box, domains=["client.example"], quarantine=tmp_path / "q"):
+            assert outbox.run_once() == 0  # backing off
+            for retry in outbox._retry.values():
+                retry.not_before = 0.0
+            assert outbox.run_once() == 1 and outbox.run_once() == 0
+            assert len(box.mails) == 1 and pending(store) == []
+        # a restart after a crash in the middle of sending: the claim is never sent again
+        store.con.execute("UPDATE message_refs SET direction = 'sending' WHERE direction = 'out'")
+        Outbox(store, DESK, f"support@{DESK}", None).start()
+        assert pending(store) == [] and store.con.execute(
+            "SELECT count(*) FROM message_refs WHERE direction = 'uncertain'").fetchone() == (1,)
+
+
+def test_outbox_without_relay_keeps_replies_and_says_so(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        agents.add_agent(store, "elodie", "Élodie")
+        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.", expected_version=got.version)
+        outbox = Outbox(store, DESK, f"support@{DESK}", None)
+        assert outbox.run_once() == 0
+        status = outbox.status()
+        assert status["waiting"] == 1 and status["relay"] is None and "no relay" in status["state"]
+
+
+def test_a_case_token_in_the_subject_is_trusted_only_from_the_case_person(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        first = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        again = receive_mail(store, _mail("marc@client.example", f"Re: Facture [#{first.case_id}]", "<f2@x>"))
+        assert (again.case_id, again.how) == (first.case_id, "thread")
+        other = receive_mail(store, _mail("intrus@autre.example", f"Facture [#{first.case_id}]", "<f3@x>"))
+        assert other.case_id != first.case_id and other.person_id != first.person_id
+        dup = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        assert dup.how == "duplicate"
