@@ -8,6 +8,7 @@ import json
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 import pyarrow.parquet as pq
@@ -275,6 +276,42 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         return api["admin"].post("/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["ping"]}
                                  ).json()["webhook_id"]
 
+    def desk_case(text: str = "Colis 77 abîmé", **kw) -> dict:
+        """A new case (an SMS from a new number): its case_id and version."""
+        number = kw.pop("number", None) or "07" + str(uuid.uuid4().int)[:8]
+        return api["admin"].post("/channels/sms/messages", json={
+            "sender": {"phone": number}, "text": text, "ts": "2026-01-02T10:00:00+01:00", **kw}).json()
+
+    def acting(path: str, **body: object) -> Callable[[], dict]:
+        def build() -> dict:
+            got = desk_case()
+            return {"path": {"case_id": got["case_id"]}, "json": {"version": got["version"], **body}}
+        return build
+
+    def merge_pair() -> dict:
+        number = "07" + str(uuid.uuid4().int)[:8]
+        a = desk_case("Facture de mars fausse", number=number, topic="billing")
+        b = desk_case("Livreur en retard", number=number, topic="delivery")
+        return {"path": {"case_id": b["case_id"]}, "json": {"into": a["case_id"], "version": b["version"]}}
+
+    def split_case() -> dict:
+        number = "07" + str(uuid.uuid4().int)[:8]
+        a = desk_case("Colis 99 perdu", number=number, topic="delivery")
+        desk_case("Colis 99 toujours perdu", number=number, topic="delivery")
+        view = api["admin"].get(f"/desk/cases/{a['case_id']}").json()
+        return {"path": {"case_id": a["case_id"]}, "json": {"message_ids": [view["messages"][-1]["message_id"]],
+                                                             "version": view["case"]["version"]}}
+
+    def suggested() -> dict:
+        number = "07" + str(uuid.uuid4().int)[:8]
+        desk_case("Facture de mars fausse", number=number, topic="billing")
+        b = desk_case("Livreur impoli", number=number)
+        return {"path": {"case_id": b["case_id"]}, "json": {"version": b["version"]}}
+
+    for agent in ("test-admin", "test-agent"):  # the tokens act as the agents named like them
+        api["admin"].post("/desk/agents", json={"agent_id": agent, "name": agent})
+    api["admin"].post("/desk/teams", json={"team_id": "rm-team", "name": "Role matrix"})
+    call = lambda: {"caller": "0611223344", "started_at": "2026-01-02T10:00:00Z", "call_id": uid()}  # noqa: E731
     batch = api["admin"].post("/touchpoints", json=tp(f"rm-{uid()}", "rm@exemple.fr")).json()["batch_id"]
     known = person()
     row = lambda: tp(f"rm-{uid()}", "rm@exemple.fr")  # noqa: E731
@@ -311,6 +348,33 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("DELETE", "/webhooks/{webhook_id}", "admin", lambda: {"path": {"webhook_id": hook()}}),
         ("GET", "/webhooks/{webhook_id}/deliveries", "admin", lambda: {"path": {"webhook_id": hook()}}),
         ("POST", "/webhooks/{webhook_id}/test", "admin", lambda: {"path": {"webhook_id": hook()}}),
+        ("GET", "/desk/inbox", "desk", lambda: {}),
+        ("GET", "/desk/cases/{case_id}", "desk", lambda: {"path": {"case_id": desk_case()["case_id"]}}),
+        ("GET", "/desk/opportunities", "desk", lambda: {}),
+        ("POST", "/desk/cases/{case_id}/reply", "desk", acting("reply", body="Bonjour")),
+        ("POST", "/desk/cases/{case_id}/note", "desk", acting("note", body="vu")),
+        ("POST", "/desk/cases/{case_id}/assign", "desk", acting("assign", assignee="test-agent")),
+        ("POST", "/desk/cases/{case_id}/status", "desk", acting("status", status="pending")),
+        ("POST", "/desk/cases/{case_id}/priority", "desk", acting("priority", priority="high")),
+        ("POST", "/desk/cases/{case_id}/close", "desk",
+         acting("close", disposition="solved", anything_else_asked=True)),
+        ("POST", "/desk/cases/{case_id}/merge", "desk", merge_pair),
+        ("POST", "/desk/cases/{case_id}/split", "desk", split_case),
+        ("POST", "/desk/cases/{case_id}/links/accept", "desk", suggested),
+        ("POST", "/desk/cases/{case_id}/links/reject", "desk", suggested),
+        ("POST", "/desk/contacts", "desk", lambda: {"json": {"channel": "store", "text": "en boutique",
+                                                             "identifiers": {"email": "rm@exemple.fr"}}}),
+        ("GET", "/desk/teams", "desk.admin", lambda: {}),
+        ("POST", "/desk/teams", "desk.admin", lambda: {"json": {"team_id": f"t{uid()}", "name": "t"}}),
+        ("GET", "/desk/agents", "desk.admin", lambda: {}),
+        ("POST", "/desk/agents", "desk.admin", lambda: {"json": {"agent_id": f"a{uid()}", "name": "a"}}),
+        ("PATCH", "/desk/agents/{agent_id}", "desk.admin",
+         lambda: {"path": {"agent_id": "test-agent"}, "json": {"capacity": 7}}),
+        ("POST", "/desk/routing/run", "desk.admin", lambda: {"json": {"limit": 1}}),
+        ("POST", "/channels/{channel}/messages", "ingest",
+         lambda: {"path": {"channel": "sms"}, "json": {"sender": {"phone": "0611223344"}, "text": "allo",
+                                                       "ts": "2026-01-02T10:00:00Z"}}),
+        ("POST", "/channels/phone/calls", "ingest", lambda: {"json": [call(), call()]}),
     ]
 
 
