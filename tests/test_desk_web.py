@@ -1,0 +1,257 @@
+"""The desk's pages over real HTTP (a running server on a store of its own) and the SLA clocks
+on cases: who may see the desk, the inbox with its countdowns, the case page, CSRF, two
+agents on one case (the conflict keeps the draft), useful errors; the default policy's
+business hours, pending pauses, breaches, policies from TOML."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import Served, make_token
+from parcours import auth
+from parcours.desk import agents, cases, clocks
+from parcours.store import Store
+
+PASSWORD = "correct horse battery"
+USERS = {"alice": ("alice@parcours.test", "agent", "Alice Martin"), "bob": ("bob@parcours.test", "agent", "Bob Durand"),
+         "admin": ("admin@parcours.test", "admin", "Ada Admin"),
+         "analyst": ("analyst@parcours.test", "analyst", "Anne Analyste")}
+FRI_1730 = datetime(2026, 3, 27, 16, 30, tzinfo=timezone.utc)   # 17:30 in Paris (CET)
+MON_0930 = datetime(2026, 3, 30, 7, 30, tzinfo=timezone.utc)    # 09:30 in Paris (CEST since Sunday)
+
+
+def desk_store(db: Path, n: int = 3) -> list[str]:
+    """A store with the users above (agents linked to Alice and Bob) and ``n`` open cases."""
+    ids = []
+    with Store(db) as store:
+        for key, (email, role, name) in USERS.items():
+            uid = auth.add_user(store, email, PASSWORD, role, name=name)
+            if role == "agent":
+                agents.add_agent(store, uid, name, user_id=uid, status="online")
+        now = datetime.now(timezone.utc)
+        for i in range(n):
+            got = cases.receive(store, channel="email", identifiers={"email": f"client{i}@exemple.fr"},
+                                text=f"Ma commande {1000 + i} n’est pas arrivée", subject=f"Commande {1000 + i}",
+                                ts=now - timedelta(minutes=10 * (n - i)))
+            ids.append(got.case_id)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    db = tmp_path_factory.mktemp("desk_web") / "desk.duckdb"
+    ids = desk_store(db)
+    ingest = make_token(db, "ingest")
+    s = Served(db)
+    yield s, ids, ingest
+    s.stop()
+
+
+@contextmanager
+def login(base: str, who: str, lang: str = "en") -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=60, headers={"Accept-Language": lang}) as c:
+        c.get("/login")
+        r = c.post("/login", data={"email": USERS[who][0], "password": PASSWORD, "csrf": c.cookies["parcours_csrf"]})
+        assert r.status_code == 303, r.text
+        yield c
+
+
+def version_of(html: str) -> int:
+    m = re.search(r'name="version" value="(\d+)"', html)
+    assert m, "no version on the page's forms"
+    return int(m.group(1))
+
+
+# -- pages and roles ----------------------------------------------------------------------
+def test_agents_and_admins_see_the_inbox_and_the_case_others_are_refused(served):
+    s, ids, ingest = served
+    for who in ("alice", "admin"):
+        with login(s.base, who) as c:
+            inbox = c.get("/desk")
+            assert inbox.status_code == 200
+            assert all(f'href="/desk/cases/{i}"' in inbox.text for i in ids)
+            assert 'href="/desk" aria-current="page"' in inbox.text            # the nav link
+            assert "on time" in inbox.text and "first response" in inbox.text  # state in words, not colour only
+            page = c.get(f"/desk/cases/{ids[0]}")
+            assert page.status_code == 200 and "Commande 1000" in page.text
+            assert 'id="composer"' in page.text and 'name="csrf"' in page.text
+            assert 'id="timeline"' in page.text                                 # the person's timeline
+    with login(s.base, "analyst") as c:
+        assert c.get("/desk").status_code == 403
+        assert c.get(f"/desk/cases/{ids[0]}").status_code == 403
+        assert 'href="/desk"' not in c.get("/customers").text
+    with httpx.Client(base_url=s.base, headers={"Authorization": f"Bearer {ingest}"}) as c:
+        assert c.get("/desk").status_code == 403
+    with httpx.Client(base_url=s.base) as c:
+        r = c.get("/desk")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_the_inbox_in_french_filters_and_the_polled_partial(served):
+    s, ids, _ = served
+    with login(s.base, "alice", "fr") as c:
+        page = c.get("/desk?lang=fr")
+        assert "Service client" in page.text and "dans les temps" in page.text and "Clavier" in page.text
+        rows = c.get("/desk/rows")
+        assert rows.status_code == 200 and rows.text.lstrip().startswith("<div id=\"desk-rows\"")
+        assert 'hx-trigger="every 10s"' in rows.text and "<html" not in rows.text
+        one = c.get("/desk", params={"q": "Commande 1001"})
+        assert f"/desk/cases/{ids[1]}" in one.text and f"/desk/cases/{ids[0]}\"" not in one.text
+        none = c.get("/desk", params={"channel": "sms"})
+        assert 'id="inbox-empty"' in none.text
+        bad = c.get("/desk", params={"cursor": "nonsense"})
+        assert bad.status_code == 400 and "cursor" in bad.text
+
+
+def test_a_reply_needs_the_csrf_token(served):
+    s, ids, _ = served
+    with login(s.base, "alice") as c:
+        v = version_of(c.get(f"/desk/cases/{ids[2]}").text)
+        r = c.post(f"/desk/cases/{ids[2]}/reply", data={"body": "Bonjour", "version": v})
+        assert r.status_code == 403 and "CSRF" in r.text
+        r = c.post(f"/desk/cases/{ids[2]}/reply", data={"body": "Bonjour", "version": v, "csrf": "forged"})
+        assert r.status_code == 403
+        assert version_of(c.get(f"/desk/cases/{ids[2]}").text) == v       # nothing written
+
+
+def test_two_agents_on_one_case_the_second_keeps_the_draft_and_reads_who_changed_it(served):
+    s, ids, _ = served
+    case = ids[1]
+    with login(s.base, "alice") as alice, login(s.base, "bob") as bob:
+        a_page, b_page = alice.get(f"/desk/cases/{case}"), bob.get(f"/desk/cases/{case}")
+        assert "Alice Martin is viewing this case" in b_page.text        # collision notice
+        v = version_of(a_page.text)
+        assert version_of(b_page.text) == v
+        sent = alice.post(f"/desk/cases/{case}/reply", data={
+            "body": "Votre colis part demain.", "mode": "public", "version": v, "csrf": alice.cookies["parcours_csrf"]})
+        assert sent.status_code == 303
+        draft = "Bonjour, je regarde votre commande <tout de suite> & je reviens vers vous."
+        late = bob.post(f"/desk/cases/{case}/reply", data={
+            "body": draft, "mode": "public", "version": v, "csrf": bob.cookies["parcours_csrf"]})
+        assert late.status_code == 409
+        assert re.search(r"Alice Martin replied at \d\d:\d\d — reload to see it", late.text), late.text
+        assert "Bonjour, je regarde votre commande &lt;tout de suite&gt; &amp; je reviens vers vous." in late.text
+        assert "Votre colis part demain." in late.text                   # the page now shows Alice's reply
+        assert version_of(late.text) == v + 1                           # sending again is possible
+        view = bob.get(f"/desk/cases/{case}").text
+        assert view.count("je regarde votre commande") == 0               # Bob's text was not written
+        again = bob.post(f"/desk/cases/{case}/reply", data={
+            "body": draft, "mode": "note", "version": v + 1, "csrf": bob.cookies["parcours_csrf"]})
+        assert again.status_code == 303
+        assert "je regarde votre commande" in bob.get(f"/desk/cases/{case}").text
+
+
+def test_assign_status_close_and_the_errors_of_a_closed_or_unknown_case(served):
+    s, ids, _ = served
+    case = ids[0]
+    with login(s.base, "alice") as c:
+        tok = c.cookies["parcours_csrf"]
+        v = version_of(c.get(f"/desk/cases/{case}").text)
+        assert c.post(f"/desk/cases/{case}/assign", data={"version": v, "csrf": tok}).status_code == 303
+        page = c.get(f"/desk/cases/{case}").text
+        assert re.search(r'id="case-assignee">me<', page)
+        v = version_of(page)
+        r = c.post(f"/desk/cases/{case}/status", data={"status": "pending", "priority": "high", "version": v,
+                                                       "csrf": tok})
+        assert r.status_code == 303
+        page = c.get(f"/desk/cases/{case}").text
+        assert "pending (waiting on the customer)" in page and 'id="case-priority">high<' in page
+        assert "paused" in page                                          # pending pauses the clocks
+        v = version_of(page)
+        r = c.post(f"/desk/cases/{case}/close", data={"disposition": "answered", "anything_else": "true",
+                                                      "opportunity": "true", "product": "Vélo cargo",
+                                                      "amount": "2 490,50", "version": v, "csrf": tok})
+        assert r.status_code == 303
+        closed = c.get(f"/desk/cases/{case}")
+        assert closed.status_code == 200 and 'id="closed-note"' in closed.text
+        assert "“anything else?” asked" in closed.text
+        assert re.search(r'class="opportunity">Vélo cargo · 2,490.50 €<', closed.text)   # seed 004's pipeline
+        refused = c.post(f"/desk/cases/{case}/reply", data={"body": "Encore un mot", "mode": "public",
+                                                            "version": version_of(closed.text), "csrf": tok})
+        assert refused.status_code == 409 and "closed" in refused.text and "Encore un mot" in refused.text
+        missing = c.get("/desk/cases/D999999")
+        assert missing.status_code == 404 and "no case" in missing.text and 'id="error"' in missing.text
+        missing_post = c.post("/desk/cases/D999999/assign", data={"version": 1, "csrf": tok})
+        assert missing_post.status_code == 404
+
+
+# -- SLA clocks on cases ------------------------------------------------------------------
+def test_a_case_opened_friday_1730_is_due_monday_0930_and_keeps_its_snapshot(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        got = cases.receive(store, channel="email", identifiers={"email": "a@exemple.fr"}, text="Bonjour",
+                            ts=FRI_1730)
+        case = cases.get(store, got.case_id).case
+        assert case.sla_snapshot == clocks.DEFAULT_POLICY.snapshot()
+        state = clocks.clock(store, case, now=FRI_1730 + timedelta(minutes=20))
+        assert state is not None and state.first_response.due_at == MON_0930
+        assert state.first_response.state == "running"
+        assert state.resolution.due_at == datetime(2026, 3, 31, 15, 30, tzinfo=timezone.utc)  # Tue 17:30: 18 h
+
+
+def test_pending_pauses_the_clocks_and_a_late_answer_is_a_breach(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        agents.add_agent(store, "a1", "Alice")
+        t0 = datetime(2026, 6, 10, 8, 0, tzinfo=timezone.utc)   # Wednesday 10:00 in Paris
+        got = cases.receive(store, channel="chat", identifiers={"email": "b@exemple.fr"}, text="Aide", ts=t0)
+        c = cases.set_status(store, got.case_id, "a1", "pending", expected_version=got.version,
+                             ts=t0 + timedelta(minutes=30))
+        paused = clocks.clock(store, c, now=t0 + timedelta(hours=5))
+        assert paused is not None and paused.first_response.state == "paused"
+        assert paused.first_response.remaining_s == 30 * 60
+        assert clocks.due(paused).state == "paused"
+        c = cases.set_status(store, c.case_id, "a1", "open", expected_version=c.version, ts=t0 + timedelta(hours=5))
+        breached = clocks.clock(store, c, now=t0 + timedelta(hours=6))
+        assert breached is not None and breached.first_response.state == "breached"
+        row = clocks.inbox_clocks(store, [c.case_id], now=t0 + timedelta(hours=6))[c.case_id]
+        assert (row.target, row.state) == ("first_response", "breached") and row.remaining_s is not None
+        assert row.remaining_s < 0
+        posted = cases.reply(store, c.case_id, "a1", "Voilà", expected_version=c.version,
+                             ts=t0 + timedelta(hours=6))
+        after = clocks.clock(store, posted.case, now=t0 + timedelta(hours=7))
+        assert after is not None and after.first_response.state == "breached"   # a breach is final
+        assert after.first_response.stopped_by == "agent_reply"
+
+
+def test_policies_from_toml_are_picked_by_priority_and_channel(tmp_path, monkeypatch):
+    db = tmp_path / "s.duckdb"
+    db.with_name("s.duckdb.sla.toml").write_text("""
+[[policy]]
+name = "Chat 24/7"
+channels = ["chat"]
+calendar = {name = "24/7", timezone = "UTC", always_open = true}
+targets.first_response = {normal = 5}
+""", encoding="utf-8")
+    monkeypatch.delenv(clocks.ENV, raising=False)
+    with Store(db) as store:
+        t0 = datetime(2026, 6, 13, 22, 0, tzinfo=timezone.utc)   # a Saturday night
+        chat = cases.receive(store, channel="chat", identifiers={"email": "c@exemple.fr"}, text="?", ts=t0)
+        mail = cases.receive(store, channel="email", identifiers={"email": "d@exemple.fr"}, text="?", ts=t0)
+        due = clocks.inbox_clocks(store, [chat.case_id, mail.case_id], now=t0)
+        assert due[chat.case_id].due_at == t0 + timedelta(minutes=5)
+        assert due[mail.case_id].due_at == datetime(2026, 6, 15, 8, 0, tzinfo=timezone.utc)  # Monday 10:00 Paris
+    with pytest.raises(clocks.SlaError, match=r"policy\[0\]"):
+        clocks.read_rules("[[policy]]\nname = 'x'\n")
+
+
+def test_the_inbox_clocks_of_200_cases_take_well_under_50_ms(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        t0 = datetime(2026, 6, 10, 8, 0, tzinfo=timezone.utc)
+        ids = [cases.receive(store, channel="sms", identifiers={"email": f"p{i}@exemple.fr"}, text=f"q{i}",
+                             ts=t0 + timedelta(seconds=i)).case_id for i in range(200)]
+        clocks.inbox_clocks(store, ids, now=t0 + timedelta(hours=1))   # warm (policy cache)
+        best = min(_timed(lambda: clocks.inbox_clocks(store, ids, now=t0 + timedelta(hours=1))) for _ in range(3))
+        assert best < 0.05, f"{best * 1000:.1f} ms"
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
