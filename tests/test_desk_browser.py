@@ -1,0 +1,126 @@
+"""The agent's flow in Debian's Chromium: log in, the inbox (keys, live refresh without
+reload), open a case, reply and see it, close with "anything else?", the language switch,
+a phone's screen — with no console error and no failed request."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import Served
+from test_desk_web import PASSWORD, USERS, desk_store
+from test_web_browser import ARGS, CHROMIUM, Watch
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                                 reason="Debian chromium not installed (CI installs it)")]
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    db = tmp_path_factory.mktemp("desk_browser") / "desk.duckdb"
+    ids = desk_store(db, n=4)
+    s = Served(db)
+    yield s, ids
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def log_in(browser, base: str, who: str, locale: str = "en-US", width: int = 1280):
+    page = browser.new_page(locale=locale, viewport={"width": width, "height": 900})
+    watch = Watch(page)
+    page.goto(base + "/login?next=/desk")
+    page.fill("input[name=email]", USERS[who][0])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page, watch
+
+
+def test_an_agent_opens_a_case_from_the_inbox_replies_and_closes_it(desk, browser):
+    s, ids = desk
+    page, watch = log_in(browser, s.base, "alice")
+    page.goto(s.base + "/desk")
+    assert page.locator("h1").inner_text() == "Service desk"
+    assert page.locator("#inbox tbody tr").count() == 4
+    first = page.locator("#inbox tbody tr").first
+    assert first.get_attribute("data-case") == ids[0]          # oldest waiting first
+    assert first.locator(".sla").inner_text() == "on time"     # the state in words beside the colour
+    # keys: / goes to the search, j / k move, Enter opens
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "desk-q"
+    page.locator("#desk-q").press("Escape")
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert page.locator("#inbox tr.selected").get_attribute("data-case") == ids[0]
+    page.keyboard.press("j")
+    assert page.locator("#inbox tr.selected").get_attribute("data-case") == ids[1]
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/desk/cases/{ids[1]}")
+    assert f"Case {ids[1]}" in page.locator("h1").inner_text()
+    assert page.locator("#clocks li").count() == 3
+    # reply: the message shows in the thread, the case is answered
+    page.fill("#body", "Bonjour, votre colis part ce soir.")
+    page.click("#send")
+    page.wait_for_selector(".msg-agent")
+    assert "votre colis part ce soir" in page.locator(".msg-agent .body").last.inner_text()
+    assert page.locator("#case-status").inner_text() == "open"
+    # close with "anything else?"
+    page.check("#anything-else")
+    page.select_option("#disposition", "answered")
+    page.click("#close")
+    page.wait_for_selector("#closed-note")
+    assert page.locator("#case-status").inner_text().startswith("closed")
+    assert "“anything else?” asked" in page.locator(".case-head").inner_text()
+    page.goto(s.base + "/desk")
+    assert ids[1] not in [r.get_attribute("data-case") for r in page.locator("#inbox tbody tr").all()]
+    assert watch.problems == []
+    page.close()
+
+
+def test_the_inbox_refreshes_without_reloading_and_speaks_french(desk, browser):
+    s, ids = desk
+    page, watch = log_in(browser, s.base, "bob", locale="fr-FR")
+    page.goto(s.base + "/desk")
+    assert page.locator("h1").inner_text() == "Service client"
+    assert page.locator("#nav a[aria-current=page]").inner_text() == "Service client"
+    page.evaluate("window.notReloaded = true")
+    with page.expect_response(lambda r: "/desk/rows" in r.url, timeout=20_000) as polled:
+        pass
+    assert polled.value.status == 200
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#inbox tbody tr").count() >= 3
+    page.click("#lang-switch")
+    page.wait_for_url("**lang=en")
+    assert page.locator("h1").inner_text() == "Service desk"
+    page.click("#lang-switch")
+    page.wait_for_url("**lang=fr")
+    page.locator("#inbox a.case-link").first.click()
+    page.wait_for_selector("#composer")
+    assert page.locator("#composer legend").inner_text() == "Écrire"
+    assert page.locator("#send").inner_text() == "Envoyer"
+    assert watch.problems == []
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/desk", "/desk/cases/{case}"])
+def test_the_desk_fits_a_phone(desk, browser, path):
+    s, ids = desk
+    page, watch = log_in(browser, s.base, "alice", width=390)
+    page.goto(s.base + path.format(case=ids[2]))
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    assert watch.problems == []
+    page.close()
