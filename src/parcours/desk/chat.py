@@ -91,7 +91,7 @@ class ChatService:
     per client address; conversations idle for ``ttl`` seconds are forgotten."""
 
     def __init__(self, store: Store, *, bot: Bot | None = None, per_minute: int = 20,
-                 starts_per_minute: int = 10, ttl: float = 6 * 3600, max_chats: int = 10_000) -> None:
+                 starts_per_minute: int = 30, ttl: float = 6 * 3600, max_chats: int = 10_000) -> None:
         self.store = store
         self._bot = bot
         self.per_minute, self.starts_per_minute = per_minute, starts_per_minute
