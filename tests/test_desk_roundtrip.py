@@ -24,7 +24,7 @@ import pytest
 
 from conftest import free_port, parcours_cmd
 from parcours.desk import agents, cases
-from parcours.desk.email_channel import receive_mail
+from parcours.desk.email_channel import MailSettings, receive_mail
 from parcours.desk.mail import InboundMail, MailLimits, parse
 from parcours.desk.outbox import Outbox, pending
 from parcours.desk.smtp import SmtpListener
@@ -236,3 +236,17 @@ def test_a_case_token_in_the_subject_is_trusted_only_from_the_case_person(tmp_pa
         assert other.case_id != first.case_id and other.person_id != first.person_id
         dup = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
         assert dup.how == "duplicate"
+
+
+def test_serve_mail_options_are_checked(cli: Any) -> None:
+    assert MailSettings.parse_relay("smtp.example.fr:587") == ("smtp.example.fr", 587)
+    assert MailSettings.parse_relay("smtp.example.fr") == ("smtp.example.fr", 25)
+    assert MailSettings.parse_relay("") is None
+    with pytest.raises(ValueError, match="host:port"):
+        MailSettings.parse_relay("smtp.example.fr:x")
+    with pytest.raises(ValueError, match="starttls"):
+        MailSettings(DESK, relay_tls="ssl3")
+    code, out, _ = cli("serve", "--smtp-port", "2525")
+    assert code == 2 and "--mail-domain" in out
+    code, out, _ = cli("serve", "--mail-domain", DESK, "--smtp-relay", "relay:abc")
+    assert code == 2 and "host:port" in out

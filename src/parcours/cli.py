@@ -394,11 +394,15 @@ def value_fit(orders: Path, calibration_end: Any, observation_end: Any, unit: st
 @click.option("--smtp-relay", envvar="PARCOURS_SMTP_RELAY", default=None, metavar="HOST:PORT",
               help="Send agents' e-mail replies through this SMTP server; without it they are kept "
                    "unsent (see /health). [$PARCOURS_SMTP_RELAY]")
+@click.option("--smtp-relay-tls", envvar="PARCOURS_SMTP_RELAY_TLS", default="none", show_default=True,
+              type=click.Choice(["none", "starttls", "tls"]),
+              help="TLS to the relay: STARTTLS (587) or TLS from the start (465). Login: "
+                   "$PARCOURS_SMTP_RELAY_USER and $PARCOURS_SMTP_RELAY_PASSWORD. [$PARCOURS_SMTP_RELAY_TLS]")
 @click.option("--mail-from", envvar="PARCOURS_MAIL_FROM", default=None, metavar="ADDRESS",
               help="From of the replies. Default: Service client <support@DOMAIN>. [$PARCOURS_MAIL_FROM]")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, mail_domain: str | None, smtp_port: int | None,
-          smtp_host: str, smtp_relay: str | None, mail_from: str | None) -> None:
+          smtp_host: str, smtp_relay: str | None, smtp_relay_tls: str, mail_from: str | None) -> None:
     """Serve the web app and the REST API (/api/v1, docs at /api/docs).
 
     The server is the store's one writer while it runs (DuckDB allows one writing
@@ -412,7 +416,9 @@ def serve(ctx: click.Context, host: str, port: int, mail_domain: str | None, smt
     mail = None
     if mail_domain:
         try:
-            mail = MailSettings(mail_domain, smtp_host, smtp_port, MailSettings.parse_relay(smtp_relay), mail_from)
+            mail = MailSettings(mail_domain, smtp_host, smtp_port, MailSettings.parse_relay(smtp_relay), mail_from,
+                                relay_tls=smtp_relay_tls, relay_user=os.environ.get("PARCOURS_SMTP_RELAY_USER"),
+                                relay_password=os.environ.get("PARCOURS_SMTP_RELAY_PASSWORD"))
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--smtp-relay") from e
     elif smtp_port or smtp_relay:

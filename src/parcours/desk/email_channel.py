@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from parcours.store import Store
 __all__ = ["DESK_TOKEN", "MailSettings", "receive_mail", "start_listener"]
 
 log = logging.getLogger(__name__)
+
+RELAY_TLS = ("none", "starttls", "tls")
 
 #: the desk's case ids are ``D123`` (``mail.CASE_TOKEN`` expects ``C-123``): the token in
 #: subjects takes both, so ``[#D123]`` written by the outbox threads back.
@@ -39,6 +41,13 @@ class MailSettings:
     relay: tuple[str, int] | None = None
     from_addr: str | None = None      #: default ``Service client <support@domain>``
     outbox_interval: float = 2.0      #: seconds between two looks for replies to send
+    relay_tls: str = "none"           #: ``none``, ``starttls`` (port 587) or ``tls`` (port 465)
+    relay_user: str | None = None     #: login on the relay (only over TLS in production)
+    relay_password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.relay_tls not in RELAY_TLS:
+            raise ValueError(f"relay TLS is one of {', '.join(RELAY_TLS)}, not {self.relay_tls!r}")
 
     @property
     def sender(self) -> str:
@@ -57,13 +66,16 @@ class MailSettings:
     @classmethod
     def from_env(cls) -> MailSettings | None:
         """Settings from ``PARCOURS_MAIL_DOMAIN``, ``PARCOURS_SMTP_HOST``, ``PARCOURS_SMTP_PORT``,
-        ``PARCOURS_SMTP_RELAY``, ``PARCOURS_MAIL_FROM`` (None without a domain)."""
+        ``PARCOURS_SMTP_RELAY``, ``PARCOURS_SMTP_RELAY_TLS``, ``PARCOURS_SMTP_RELAY_USER``,
+        ``PARCOURS_SMTP_RELAY_PASSWORD``, ``PARCOURS_MAIL_FROM`` (None without a domain)."""
         domain = os.environ.get("PARCOURS_MAIL_DOMAIN")
         if not domain:
             return None
-        port = os.environ.get("PARCOURS_SMTP_PORT")
-        return cls(domain, os.environ.get("PARCOURS_SMTP_HOST", "127.0.0.1"), int(port) if port else None,
-                   cls.parse_relay(os.environ.get("PARCOURS_SMTP_RELAY")), os.environ.get("PARCOURS_MAIL_FROM"))
+        port, env = os.environ.get("PARCOURS_SMTP_PORT"), os.environ.get
+        return cls(domain, env("PARCOURS_SMTP_HOST", "127.0.0.1"), int(port) if port else None,
+                   cls.parse_relay(env("PARCOURS_SMTP_RELAY")), env("PARCOURS_MAIL_FROM"),
+                   relay_tls=env("PARCOURS_SMTP_RELAY_TLS", "none"), relay_user=env("PARCOURS_SMTP_RELAY_USER"),
+                   relay_password=env("PARCOURS_SMTP_RELAY_PASSWORD"))
 
 
 def _person_of_email(store: Store, address: str) -> str | None:

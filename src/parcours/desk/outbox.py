@@ -126,6 +126,9 @@ class Outbox:
     relay: tuple[str, int] | None = None
     interval: float = 2.0
     timeout: float = 30.0
+    tls: str = "none"  #: ``none``, ``starttls`` or ``tls`` (implicit, port 465)
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
     sent: int = 0
     failed: int = 0
     last_error: str | None = None
@@ -182,7 +185,8 @@ class Outbox:
             return self._failed(store, out, ext, exc.reason)
         _set_state(store, out, ext, "sending")
         try:
-            send(msg, *self.relay, timeout=self.timeout)
+            send(msg, *self.relay, timeout=self.timeout, starttls=self.tls == "starttls",
+                 implicit_tls=self.tls == "tls", user=self.user, password=self.password)
         except MailError as exc:
             if not exc.temporary:
                 return self._failed(store, out, ext, exc.reason)

@@ -134,7 +134,8 @@ def _start_mail(app: FastAPI, store: Store, mail: MailSettings | None) -> tuple[
     """The desk's e-mail channel, when configured: the inbound listener and the outbox thread."""
     if mail is None:
         return None, None
-    outbox = Outbox(store, mail.domain, mail.sender, mail.relay, interval=mail.outbox_interval)
+    outbox = Outbox(store, mail.domain, mail.sender, mail.relay, interval=mail.outbox_interval, tls=mail.relay_tls,
+                    user=mail.relay_user, password=mail.relay_password)
     outbox.start()
     app.state.outbox = outbox
     listener = start_listener(store, mail)
