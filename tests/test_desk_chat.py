@@ -119,6 +119,9 @@ def test_a_handoff_asks_for_an_email_opens_a_case_with_the_transcript_and_brings
     outcome = store.con.execute("SELECT outcome::VARCHAR, text FROM touchpoints WHERE channel = 'chatbot' "
                                 "AND case_id = ?", [case_id]).fetchall()
     assert outcome == [("transferred", "handoff:asked_for_human")]
+    journey = store.con.execute("SELECT channel::VARCHAR FROM touchpoints WHERE case_id = ? ORDER BY ts",
+                                [case_id]).fetchall()
+    assert journey == [("chatbot",), ("chat",)]
     assert client.get("/health").json()["chat"]["handoff_asked_for_human"] >= 1
 
 

@@ -72,6 +72,7 @@ class _Chat:
     token: str
     started: float
     chat_id: str = field(default_factory=lambda: secrets.token_hex(8))  #: stored in the desk (never the token)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     conversation: Conversation = field(default_factory=Conversation)
     lines: list[ChatLine] = field(default_factory=list)
     email: str | None = None
@@ -244,7 +245,8 @@ class ChatService:
     def _count(self, chat: _Chat, who: dict[str, str | None], outcome: str, what: str, case_id: str | None,
                topic: str | None) -> None:
         """One ``chatbot`` touchpoint per conversation with a known person (the metrics' containment):
-        ``resolved`` when the bot answered, replaced by ``transferred`` if it handed over later."""
+        ``resolved`` when the bot answered, replaced by ``transferred`` if it handed over later;
+        dated when the chat started, so the journey reads chatbot → chat (the case's contact)."""
         chat.counted = True
         event_id = f"chatbot:{chat.chat_id}"
 
@@ -256,7 +258,7 @@ class ChatService:
                 con.execute("INSERT INTO touchpoints (event_id, ts, person_id, channel, direction, kind, stage, "
                             "topic, case_id, outcome, text, import_id) VALUES (?, ?, ?, 'chatbot', 'inbound', "
                             "'contact', 'support', ?, ?, ?, ?, 'desk')",
-                            [event_id, datetime.now(timezone.utc), person, topic, case_id, outcome, what])
+                            [event_id, chat.started_at, person, topic, case_id, outcome, what])
             s.touch()
 
         _on_cursor(self.store, write)
