@@ -19,10 +19,11 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
-from conftest import free_port, parcours_cmd
+from conftest import free_port, make_token, parcours_cmd
 from parcours.desk import agents, cases
 from parcours.desk.email_channel import MailSettings, receive_mail
 from parcours.desk.mail import InboundMail, MailLimits, parse
@@ -134,25 +135,23 @@ def test_mail_to_case_reply_threaded_then_mail_and_chat_land_on_the_same_case(
     db, email, person = world
     relay, box = mailbox
     smtp_port = free_port()
-    # 1. the customer writes; the served desk stores it on a case of the right person
+    token = make_token(db, "agent", "elodie")  # an agent's API token (the agent id is its name)
+    auth = {"Authorization": f"Bearer {token}"}
     server = Server(db, smtp_port, relay.port)
     try:
+        # 1. the customer writes; the served desk stores it on a case of the right person
         smtp_send(smtp_port, email, customer_mail(email, subject="Commande 48213 toujours pas arrivée", body=BODY,
                                                   message_id="<c1.48213@client.example>"))
-    finally:
-        server.stop()
-    with Store(db) as store:
-        case_id = cases.case_for_refs(store, ["<c1.48213@client.example>"])
-        assert case_id is not None
-        view = cases.get(store, case_id)
-        assert view.case.person_id == person and view.case.channel == "email"
-        assert view.messages[-1].body is not None and "toujours pas arrivée" in view.messages[-1].body
-        # 2. an agent replies (the desk API is not there yet: the domain call, server stopped)
-        cases.reply(store, case_id, "elodie", REPLY, expected_version=view.case.version)
-        assert [o.case_id for o in pending(store)] == [case_id]
-    # 3. the served outbox sends it; the customer's server gets it threaded, accents intact
-    server = Server(db, smtp_port, relay.port)
-    try:
+        found = server.call("GET", "/api/v1/desk/inbox?" + urlencode({"q": email}), headers=auth)["cases"]
+        assert [(c["person_id"], c["channel"], c["subject"]) for c in found] == [
+            (person, "email", "Commande 48213 toujours pas arrivée")]
+        case_id = found[0]["case_id"]
+        case = server.call("GET", f"/api/v1/desk/cases/{case_id}", headers=auth)
+        assert case["case"]["person_id"] == person and "toujours pas arrivée" in case["messages"][-1]["body"]
+        # 2. an agent replies through the desk API
+        server.call("POST", f"/api/v1/desk/cases/{case_id}/reply",
+                    {"body": REPLY, "version": case["case"]["version"]}, headers=auth)
+        # 3. the served outbox sends it; the customer's server gets it threaded, accents intact
         (got, raw), = box.wait(1)
         assert got.in_reply_to == "<c1.48213@client.example>"
         assert got.references == ("<c1.48213@client.example>",)
@@ -165,11 +164,10 @@ def test_mail_to_case_reply_threaded_then_mail_and_chat_land_on_the_same_case(
                                                   message_id="<c2.48213@client.example>",
                                                   in_reply_to=got.message_id))
         # 5. … and then on the chat, about the same order, with the same e-mail address
-        token = server.call("POST", "/chat/conversations", {"language": "fr"})["token"]
-        h = {"X-Chat-Token": token}
+        chat = {"X-Chat-Token": server.call("POST", "/chat/conversations", {"language": "fr"})["token"]}
         server.call("POST", "/chat/messages", {"text": "Ma commande 48213 n'est toujours pas arrivée, le suivi "
-                                                       "ne bouge plus", "email": email}, h)
-        said = server.call("POST", "/chat/messages", {"text": "je veux parler à un conseiller"}, h)
+                                                       "ne bouge plus", "email": email}, chat)
+        said = server.call("POST", "/chat/messages", {"text": "je veux parler à un conseiller"}, chat)
         assert said["state"]["case_id"] == case_id, said
         time.sleep(3)  # the outbox's next rounds: nothing is sent twice
         assert len(box.mails) == 1
