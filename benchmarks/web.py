@@ -203,25 +203,33 @@ class _Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def post(self, path: str, body: bytes) -> int:
+        return (await self.request("POST", path, body=body))[0]
+
+    async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        """(status, body); the token given at creation unless ``headers`` names another."""
+        head = {"Host": self.host, "Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
+                "Content-Length": str(len(body))} | (headers or {})
+        raw = (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items())
+               + "\r\n").encode() + body
         if self.idle:  # a kept connection the server may have closed since (keep-alive timeout)
             try:
-                return await self._post(self.idle.pop(), path, body)
+                return await self._send(self.idle.pop(), raw)
             except (ConnectionError, IndexError, asyncio.IncompleteReadError):
                 pass
-        return await self._post(await asyncio.open_connection(self.host, self.port), path, body)
+        return await self._send(await asyncio.open_connection(self.host, self.port), raw)
 
-    async def _post(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str, body: bytes) -> int:
+    async def _send(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> tuple[int, bytes]:
         reader, writer = conn
-        writer.write((f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
-                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        writer.write(raw)
         status = int((await reader.readline()).split()[1])
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
-        await reader.readexactly(length)
+        body = await reader.readexactly(length)
         self.idle.append(conn)
-        return status
+        return status, body
 
     def close(self) -> None:
         for _, writer in self.idle:
