@@ -4,6 +4,8 @@ by polling; the token is the visitor's credential; bad input gets a clear 4xx.""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,22 @@ from conftest import free_port
 from parcours.desk import agents, cases
 from parcours.desk.chat import ChatService
 from parcours.web import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+class Watch:
+    """Console errors, page errors and failed requests of one page (as tests/test_web_browser.py)."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
 
 class TestClient(httpx.Client):
@@ -183,3 +201,35 @@ def test_unused_store_path_is_not_needed(tmp_path: Path) -> None:
     with served(tmp_path / "s.duckdb") as c:
         say(c, start(c), "Comment retourner un article ?")
         assert c.app.state.store.con.execute("SELECT count(*) FROM messages").fetchone() == (0,)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                    reason="Debian chromium not installed (CI installs it)")
+def test_the_widget_in_chromium_bot_then_agent(client: TestClient) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(locale="fr-FR", viewport={"width": 390, "height": 800})  # a phone
+        watch = Watch(page)
+        page.goto(str(client.base_url) + "/chat?lang=fr")
+        box = page.locator(".pc-chat-form input[name=text]")
+        box.fill("Quels sont les horaires du magasin ?")
+        box.press("Enter")
+        expect(page.locator(".pc-chat-bot").first).to_contain_text("Cette réponse vous aide-t-elle ?")
+        box.fill("je veux parler à un conseiller")
+        box.press("Enter")
+        expect(page.locator(".pc-chat-system").last).to_contain_text("adresse e-mail")
+        box.fill("jeanne.roux@exemple.fr")
+        box.press("Enter")
+        expect(page.locator(".pc-chat-system").last).to_contain_text("dossier")
+        case_id = page.locator(".pc-chat-system").last.inner_text().split("dossier ")[1].split(")")[0]
+        store = client.app.state.store
+        cases.reply(store, case_id, "elodie", "Bonjour Jeanne, <b>je</b> m'en occupe.",
+                    expected_version=cases.get(store, case_id).case.version)
+        agent = page.locator(".pc-chat-agent")
+        expect(agent).to_have_text("Bonjour Jeanne, <b>je</b> m'en occupe.", timeout=8000)  # polled, shown as text
+        assert page.locator(".pc-chat b").count() == 0
+        assert watch.problems == []
+        browser.close()
