@@ -100,6 +100,7 @@ def test_the_inbox_in_french_filters_and_the_polled_partial(served):
     with login(s.base, "alice", "fr") as c:
         page = c.get("/desk?lang=fr")
         assert "Service client" in page.text and "dans les temps" in page.text and "Clavier" in page.text
+        assert re.search(r"échéance (lun|mar|mer|jeu|ven)\. \d\d:\d\d \(", page.text), "French day names"
         rows = c.get("/desk/rows")
         assert rows.status_code == 200 and rows.text.lstrip().startswith("<div id=\"desk-rows\"")
         assert 'hx-trigger="every 10s"' in rows.text and "<html" not in rows.text
@@ -130,9 +131,12 @@ def test_two_agents_on_one_case_the_second_keeps_the_draft_and_reads_who_changed
         assert "Alice Martin is viewing this case" in b_page.text        # collision notice
         v = version_of(a_page.text)
         assert version_of(b_page.text) == v
+        assert 'id="changed"' not in bob.get(f"/desk/cases/{case}/presence", params={"v": v}).text
         sent = alice.post(f"/desk/cases/{case}/reply", data={
             "body": "Votre colis part demain.", "mode": "public", "version": v, "csrf": alice.cookies["parcours_csrf"]})
         assert sent.status_code == 303
+        polled = bob.get(f"/desk/cases/{case}/presence", params={"v": v}).text   # what Bob's page polls
+        assert 'id="changed"' in polled and "Alice Martin is viewing" in polled
         draft = "Bonjour, je regarde votre commande <tout de suite> & je reviens vers vous."
         late = bob.post(f"/desk/cases/{case}/reply", data={
             "body": draft, "mode": "public", "version": v, "csrf": bob.cookies["parcours_csrf"]})
@@ -247,11 +251,12 @@ def test_the_inbox_clocks_of_200_cases_take_well_under_50_ms(tmp_path):
         ids = [cases.receive(store, channel="sms", identifiers={"email": f"p{i}@exemple.fr"}, text=f"q{i}",
                              ts=t0 + timedelta(seconds=i)).case_id for i in range(200)]
         clocks.inbox_clocks(store, ids, now=t0 + timedelta(hours=1))   # warm (policy cache)
-        best = min(_timed(lambda: clocks.inbox_clocks(store, ids, now=t0 + timedelta(hours=1))) for _ in range(3))
+        best = min(_cpu(lambda: clocks.inbox_clocks(store, ids, now=t0 + timedelta(hours=1))) for _ in range(5))
         assert best < 0.05, f"{best * 1000:.1f} ms"
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
+def _cpu(fn) -> float:
+    """CPU seconds of this process: the test machine is shared, wall time measures the neighbours."""
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tomllib
@@ -180,7 +181,7 @@ def _history(rows: Iterable[tuple[str, datetime, str | None]], current_priority:
     return events, first_priority or current_priority
 
 
-def _evaluate(snapshot: Mapping[str, Any] | None, events: list[CaseEvent], priority: str,
+def _evaluate(snapshot: SlaPolicy | Mapping[str, Any] | None, events: list[CaseEvent], priority: str,
               now: datetime) -> SlaState | None:
     if not events or events[0].kind != "opened":
         return None  # an imported case: its history is not the desk's
@@ -236,5 +237,12 @@ def inbox_clocks(store: Store, case_ids: Sequence[str], *, now: datetime | None 
     for case_id in ids:
         raw, priority = meta.get(case_id, (None, "normal"))
         events, opened = _history(rows.get(case_id, []), priority)
-        out[case_id] = due(_evaluate(json.loads(raw) if raw else None, events, opened, at))
+        out[case_id] = due(_evaluate(_policy(raw) if raw else None, events, opened, at))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(raw: str) -> SlaPolicy:
+    """A stored snapshot's policy, by its JSON text: an inbox page mostly holds the same few,
+    and rebuilding (or even re-serialising) one per row would cost more than the clocks."""
+    return SlaPolicy.from_snapshot(json.loads(raw))

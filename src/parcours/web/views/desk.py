@@ -99,8 +99,16 @@ def span(seconds: float | None, lang: str) -> str:
     return f"{s // 86400} {'j' if lang == 'fr' else 'd'} {s % 86400 // 3600} h"
 
 
-def local(ts: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return ts.astimezone(SHOWN_TZ).strftime(fmt) if ts else ""
+DAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")}
+
+
+def local(ts: datetime | None, fmt: str = "%Y-%m-%d %H:%M", lang: str = "en") -> str:
+    """An instant on the desk's wall clock; ``%a`` is the day's name in the reader's language."""
+    if not ts:
+        return ""
+    at = ts.astimezone(SHOWN_TZ)
+    return at.strftime(fmt.replace("%a", DAYS.get(lang, DAYS["en"])[at.weekday()]))
 
 
 def conflict_news(e: ConflictError, who: dict[str, str], lang: str) -> str:
@@ -194,14 +202,14 @@ def _case_page(request: Request, store: Store, who: Principal, case_id: str, *, 
     me = agent_for(store, who)
     c = view.case
     state = clocks.clock(store, c)
-    lang = language(request)
     timeline = list(reversed(view.person.timeline))[:TIMELINE_SHOWN] if view.person else []
     ctx: dict[str, Any] = {
         "view": view, "c": c, "me": me, "sla": state, "timeline": timeline, "who_names": names(store),
         "viewers": PRESENCE.see(c.case_id, who.id, who.name), "next_statuses": [
             s for s in TRANSITIONS.get(c.status, ()) if s != "closed"],
         "priorities": PRIORITIES, "dispositions": DISPOSITIONS, "span": span, "local": local,
-        "draft": "", "mode": "public", "error": None, "conflict": None, "lang_": lang}
+        "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "changed": False,
+        "case_id": c.case_id}
     ctx.update(extra)
     return render(request, "desk_case.html", status_code=status_code, **ctx)
 
@@ -213,9 +221,15 @@ def case_page(request: Request, case_id: str, store: Store = Depends(db),
 
 
 @router.get("/desk/cases/{case_id}/presence")
-def presence(request: Request, case_id: str, who: Principal = Depends(desk_user)) -> Any:
-    """Who else has the case open (polled by the page; registers this viewer too)."""
-    return render(request, "desk_presence.html", case_id=case_id,
+def presence(request: Request, case_id: str, v: int = Query(-1), store: Store = Depends(db),
+             who: Principal = Depends(desk_user)) -> Any:
+    """Who else has the case open, and whether it changed since the page's version ``v``
+    (polled by the page; registers this viewer too)."""
+    try:
+        current = cases.load(store.con, case_id).version
+    except DeskError:  # merged, erased: the next reload says so
+        current = v
+    return render(request, "desk_presence.html", case_id=case_id, version=v, changed=current != v,
                   viewers=PRESENCE.see(case_id, who.id, who.name))
 
 
