@@ -31,7 +31,7 @@ from parcours.desk import cases
 from parcours.desk.bot import Answer, Bot, Conversation, Courtesy, Handoff
 from parcours.store import Store
 
-__all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited"]
+__all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited", "UnknownConversation"]
 
 T = TypeVar("T")
 
@@ -45,6 +45,10 @@ HANDED = {"fr": "Un conseiller a votre demande (dossier {case}) et vous répond 
 
 class ChatError(ValueError):
     """A visitor request that cannot be taken as it is; the message says why."""
+
+
+class UnknownConversation(LookupError):
+    """No conversation has this token (forged, or forgotten after ``ttl`` or a restart)."""
 
 
 class RateLimited(ChatError):
@@ -170,12 +174,14 @@ class ChatService:
     def _chat(self, token: str) -> _Chat:
         chat = self._chats.get(token) if isinstance(token, str) else None
         if chat is None:
-            raise KeyError("unknown conversation")
+            raise UnknownConversation("unknown or expired conversation: start a new one")
         return chat
 
     def _forget_idle(self, now: float) -> None:
         for token in [t for t, c in self._chats.items() if now - (c.sent[-1] if c.sent else c.started) > self.ttl]:
             del self._chats[token]
+        for client in [k for k, times in self._starts.items() if not times or now - times[-1] > 60]:
+            del self._starts[client]
 
     def _line(self, chat: _Chat, author: str, text: str, kind: str | None = None,
               article_id: str | None = None) -> ChatLine:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from parcours.desk.cases import DeskError
-from parcours.desk.chat import MAX_TEXT, ChatError, ChatService, RateLimited
+from parcours.desk.chat import MAX_TEXT, ChatError, ChatService, RateLimited, UnknownConversation
 from parcours.web.render import language, templates
 
 router = APIRouter(include_in_schema=False)
@@ -58,8 +58,8 @@ def _refused(exc: Exception) -> JSONResponse:
     if isinstance(exc, RateLimited):
         return JSONResponse({"detail": str(exc)}, status_code=429,
                             headers={"Retry-After": str(max(1, int(exc.retry_after)))})
-    if isinstance(exc, KeyError):
-        return JSONResponse({"detail": "unknown or expired conversation: start a new one"}, status_code=404)
+    if isinstance(exc, UnknownConversation):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
     return JSONResponse({"detail": str(exc)}, status_code=422)
 
 
@@ -85,7 +85,7 @@ def post(request: Request, body: Post, x_chat_token: Annotated[str | None, Heade
     chat, token = _service(request), _token(x_chat_token)
     try:
         return _lines(chat, token, chat.post(token, body.text, body.email))
-    except (ChatError, DeskError, KeyError) as exc:
+    except (ChatError, DeskError, UnknownConversation) as exc:
         return _refused(exc)
 
 
@@ -95,5 +95,5 @@ def poll(request: Request, after: Annotated[int, Query(ge=0)] = 0,
     chat, token = _service(request), _token(x_chat_token)
     try:
         return _lines(chat, token, chat.lines(token, after))
-    except KeyError as exc:
+    except UnknownConversation as exc:
         return _refused(exc)
