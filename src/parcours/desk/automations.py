@@ -1,0 +1,97 @@
+"""Time-based automations of the desk: what must happen when nothing happens.
+
+* **Auto-resolve**: a case pending (waiting on the customer) with no customer message for
+  ``resolve_pending_after`` is resolved — the customer went quiet; a new message within the
+  reopen window reopens it (cases.receive). Zendesk and Zammad ship the same rule as a
+  default automation ("pending → solved after N days").
+* **Escalate unassigned**: a new or open case that nobody has taken and whose customer has
+  waited ``escalate_unassigned_after`` gets its priority raised one step (urgent stays
+  urgent) — once per case, so a case is never escalated twice by the same rule.
+
+Each action is an ordinary desk change made by the actor ``automation`` with the version it
+read: a case an agent changes at the same moment is skipped (ConflictError) and looked at
+again on the next run. :func:`run` is idempotent and safe to call every minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from parcours.desk import cases
+from parcours.schema import PRIORITIES
+from parcours.store import Store
+
+__all__ = ["ACTOR", "Action", "Automations", "run"]
+
+ACTOR = "automation"
+
+
+@dataclass(frozen=True)
+class Automations:
+    """The rules' settings; None switches a rule off."""
+
+    resolve_pending_after: timedelta | None = timedelta(days=7)
+    escalate_unassigned_after: timedelta | None = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Action:
+    case_id: str
+    rule: str          # "resolve_pending" or "escalate_unassigned"
+    detail: str
+
+
+def run(store: Store, rules: Automations = Automations(), *, now: datetime | None = None) -> list[Action]:
+    """Apply the rules to the cases they concern now; the actions taken."""
+    now = now or datetime.now(timezone.utc)
+    done: list[Action] = []
+    if rules.resolve_pending_after is not None:
+        done += _resolve_pending(store, now - rules.resolve_pending_after, now)
+    if rules.escalate_unassigned_after is not None:
+        done += _escalate_unassigned(store, now - rules.escalate_unassigned_after, now)
+    return done
+
+
+def _resolve_pending(store: Store, before: datetime, now: datetime) -> list[Action]:
+    # pending since the agent's last word: the customer's silence counts from then
+    rows = store.con.execute(
+        """SELECT i.case_id, i.version FROM desk_inbox i JOIN desk_cases d USING (case_id)
+           WHERE i.status = 'pending' AND greatest(coalesce(d.last_agent_at, i.opened_at),
+                                                  coalesce(d.last_customer_at, i.opened_at)) < ?""",
+        [before]).fetchall()
+    out = []
+    for case_id, version in rows:
+        if _try(lambda cid=case_id, v=version: cases.set_status(store, cid, ACTOR, "resolved", expected_version=v,
+                                                                 ts=now)):
+            out.append(Action(case_id, "resolve_pending", f"the customer silent since before {before:%Y-%m-%d}"))
+    return out
+
+
+def _escalate_unassigned(store: Store, before: datetime, now: datetime) -> list[Action]:
+    rows = store.con.execute(
+        """SELECT i.case_id, i.version, i.priority FROM desk_inbox i
+           WHERE i.status IN ('new', 'open') AND i.assignee IS NULL AND i.waiting_since < ?
+             AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = i.case_id AND e.kind = 'priority'
+                             AND e.actor = ? AND e.ts >= i.waiting_since)""",
+        [before, ACTOR]).fetchall()
+    out = []
+    for case_id, version, priority in rows:
+        higher = PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
+        if higher == priority:
+            continue
+        if _try(lambda cid=case_id, v=version, p=higher: cases.set_priority(store, cid, ACTOR, p,
+                                                                             expected_version=v, ts=now)):
+            out.append(Action(case_id, "escalate_unassigned", f"{priority} → {higher}: unassigned, waiting since "
+                                                              f"before {before:%H:%M}"))
+    return out
+
+
+def _try(change: Callable[[], object]) -> bool:
+    """Make the change; False if the case moved meanwhile (the next run looks again)."""
+    try:
+        change()
+    except (cases.ConflictError, cases.ClosedCaseError, cases.MergedCaseError):
+        return False
+    return True
