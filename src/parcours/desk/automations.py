@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from parcours.desk import cases
 from parcours.schema import PRIORITIES
@@ -63,8 +64,7 @@ def _resolve_pending(store: Store, before: datetime, now: datetime) -> list[Acti
         [before]).fetchall()
     out = []
     for case_id, version in rows:
-        if _try(lambda cid=case_id, v=version: cases.set_status(store, cid, ACTOR, "resolved", expected_version=v,
-                                                                 ts=now)):
+        if _try(partial(cases.set_status, store, case_id, ACTOR, "resolved", expected_version=version, ts=now)):
             out.append(Action(case_id, "resolve_pending", f"the customer silent since before {before:%Y-%m-%d}"))
     return out
 
@@ -81,8 +81,7 @@ def _escalate_unassigned(store: Store, before: datetime, now: datetime) -> list[
         higher = PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
         if higher == priority:
             continue
-        if _try(lambda cid=case_id, v=version, p=higher: cases.set_priority(store, cid, ACTOR, p,
-                                                                             expected_version=v, ts=now)):
+        if _try(partial(cases.set_priority, store, case_id, ACTOR, higher, expected_version=version, ts=now)):
             out.append(Action(case_id, "escalate_unassigned", f"{priority} → {higher}: unassigned, waiting since "
                                                               f"before {before:%H:%M}"))
     return out
