@@ -124,3 +124,30 @@ def test_the_desk_fits_a_phone(desk, browser, path):
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert watch.problems == []
     page.close()
+
+
+def test_two_agents_on_one_case_see_each_other_and_the_late_one_keeps_the_draft(desk, browser):
+    s, ids = desk
+    case = ids[3]
+    alice, a_watch = log_in(browser, s.base, "alice")
+    bob, b_watch = log_in(browser, s.base, "bob")
+    alice.goto(f"{s.base}/desk/cases/{case}")
+    bob.goto(f"{s.base}/desk/cases/{case}")
+    alice.wait_for_selector("#viewers", timeout=15_000)                 # polled: Bob opened it after her
+    assert alice.locator("#viewers").inner_text() == "Bob Durand is viewing this case too."
+    bob.fill("#body", "Je m’en occupe.")
+    bob.click("#send")
+    bob.wait_for_selector(".msg-agent")
+    alice.wait_for_selector("#changed", timeout=15_000)                 # her page says the case moved on
+    alice.fill("#body", "Mon brouillon à ne pas perdre")
+    alice.click("#send")
+    alice.wait_for_selector("#conflict")
+    assert "Bob Durand replied at" in alice.locator("#conflict").inner_text()
+    assert alice.locator("#body").input_value() == "Mon brouillon à ne pas perdre"
+    assert "Je m’en occupe." in alice.locator("#thread").inner_text()
+    alice.click("#send")                                                 # sent again, on the fresh version
+    alice.wait_for_selector("text=Mon brouillon à ne pas perdre >> xpath=ancestor::li[contains(@class, 'msg')]")
+    assert alice.locator(".msg-agent").count() == 2
+    assert [p for p in a_watch.problems if "409" not in p] == [] and b_watch.problems == []
+    alice.close()
+    bob.close()

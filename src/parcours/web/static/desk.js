@@ -10,7 +10,7 @@
     rows().forEach(function (tr) {
       var on = tr.dataset.case === selected;
       tr.classList.toggle("selected", on);
-      if (on) { tr.setAttribute("aria-selected", "true"); } else { tr.removeAttribute("aria-selected"); }
+      if (on) { tr.setAttribute("aria-current", "true"); } else { tr.removeAttribute("aria-current"); }
     });
   }
 
