@@ -114,10 +114,12 @@ def world(tmp_path: Path, demo_world: tuple[Path, Path]) -> tuple[Path, str, str
     db = tmp_path / "store.duckdb"
     shutil.copy(demo_world[0], db)
     with Store(db) as store:
-        email, person = store.con.execute(
+        row = store.con.execute(
             "SELECT value, person_id FROM identities WHERE kind = 'email' AND person_id IN "
             "(SELECT person_id FROM identities GROUP BY person_id HAVING count(*) >= 2) ORDER BY value LIMIT 1"
         ).fetchone()
+        assert row is not None
+        email, person = row
         agents.add_agent(store, "elodie", "Élodie", languages=["fr"], status="online")
     return db, str(email), str(person)
 
