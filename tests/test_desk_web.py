@@ -49,6 +49,16 @@ def desk_store(db: Path, n: int = 3) -> list[str]:
 def served(tmp_path_factory):
     db = tmp_path_factory.mktemp("desk_web") / "desk.duckdb"
     ids = desk_store(db)
+    with Store(db) as store:   # two unsure matches: a new case each, suggesting the person's earlier one
+        now = datetime.now(timezone.utc)
+        for who in ("marie", "paul"):
+            first = cases.receive(store, channel="email", identifiers={"email": f"{who}@exemple.fr"},
+                                  subject="Commande 12345 non reçue", topic="delivery", ts=now - timedelta(days=2),
+                                  text="Bonjour, ma commande 12345 n'est toujours pas arrivée. Pouvez-vous vérifier ?")
+            maybe = cases.receive(store, channel="social", identifiers={"email": f"{who}@exemple.fr"},
+                                  text="Bonjour, une question", ts=now - timedelta(minutes=1))
+            assert maybe.how == "suggested"
+            ids.append(f"{first.case_id}>{maybe.case_id}")
     ingest = make_token(db, "ingest")
     s = Served(db)
     yield s, ids, ingest
@@ -73,6 +83,7 @@ def version_of(html: str) -> int:
 # -- pages and roles ----------------------------------------------------------------------
 def test_agents_and_admins_see_the_inbox_and_the_case_others_are_refused(served):
     s, ids, ingest = served
+    ids = ids[:3]
     for who in ("alice", "admin"):
         with login(s.base, who) as c:
             inbox = c.get("/desk")
@@ -260,3 +271,20 @@ def _cpu(fn) -> float:
     start = time.process_time()
     fn()
     return time.process_time() - start
+
+
+def test_a_suggested_link_is_accepted_into_the_earlier_case_or_rejected(served):
+    s, ids, _ = served
+    (first, maybe), (_, other) = (pair.split(">") for pair in ids[3:5])
+    with login(s.base, "alice") as c:
+        tok = c.cookies["parcours_csrf"]
+        page = c.get(f"/desk/cases/{maybe}").text
+        assert 'id="suggested"' in page and f"same issue as case {first}" in page
+        r = c.post(f"/desk/cases/{maybe}/link", data={"accept": "yes", "version": version_of(page), "csrf": tok})
+        assert r.status_code == 303 and r.headers["location"] == f"/desk/cases/{first}"
+        merged = c.get(f"/desk/cases/{maybe}").text                      # the old id leads to the merged case
+        assert f"Case {maybe} was merged into this one." in merged and "Bonjour, une question" in merged
+        page = c.get(f"/desk/cases/{other}").text
+        r = c.post(f"/desk/cases/{other}/link", data={"accept": "no", "version": version_of(page), "csrf": tok})
+        assert r.status_code == 303 and r.headers["location"] == f"/desk/cases/{other}"
+        assert 'id="suggested"' not in c.get(f"/desk/cases/{other}").text
