@@ -57,6 +57,7 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
         if outbox is not None:
             outbox.stop()
         app.state.writer.close()
+        app.state.figures.close()
         hooks = getattr(app.state, "webhooks", None)
         if hooks is not None:
             hooks.close()

@@ -42,6 +42,9 @@ class Figures:
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._computing = 0
+        self._views: set[Store] = set()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
 
     def report(self, *, start: date | None = None, end: date | None = None, by: tuple[str, ...] = (),
                channel: str | None = None, segment: str | None = None, stage: str | None = None,
@@ -57,10 +60,9 @@ class Figures:
                 if entry.version == self.store.changes:
                     return entry.report
                 if not fresh:
-                    if not entry.refreshing:
+                    if not entry.refreshing and not self._closed:
                         entry.refreshing = True
-                        threading.Thread(target=self._compute, args=(key, kw), daemon=True,
-                                         name="parcours-figures").start()
+                        self._start(lambda: self._compute(key, kw), "parcours-figures")
                     return entry.report
         return self._compute(key, kw)
 
@@ -73,16 +75,23 @@ class Figures:
                 entry = self._cache.get(key)
                 if entry is not None and entry.version == version:
                     return entry.report
+            if self._closed:
+                raise RuntimeError("the server is stopping")
             view = self.store.cursor()
+            with self._guard:
+                self._views.add(view)
             try:
                 rep = report.build(view, **kw)
             except Exception:
                 with self._guard:
                     if key in self._cache:
                         self._cache[key].refreshing = False
-                log.exception("report for %s failed", key)
+                if not self._closed:  # a query interrupted by close() is no failure
+                    log.exception("report for %s failed", key)
                 raise
             finally:
+                with self._guard:
+                    self._views.discard(view)
                 view.close()
             rep["computed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             with self._guard:
@@ -111,7 +120,24 @@ class Figures:
     def warm(self, *, then: Callable[[], None] | None = None, **filters: Any) -> None:
         """Compute a filter set's report in the background (the server does this at start),
         then call ``then``."""
-        threading.Thread(target=lambda: self._safe(filters, then), daemon=True, name="parcours-warm").start()
+        self._start(lambda: self._safe(filters, then), "parcours-warm")
+
+    def _start(self, work: Callable[[], Any], name: str) -> None:
+        thread = threading.Thread(target=work, daemon=True, name=name)
+        with self._guard:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop computing before the store closes: interrupt the queries under way and wait
+        for their threads (a DuckDB connection closed under a running query crashes the process)."""
+        with self._guard:
+            self._closed = True
+            views, threads = list(self._views), list(self._threads)
+        for view in views:
+            view.con.interrupt()
+        for t in threads:
+            t.join(timeout)
 
     def _safe(self, filters: dict[str, Any], then: Callable[[], None] | None) -> None:
         try:
