@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from parcours.desk import cases
-from parcours.desk.mail import CaseToken, InboundMail, MailLimits, find_case
+from parcours.desk.mail import CASE_TOKEN, CaseToken, InboundMail, MailLimits, find_case
 from parcours.desk.smtp import SmtpListener
 from parcours.store import Store
 
@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 
 RELAY_TLS = ("none", "starttls", "tls")
 
-#: the desk's case ids are ``D123`` (``mail.CASE_TOKEN`` expects ``C-123``): the token in
-#: subjects takes both, so ``[#D123]`` written by the outbox threads back.
-DESK_TOKEN = CaseToken(pattern=r"\[#(?P<case>(?:C-|D)\d+)\]")
+#: the token in subjects (``[#D123]``, written by the outbox, threads back)
+DESK_TOKEN = CASE_TOKEN
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ class InboundMail:
 class CaseToken:
     """The case reference put in subjects: ``pattern`` has a ``case`` group, ``template`` a ``{case}`` field."""
 
-    pattern: str = r"\[#(?P<case>C-\d+)\]"
+    pattern: str = r"\[#(?P<case>(?:C-|D)\d+)\]"  # desk cases are D123; C-123 for ids brought along
     template: str = "[#{case}]"
 
     def find(self, subject: str) -> str | None:
