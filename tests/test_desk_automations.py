@@ -81,3 +81,20 @@ def test_an_assigned_case_is_not_escalated_and_an_agents_change_wins(store):
     assert current(store, other.case_id).priority == "normal"
     [done] = automations.run(store, rules, now=T0 + timedelta(hours=3))  # looked at again next run
     assert done.case_id == other.case_id
+
+
+def test_the_runner_applies_the_rules_in_the_background_and_stops(store):
+    import time
+
+    old = datetime.now(timezone.utc) - timedelta(days=10)
+    c = email(store, "ines@exemple.fr", ts=old)
+    cases.reply(store, c.case_id, "alice", "Votre adresse ?", expected_version=c.version, status="pending", ts=old)
+    runner = automations.Runner(store, Automations(escalate_unassigned_after=None), every_s=0.05).start()
+    try:
+        for _ in range(100):
+            if runner.last:
+                break
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert [a.case_id for a in runner.last] == [c.case_id] and current(store, c.case_id).status == "resolved"

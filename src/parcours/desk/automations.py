@@ -15,6 +15,8 @@ again on the next run. :func:`run` is idempotent and safe to call every minute.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,7 +26,7 @@ from parcours.desk import cases
 from parcours.schema import PRIORITIES
 from parcours.store import Store
 
-__all__ = ["ACTOR", "Action", "Automations", "run"]
+__all__ = ["ACTOR", "Action", "Automations", "Runner", "run"]
 
 ACTOR = "automation"
 
@@ -94,3 +96,34 @@ def _try(change: Callable[[], object]) -> bool:
     except (cases.ConflictError, cases.ClosedCaseError, cases.MergedCaseError):
         return False
     return True
+
+
+class Runner:
+    """Runs the automations every ``every_s`` seconds in a thread of the served process (the
+    store's one writer); a failing run is logged and the next one tries again."""
+
+    def __init__(self, store: Store, rules: Automations = Automations(), every_s: float = 60.0) -> None:
+        self.store, self.rules, self.every_s = store, rules, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="parcours-automations", daemon=True)
+        self.last: list[Action] = []
+
+    def start(self) -> Runner:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _loop(self) -> None:
+        view = self.store.cursor()
+        try:
+            while not self._stop.wait(self.every_s):
+                try:
+                    self.last = run(view, self.rules)
+                except Exception:
+                    logging.getLogger("parcours.desk").exception("desk automations failed; next run in %s s",
+                                                                 self.every_s)
+        finally:
+            view.close()

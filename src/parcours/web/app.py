@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parcours.desk import automations
 from parcours.desk.chat import ChatService
 from parcours.desk.email_channel import MailSettings, start_listener
 from parcours.desk.outbox import Outbox
@@ -51,7 +52,9 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         listener, outbox = _start_mail(app, store, mail)
+        runner = automations.Runner(store).start()  # pending cases resolved, unassigned ones escalated
         yield
+        runner.stop()
         if listener is not None:
             listener.stop()
         if outbox is not None:
