@@ -45,6 +45,15 @@
     if (tr) { selected = tr.dataset.case; mark(); }
   });
 
+  // a session that expired while the page polled: go to the login page, not into the rows
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var url = e.detail.xhr && e.detail.xhr.responseURL;
+    if (url && url.indexOf("/login") !== -1) {
+      e.detail.shouldSwap = false;
+      window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function () {
     mark();
     // keep the keyboard focus on the selected case after the rows were replaced
