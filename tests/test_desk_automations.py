@@ -92,9 +92,9 @@ def test_the_runner_applies_the_rules_in_the_background_and_stops(store):
     runner = automations.Runner(store, Automations(escalate_unassigned_after=None), every_s=0.05).start()
     try:
         for _ in range(100):
-            if runner.last:
+            if runner.done:
                 break
             time.sleep(0.05)
     finally:
         runner.stop()
-    assert [a.case_id for a in runner.last] == [c.case_id] and current(store, c.case_id).status == "resolved"
+    assert [a.case_id for a in runner.done] == [c.case_id] and current(store, c.case_id).status == "resolved"

@@ -106,7 +106,7 @@ class Runner:
         self.store, self.rules, self.every_s = store, rules, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parcours-automations", daemon=True)
-        self.last: list[Action] = []
+        self.done: list[Action] = []  # the latest actions taken (up to 1,000), for /health and tests
 
     def start(self) -> Runner:
         self._thread.start()
@@ -121,7 +121,7 @@ class Runner:
         try:
             while not self._stop.wait(self.every_s):
                 try:
-                    self.last = run(view, self.rules)
+                    self.done = (self.done + run(view, self.rules))[-1000:]
                 except Exception:
                     logging.getLogger("parcours.desk").exception("desk automations failed; next run in %s s",
                                                                  self.every_s)
