@@ -130,9 +130,9 @@ def test_pages_send_anonymous_visitors_to_the_login_page(site):
             assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}%3Flang%3Dfr"
 
 
-def test_an_agent_lands_on_customer_360_and_may_not_see_the_dashboards(site):
+def test_an_agent_lands_on_the_desk_and_may_not_see_the_dashboards(site):
     c, r = login(site, "agent")
-    assert r.status_code == 303 and r.headers["location"] == "/customers"
+    assert r.status_code == 303 and r.headers["location"] == "/desk"
     page = c.get("/customers")
     assert page.status_code == 200 and 'href="/journeys"' not in page.text and 'href="/customers"' in page.text
     for path in DASHBOARDS:

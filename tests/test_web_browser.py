@@ -122,8 +122,10 @@ def test_the_language_switch_gives_french_words_numbers_and_months(site, browser
 
 def test_an_agent_searches_customer_360_by_phone_without_reloading(site, browser):
     page, watch = log_in(browser, site, "agent", locale="fr-FR")
-    assert page.url == site.base + "/customers"
-    assert [a.inner_text() for a in page.locator("#nav a").all()] == ["Client 360", "Doc. API"]
+    assert page.url == site.base + "/desk"  # an agent's home
+    page.click("#nav a:text('Client 360')")
+    page.wait_for_load_state("networkidle")
+    assert [a.inner_text() for a in page.locator("#nav a").all()] == ["Service client", "Client 360", "Doc. API"]
     national = "0" + site.phone[3:]
     page.fill("#q", " ".join(national[i:i + 2] for i in range(0, 10, 2)))
     page.evaluate("window.notReloaded = true")

@@ -365,5 +365,12 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_is_closed": "Ce dossier est clos définitivement. Pour réécrire au client, ouvrez un dossier de suivi.",
     },
 }
+#: the chat's demo page
+DESK_STRINGS["en"] |= {"chat_title": "Parcours — chat with us", "chat_intro": "A question about an order, a "
+                       "delivery, a return? Our assistant answers at once, and an agent takes over when needed.",
+                       "chat_other": "Français", "chat_other_lang": "fr"}
+DESK_STRINGS["fr"] |= {"chat_title": "Parcours — discuter avec nous", "chat_intro": "Une question sur une "
+                       "commande, une livraison, un retour ? Notre assistant répond tout de suite, et un conseiller "
+                       "prend le relais si besoin.", "chat_other": "English", "chat_other_lang": "en"}
 for _lang, _strings in DESK_STRINGS.items():
     STRINGS[_lang].update(_strings)

@@ -16,19 +16,10 @@ from pydantic import BaseModel, Field
 
 from parcours.desk.cases import DeskError
 from parcours.desk.chat import MAX_TEXT, ChatError, ChatService, RateLimited, UnknownConversation
+from parcours.web.i18n import STRINGS
 from parcours.web.render import language, templates
 
 router = APIRouter(include_in_schema=False)
-
-PAGE = {
-    "fr": {"title": "Parcours — discuter avec nous", "intro": "Une question sur une commande, une livraison, "
-           "un retour ? Notre assistant répond tout de suite, et un conseiller prend le relais si besoin.",
-           "other": "English", "other_lang": "en"},
-    "en": {"title": "Parcours — chat with us", "intro": "A question about an order, a delivery, a return? "
-           "Our assistant answers at once, and an agent takes over when needed.",
-           "other": "Français", "other_lang": "fr"},
-}
-
 
 class Start(BaseModel):
     language: str | None = Field(default=None, pattern="^(fr|en)$")
@@ -67,7 +58,7 @@ def _refused(exc: Exception) -> JSONResponse:
 def page(request: Request) -> Any:
     """The demo page: any site embeds the widget the same way (docs/chat.md)."""
     lang = language(request)
-    return templates.TemplateResponse(request, "chat.html", {"lang": lang, "t": PAGE[lang]})
+    return templates.TemplateResponse(request, "chat.html", {"lang": lang, "t": STRINGS[lang]})
 
 
 @router.post("/chat/conversations")

@@ -21,8 +21,14 @@ def _safe_next(target: str | None) -> str:
 
 
 def home_for(who: auth.Principal) -> str:
-    """Where a user lands: the overview, or customer 360 for roles without the dashboards."""
-    return "/" if who.can("metrics") else "/customers"
+    """Where a user lands: the overview; the desk for agents; else customer 360."""
+    return "/" if who.can("metrics") else "/desk" if who.can("desk") else "/customers"
+
+
+def _may_open(who: auth.Principal, target: str) -> bool:
+    """Whether the page asked for after login is one this user may see (else: home)."""
+    path = target.split("?", 1)[0]
+    return who.can("metrics") or path == "/customers" or (who.can("desk") and path.startswith("/desk"))
 
 
 @router.get("/login")
@@ -38,7 +44,7 @@ def login(request: Request, email: str = Form(..., max_length=320), password: st
     if who is None or who.role == "ingest":
         return render(request, "login.html", next=_safe_next(next), error="bad_login", status_code=401)
     target = _safe_next(next)
-    if target == "/" or (target != "/customers" and not who.can("metrics")):
+    if target == "/" or not _may_open(who, target):
         target = home_for(who)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, auth.open_session(store, who), httponly=True, samesite="lax", path="/",
