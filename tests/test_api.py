@@ -282,7 +282,7 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         return api["admin"].post("/channels/sms/messages", json={
             "sender": {"phone": number}, "text": text, "ts": "2026-01-02T10:00:00+01:00", **kw}).json()
 
-    def acting(path: str, **body: object) -> Callable[[], dict]:
+    def acting(**body: object) -> Callable[[], dict]:
         def build() -> dict:
             got = desk_case()
             return {"path": {"case_id": got["case_id"]}, "json": {"version": got["version"], **body}}
@@ -351,13 +351,13 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/desk/inbox", "desk", lambda: {}),
         ("GET", "/desk/cases/{case_id}", "desk", lambda: {"path": {"case_id": desk_case()["case_id"]}}),
         ("GET", "/desk/opportunities", "desk", lambda: {}),
-        ("POST", "/desk/cases/{case_id}/reply", "desk", acting("reply", body="Bonjour")),
-        ("POST", "/desk/cases/{case_id}/note", "desk", acting("note", body="vu")),
-        ("POST", "/desk/cases/{case_id}/assign", "desk", acting("assign", assignee="test-agent")),
-        ("POST", "/desk/cases/{case_id}/status", "desk", acting("status", status="pending")),
-        ("POST", "/desk/cases/{case_id}/priority", "desk", acting("priority", priority="high")),
+        ("POST", "/desk/cases/{case_id}/reply", "desk", acting(body="Bonjour")),
+        ("POST", "/desk/cases/{case_id}/note", "desk", acting(body="vu")),
+        ("POST", "/desk/cases/{case_id}/assign", "desk", acting(assignee="test-agent")),
+        ("POST", "/desk/cases/{case_id}/status", "desk", acting(status="pending")),
+        ("POST", "/desk/cases/{case_id}/priority", "desk", acting(priority="high")),
         ("POST", "/desk/cases/{case_id}/close", "desk",
-         acting("close", disposition="solved", anything_else_asked=True)),
+         acting(disposition="solved", anything_else_asked=True)),
         ("POST", "/desk/cases/{case_id}/merge", "desk", merge_pair),
         ("POST", "/desk/cases/{case_id}/split", "desk", split_case),
         ("POST", "/desk/cases/{case_id}/links/accept", "desk", suggested),
