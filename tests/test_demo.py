@@ -35,6 +35,12 @@ def test_demo_world_imports_cleanly_and_identity_resolution_recovers_the_truth(t
     # the merges that linked help-centre visitors to their customers are audited
     merges = con.execute("SELECT count(*), count(*) FILTER (WHERE evidence LIKE 'linked through %') FROM merges").fetchone()
     assert merges[0] == merges[1]
+    # the desk holds the world's cases, its open ones in the inbox, the demo admin an online agent
+    desk, cases, active, inbox = con.execute("""SELECT (SELECT count(*) FROM desk_cases), (SELECT count(*) FROM cases),
+        (SELECT count(*) FROM cases WHERE status IN ('new', 'open', 'pending')), (SELECT count(*) FROM desk_inbox)
+        """).fetchone()
+    assert desk == cases > 0 and inbox == active and f"holds the world's {cases:,} cases" in res.output
+    assert con.execute("SELECT status FROM agents WHERE email = 'admin@parcours.demo'").fetchone() == ("online",)
 
 
 def test_demo_never_overwrites_a_store_given_with_db(tmp_path):

@@ -471,15 +471,18 @@ def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path
     with Store(db) as store:
         click.echo(rep.render_text(rep.build(store)))
         email, password, token = demo_world.accounts(store)
+        desk_cases = demo_world.desk(store)
     console.print(f"\nLog in as [bold]{email}[/] with the password [bold]{password}[/] (admin); "
                   f"API token (admin, shown once): [bold]{token}[/]")
+    console.print(f"The service desk (/desk) holds the world's {desk_cases:,} cases; the web chat is at /chat.")
     if do_serve:
         ctx.obj["db"] = db
         _serve(ctx, host, port)
 
 
 
-ROLE_HELP = "admin: everything · analyst: dashboards, metrics, exports · agent: customer 360 · ingest: sends data"
+ROLE_HELP = ("admin: everything · analyst: dashboards, metrics, exports · agent: the service desk, customer 360 · "
+             "ingest: sends data")
 
 
 @main.group()

@@ -37,3 +37,18 @@ def accounts(store: Store) -> tuple[str, str, str]:
     auth.add_user(store, DEMO_ADMIN, password, "admin", name="Demo admin")
     _, token = auth.create_token(store, "demo", "admin", created_by="demo")
     return DEMO_ADMIN, password, token
+
+
+def desk(store: Store) -> int:
+    """The demo world's open cases in the desk: a support team for every case topic, the demo
+    admin as an agent (online, so routing gives them cases), the imported cases adopted.
+    Returns how many cases the desk took."""
+    from parcours import auth
+    from parcours.desk import agents, cases
+
+    topics = [t for (t,) in store.query("SELECT DISTINCT topic FROM cases WHERE topic IS NOT NULL ORDER BY 1")]
+    agents.add_team(store, "support", "Support", topics=topics)
+    admin = next((u for u in auth.list_users(store) if u["email"] == DEMO_ADMIN), None)
+    agents.add_agent(store, "demo", "Demo admin", email=DEMO_ADMIN, user_id=admin["user_id"] if admin else None,
+                     teams=["support"], languages=["fr", "en"], capacity=20, status="online")
+    return cases.adopt_imported(store)
