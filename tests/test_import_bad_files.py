@@ -182,6 +182,8 @@ def test_survey_scores_are_checked_against_their_scale(tmp_path, cli, db):
         ["r6", "2025-03-01T10:00:00Z", "a@b.fr", "nps", "", "", "", "skipped the score"],
         ["r7", "2025-03-01T10:00:00Z", "a@b.fr", "nps", "5", "1", "5", ""],
         ["r8", "2025-03-01T10:00:00Z", "a@b.fr", "custom", "3", "", "", ""],
+        # half a scale, the score below it: once stopped the whole import (a NULL reason)
+        ["r9", "2025-03-01T10:00:00Z", "a@b.fr", "custom", "3", "5", "", ""],
     ]
     f = write_csv(tmp_path / "responses.csv", rows, header=header)
     code, _, rep = cli("import", str(f), "--json")
@@ -190,7 +192,8 @@ def test_survey_scores_are_checked_against_their_scale(tmp_path, cli, db):
     assert reasons[(3, "score")] == "score 0.0 is outside the scale 1–5 of csat"
     assert reasons[(7, "scale_max")] == "NPS is always asked on 0–10"
     assert reasons[(8, "scale_min")] == "a custom question needs scale_min and scale_max"
-    assert rep[0]["accepted"] == 4
+    assert reasons[(9, "scale_min")] == "a custom question needs scale_min and scale_max"
+    assert rep[0]["accepted"] == 4 and rep[0]["quarantined"] == 5
     assert count(db, "SELECT list(scale_max ORDER BY response_id) FROM responses") == [10, 7, 10, 10]
 
 

@@ -396,6 +396,9 @@ class Writer:
                 rep = import_file(store, gpath, table)
                 if rep.error is None:
                     self._record(store, table, [b for b, _ in pieces], rep)
+        except Exception as e:  # an importer failure must not stall the spool: the batch is set aside
+            log.exception("API batches for %s: the import failed", table)
+            return f"the import failed: {type(e).__name__}: {str(e)[:500]}"
         finally:
             gpath.unlink(missing_ok=True)
             self._last_import_s = time.monotonic() - started

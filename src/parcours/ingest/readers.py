@@ -228,7 +228,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
         auto_detect = false, encoding = {lit(enc)}, max_line_size = {_MAX_LINE}, buffer_size = {2 * _MAX_LINE})""")
     base = scalar(con, f"SELECT coalesce(min(rowid), 0) FROM {lines}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_n AS SELECT rowid - {base} + 1 AS _row, line, "
-                f"coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok FROM {lines} WHERE line IS NOT NULL AND trim(line) <> ''")
+                f"coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok "
+                f"FROM {lines} WHERE line IS NOT NULL AND trim(line) <> ''")
     con.execute(f"DROP TABLE {lines}")
     bad = con.execute(f"SELECT _row, line FROM {name}_n WHERE NOT ok ORDER BY _row").fetchall()
     rejects = [(r, "not a valid JSON object", line) for r, line in bad]
@@ -239,7 +240,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     extract = ", ".join(f"v[{i + 1}] AS {q(k)}" for i, k in enumerate(wanted)) or "NULL AS _none"
     paths = "[" + ", ".join(lit("$." + _json_path(k)) for k in wanted) + "]" if wanted else "[]"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _row, {extract} FROM "
-                f"(SELECT _row, json_extract_string(CASE WHEN ok THEN line END, {paths}::VARCHAR[]) AS v FROM {name}_n WHERE ok) ORDER BY _row")
+                f"(SELECT _row, json_extract_string(CASE WHEN ok THEN line END, {paths}::VARCHAR[]) AS v "
+                f"FROM {name}_n WHERE ok) ORDER BY _row")
     total = scalar(con, f"SELECT count(*) FROM {name}_n")
     con.execute(f"DROP TABLE {name}_n")
     cols = {k: "VARCHAR" for k in wanted}

@@ -48,8 +48,9 @@ class Compiled:
     def errors(self) -> str:
         """The row's list of {field, reason}; built only for rows that fail a check (fast path)."""
         fails = " OR ".join(f"({c.fails})" for c in self.checks) or "false"
-        items = ", ".join(f"CASE WHEN {c.fails} THEN {{'field': {lit(c.field)}, 'reason': {c.reason}}} END"
-                          for c in self.checks)
+        # a reason built from a NULL value would be NULL: say "invalid value" rather than lose the row
+        items = ", ".join(f"CASE WHEN {c.fails} THEN {{'field': {lit(c.field)}, "
+                          f"'reason': coalesce({c.reason}, 'invalid value')}} END" for c in self.checks)
         return f"CASE WHEN coalesce({fails}, false) THEN list_filter([{items}], e -> e IS NOT NULL) ELSE [] END"
 
 
@@ -244,7 +245,8 @@ def _table_rules(tbl: Table) -> list[Check]:
                   "scale_max", lit("NPS is always asked on 0–10")),
             Check("t_metric = 'custom' AND (t_scale_min IS NULL OR t_scale_max IS NULL)",
                   "scale_min", lit("a custom question needs scale_min and scale_max")),
-            Check(f"t_score IS NOT NULL AND ({lo}) IS NOT NULL AND (t_score < {lo} OR t_score > {hi})", "score",
+            Check(f"t_score IS NOT NULL AND ({lo}) IS NOT NULL AND ({hi}) IS NOT NULL "
+                  f"AND (t_score < {lo} OR t_score > {hi})", "score",
                   f"'score ' || t_score::VARCHAR || ' is outside the scale ' || ({lo})::VARCHAR "
                   f"|| '–' || ({hi})::VARCHAR || ' of ' || t_metric"),
         ]
