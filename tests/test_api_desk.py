@@ -140,8 +140,11 @@ def test_a_call_batch_with_a_bad_row_keeps_the_others(api):
     assert "phone" in next(e["reason"] for e in body["errors"] if e["row"] == 4)
     one, two = body["results"]
     assert one["case_id"] == two["case_id"] and two["how"] == "linked"
-    texts = [m["body"] for m in case(api, one["case_id"])[0]["messages"]]
+    view = case(api, one["case_id"])[0]
+    texts = [m["body"] for m in view["messages"]]
     assert "waited 45 s, talked 230 s, outcome resolved, agent anne" in texts[0]
+    calls = [e for e in view["person"]["timeline"] if e["what"] == "touchpoint" and e["channel"] == "phone"]
+    assert sorted(e["outcome"] for e in calls) == ["resolved", "unresolved"]  # two calls, two contacts
     assert texts[1].endswith("rappel au sujet de la facture")
     again = api["ingest"].post("/channels/phone/calls", json=rows[0]).json()
     assert again["stored"] == 1 and again["results"][0]["how"] == "duplicate"

@@ -199,6 +199,29 @@ def get_agent(store: Store, agent_id: str) -> Agent | None:
     return _agent(row, loads(store.con).get(agent_id, 0))
 
 
+def agent_of(store: Store, kind: str, principal_id: str, name: str, *, create: bool = False) -> str | None:
+    """The desk agent a caller acts as: for an API token (``kind`` "token"), the agent whose
+    id is the token's name (``tokens create anne --role agent``); for a web user, the agent
+    linked to the user, else the one with the user's e-mail — or, with ``create``, a new
+    agent linked to the user (offline: routing gives them nothing until an admin sets them
+    online). None when there is none; disabled agents do not act."""
+    if kind == "token":
+        row = store.con.execute("SELECT agent_id FROM agents WHERE agent_id = ? AND disabled_at IS NULL",
+                                [name]).fetchone()
+        return row[0] if row else None
+    row = store.con.execute(
+        """SELECT a.agent_id FROM agents a WHERE a.disabled_at IS NULL
+             AND (a.user_id = ? OR a.email = (SELECT email FROM users WHERE user_id = ?))
+           ORDER BY a.user_id = ? DESC NULLS LAST, a.agent_id LIMIT 1""",
+        [principal_id, principal_id, principal_id]).fetchone()
+    if row or not create:
+        return row[0] if row else None
+    try:
+        return add_agent(store, principal_id, name, user_id=principal_id).agent_id
+    except AgentError:  # added meanwhile by another request
+        return principal_id
+
+
 def list_agents(store: Store, *, team: str | None = None) -> list[Agent]:
     where, params = ("WHERE list_contains(teams, ?)", [team]) if team else ("", [])
     load = loads(store.con)

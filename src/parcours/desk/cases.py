@@ -46,7 +46,7 @@ from parcours import persons
 from parcours.desk import clocks, linking
 from parcours.desk.agents import mark_assigned, team_for_topic
 from parcours.desk.linking import LinkPolicy
-from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES, STAGES
+from parcours.schema import CHANNELS, MAX_TEXT_CHARS, OUTCOMES, PRIORITIES, STAGES
 from parcours.store import Store
 
 ACTIVE = ("new", "open", "pending")  #: statuses of the inbox (and of an agent's load)
@@ -178,6 +178,17 @@ class Event:
     actor: str
     kind: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """What a telephony (or store) system knows of a contact: seconds waited and handled, and
+    its outcome (``parcours.schema.OUTCOMES``). Written on the contact's touchpoint, where the
+    service and journey metrics read them; such a contact is always a contact of its own."""
+
+    wait_s: float | None = None
+    handle_s: float | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -568,7 +579,7 @@ def receive(store: Store, *, channel: str, identifiers: dict[str, str | None], t
             subject: str | None = None, topic: str | None = None, external_id: str | None = None,
             in_reply_to_case: str | None = None, attachments: Sequence[AttachmentIn | RefusedIn] = (),
             language: str | None = None, stage: str = "support", entered_by: str | None = None,
-            config: DeskConfig = DEFAULT_CONFIG) -> Received:
+            facts: ContactFacts | None = None, config: DeskConfig = DEFAULT_CONFIG) -> Received:
     """A contact from a customer (or prospect) on any channel.
 
     Resolves the person from ``identifiers`` (``email``, ``phone``, ``social``, ``app_id`` or
@@ -579,8 +590,10 @@ def receive(store: Store, *, channel: str, identifiers: dict[str, str | None], t
     channel hop, writes an inbound ``touchpoints`` contact (one per contact: messages on one
     channel within ``config.contact_gap`` are one contact), reopens a resolved case within
     the reopen window. ``external_id`` (e.g. an e-mail Message-ID) makes a redelivery a no-op.
-    ``entered_by``: the agent who typed a phone or store contact in."""
+    ``entered_by``: the agent who typed a phone or store contact in; ``facts``: its wait,
+    handling time and outcome (a call record)."""
     channel = _choice(channel, "channel", CHANNELS)
+    facts = _facts(facts)
     when = _ts(ts)
     text = _text(text, "text", MAX_TEXT_CHARS, required=not attachments)
     subject = _text(subject, "subject", MAX_SUBJECT)
@@ -605,15 +618,28 @@ def receive(store: Store, *, channel: str, identifiers: dict[str, str | None], t
             con.execute("UPDATE desk_inbox SET person_id = ? WHERE list_contains(?, person_id)",
                         [who.person_id, list(who.merged)])
         got = _receive_locked(store, con, who.person_id, channel, when, text, subject, topic, external_id,
-                              in_reply_to_case, attachments, language, stage, entered_by, config)
+                              in_reply_to_case, attachments, language, stage, entered_by, config, facts)
     store.touch()
     return replace(got, person_created=who.created)
+
+
+def _facts(facts: ContactFacts | None) -> ContactFacts | None:
+    if facts is None:
+        return None
+    for name in ("wait_s", "handle_s"):
+        v = getattr(facts, name)
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < 10**7):
+            raise DeskError(f"{name}: {v!r} is not a number of seconds (0 or more)")
+    if facts.outcome is not None:
+        _choice(facts.outcome, "outcome", OUTCOMES)
+    return facts
 
 
 def _receive_locked(store: Store, con: duckdb.DuckDBPyConnection, person_id: str, channel: str, ts: datetime,
                     text: str | None, subject: str | None, topic: str | None, external_id: str | None,
                     in_reply_to: str | None, attachments: Sequence[AttachmentIn | RefusedIn], language: str | None,
-                    stage: str, entered_by: str | None, config: DeskConfig) -> Received:
+                    stage: str, entered_by: str | None, config: DeskConfig,
+                    facts: ContactFacts | None) -> Received:
     events: list[tuple[str, dict[str, Any]]] = []
     case: Case | None = None
     how, score, suggested, follow_up = "new", None, None, None
@@ -646,11 +672,13 @@ def _receive_locked(store: Store, con: duckdb.DuckDBPyConnection, person_id: str
     if external_id:
         _add_ref(con, message_id, case.case_id, channel, external_id, "in", ts)
     files = _store_attachments(store, con, message_id, attachments, ts) if attachments else ()
-    if new_contact:
+    if new_contact or facts is not None:
+        f = facts or ContactFacts()
         con.execute("INSERT INTO touchpoints (event_id, ts, person_id, channel, direction, kind, stage, topic, "
-                    "case_id, agent_id, text, import_id) VALUES (?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, "
-                    "'desk')", [f"desk:{message_id}", ts, person_id, channel, stage, case.topic or topic,
-                                case.case_id, case.assignee, (text or subject or "")[:EXCERPT_CHARS] or None])
+                    "case_id, agent_id, text, wait_s, handle_s, outcome, import_id) VALUES (?, ?, ?, ?, 'inbound', "
+                    "'contact', ?, ?, ?, ?, ?, ?, ?, ?, 'desk')",
+                    [f"desk:{message_id}", ts, person_id, channel, stage, case.topic or topic, case.case_id,
+                     case.assignee, (text or subject or "")[:EXCERPT_CHARS] or None, f.wait_s, f.handle_s, f.outcome])
     events.append(("message", {"message_id": message_id, "channel": channel, "author": "customer",
                                "attachments": len(files)}))
     actor = entered_by or "customer"

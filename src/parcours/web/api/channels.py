@@ -103,8 +103,8 @@ def message(body: MessageIn, channel: str = Path(..., max_length=50, json_schema
 
 
 def _call_text(c: CallIn) -> str:
-    """What the case shows of a call. ``receive`` has no wait, talk or outcome fields, so they
-    are written here, in the message (the touchpoint's wait_s/handle_s stay empty)."""
+    """What the case shows of a call (its wait, talk time and outcome also go on the contact's
+    touchpoint, where the metrics read them)."""
     facts = [f"waited {c.wait_s:g} s" if c.wait_s is not None else None,
              f"talked {c.talk_s:g} s" if c.talk_s is not None else None,
              f"outcome {c.outcome}" if c.outcome else None, f"agent {c.agent}" if c.agent else None,
@@ -134,7 +134,8 @@ def calls(rows: Any = Body(...), store: Store = Depends(db), who: Principal = De
             c = _CALLS.validate_python(raw)
             got = cases.receive(store, channel="phone", identifiers={"phone": c.caller}, text=_call_text(c),
                                 ts=c.started_at, topic=c.topic, entered_by=c.agent,
-                                external_id=f"phone:{c.call_id}" if c.call_id else None)
+                                external_id=f"phone:{c.call_id}" if c.call_id else None,
+                                facts=cases.ContactFacts(c.wait_s, c.talk_s, c.outcome))
         except ValidationError as e:
             errors += _errors(e, n)
             continue

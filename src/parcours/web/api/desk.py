@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Resp
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from parcours import auth
 from parcours.auth import Principal
 from parcours.desk import agents, cases, routing
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES
@@ -48,16 +47,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # -- who acts ---------------------------------------------------------------------------------
 def _agent_of(store: Store, who: Principal) -> str | None:
-    """The desk agent a principal is: a user through the agent's ``user_id`` or e-mail; a
-    token through an agent whose id is the token's name (``tokens create a7 --role agent``)."""
-    if who.kind == "token":
-        found = agents.get_agent(store, who.name)
-        return found.agent_id if found and not found.disabled else None
-    email = next((u["email"] for u in auth.list_users(store) if u.get("user_id") == who.id), None)
-    for a in agents.list_agents(store):
-        if not a.disabled and (a.user_id == who.id or (email and a.email == email)):
-            return a.agent_id
-    return None
+    return agents.agent_of(store, who.kind, who.id, who.name)
 
 
 def _actor(store: Store, who: Principal) -> str:

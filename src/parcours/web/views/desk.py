@@ -70,15 +70,8 @@ PRESENCE = Presence()
 
 # -- helpers -------------------------------------------------------------------------------
 def agent_for(store: Store, who: Principal) -> str:
-    """The desk agent of this web user, added (offline: routing gives them nothing until an
-    admin sets them online) the first time they open the desk."""
-    for a in agents.list_agents(store):
-        if a.user_id == who.id:
-            return a.agent_id
-    try:
-        return agents.add_agent(store, who.id, who.name, user_id=who.id).agent_id
-    except agents.AgentError:  # added meanwhile by another request
-        return who.id
+    """The desk agent of this web user, added the first time they open the desk."""
+    return agents.agent_of(store, who.kind, who.id, who.name, create=True) or who.id
 
 
 def names(store: Store) -> dict[str, str]:
