@@ -351,6 +351,8 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/desk/inbox", "desk", lambda: {}),
         ("GET", "/desk/cases/{case_id}", "desk", lambda: {"path": {"case_id": desk_case()["case_id"]}}),
         ("GET", "/desk/opportunities", "desk", lambda: {}),
+        ("GET", "/desk/macros", "desk", lambda: {}),
+        ("POST", "/desk/cases/{case_id}/macro", "desk", acting(name="ask_order")),
         ("POST", "/desk/cases/{case_id}/reply", "desk", acting(body="Bonjour")),
         ("POST", "/desk/cases/{case_id}/note", "desk", acting(body="vu")),
         ("POST", "/desk/cases/{case_id}/assign", "desk", acting(assignee="test-agent")),

@@ -317,3 +317,20 @@ def test_admins_manage_agents_and_run_routing(api):
     assert api["admin"].patch(f"/desk/agents/{agent}", json={"capacity": None}).status_code == 422
     assert api["anne"].get("/desk/agents").status_code == 403
     assert api["anne"].post("/desk/routing/run").status_code == 403
+
+
+# -- macros ----------------------------------------------------------------------------------
+def test_a_macro_replies_in_the_cases_language_and_sets_its_status(api):
+    listed = {m["name"]: m for m in api["anne"].get("/desk/macros").json()}
+    assert listed["ask_order"]["status"] == "pending" and listed["ask_order"]["languages"] == ["en", "fr"]
+    got = sms(api, {"phone": phone()}, "Bonjour, mon colis n'est pas arrivé", topic="delivery")
+    view, version = case(api, got["case_id"])
+    r = api["anne"].post(f"/desk/cases/{got['case_id']}/macro", json={"name": "ask_order", "version": version})
+    assert r.status_code == 200, r.text
+    assert r.json()["case"]["status"] == "pending"
+    after, _ = case(api, got["case_id"])
+    assert after["messages"][-1]["body"].startswith("Bonjour,\n\nMerci pour votre message.")
+    wrong = api["anne"].post(f"/desk/cases/{got['case_id']}/macro", json={"name": "nope", "version": version + 1})
+    assert wrong.status_code == 422 and "known: ask_order" in wrong.json()["detail"]
+    stale = api["bruno"].post(f"/desk/cases/{got['case_id']}/macro", json={"name": "ask_order", "version": version})
+    assert stale.status_code == 409  # the macro acts with the version read, like any reply

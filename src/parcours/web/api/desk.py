@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from parcours.auth import Principal
-from parcours.desk import agents, cases, routing
+from parcours.desk import agents, cases, macros, routing
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES
 from parcours.store import Store
 from parcours.web.deps import db, require
@@ -267,6 +267,34 @@ def close(body: CloseIn, response: Response, case_id: str = _CASE_ID, if_match: 
     return _case_answer(_desk_call(lambda: cases.close(store, case_id, _actor(store, who), body.disposition,
                                                        body.anything_else_asked, body.opportunity,
                                                        expected_version=version)), response)
+
+
+class MacroIn(Versioned):
+    name: str = Field(..., min_length=1, max_length=100, description="a macro of GET /desk/macros")
+
+
+@router.get("/macros")
+def list_macros(store: Store = Depends(db), who: Principal = Depends(require("desk"))) -> Any:
+    """Canned replies (French and English, with variables) and the status each sets after."""
+    try:
+        found = macros.load(store)
+    except macros.MacroError as e:
+        raise HTTPException(422, str(e)) from e
+    return [{"name": m.name, "title": m.title, "languages": sorted(m.body), "status": m.status,
+             "variables": list(m.variables)} for m in found.values()]
+
+
+@router.post("/cases/{case_id}/macro", responses=_RESPONSES)
+def apply_macro(body: MacroIn, response: Response, case_id: str = _CASE_ID, if_match: str | None = _IF_MATCH,
+                store: Store = Depends(db), who: Principal = Depends(require("desk"))) -> Any:
+    """Reply with a macro, in the case's language, then set the macro's status."""
+    version, agent = _version(body.version, if_match), _agent_required(store, who)
+    try:
+        posted = _desk_call(lambda: macros.apply(store, case_id, body.name, agent, expected_version=version,
+                                                 agent_name=who.name))
+    except macros.MacroError as e:
+        raise HTTPException(422, str(e)) from e
+    return _posted(posted, response)
 
 
 @router.post("/cases/{case_id}/merge", responses=_RESPONSES)
