@@ -288,3 +288,21 @@ def test_a_suggested_link_is_accepted_into_the_earlier_case_or_rejected(served):
         r = c.post(f"/desk/cases/{other}/link", data={"accept": "no", "version": version_of(page), "csrf": tok})
         assert r.status_code == 303 and r.headers["location"] == f"/desk/cases/{other}"
         assert 'id="suggested"' not in c.get(f"/desk/cases/{other}").text
+
+
+def test_a_canned_reply_is_sent_from_the_case_page_and_sets_its_status(served):
+    s, ids, _ = served
+    case = ids[2]
+    with login(s.base, "alice") as c:
+        page = c.get(f"/desk/cases/{case}").text
+        assert 'id="macro-form"' in page and "Ask for the order number → pending" in page
+        r = c.post(f"/desk/cases/{case}/macro", data={"name": "ask_order", "version": version_of(page),
+                                                      "csrf": c.cookies["parcours_csrf"]})
+        assert r.status_code == 303
+        after = c.get(f"/desk/cases/{case}").text
+        assert "Pourriez-vous nous indiquer le numéro de votre commande" in after or \
+            "Could you give us your order number" in after
+        assert 'id="case-status">pending' in after or "pending (waiting on the customer)" in after
+        bad = c.post(f"/desk/cases/{case}/macro", data={"name": "nope", "version": version_of(after),
+                                                        "csrf": c.cookies["parcours_csrf"]})
+        assert bad.status_code == 422 and "no macro" in bad.text

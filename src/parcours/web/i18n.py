@@ -365,6 +365,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_is_closed": "Ce dossier est clos définitivement. Pour réécrire au client, ouvrez un dossier de suivi.",
     },
 }
+DESK_STRINGS["en"] |= {"desk_macro": "Canned reply", "desk_macro_send": "Send this reply"}
+DESK_STRINGS["fr"] |= {"desk_macro": "Réponse type", "desk_macro_send": "Envoyer cette réponse"}
 #: the chat's demo page
 DESK_STRINGS["en"] |= {"chat_title": "Parcours — chat with us", "chat_intro": "A question about an order, a "
                        "delivery, a return? Our assistant answers at once, and an agent takes over when needed.",

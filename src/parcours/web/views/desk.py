@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from parcours.auth import Principal
-from parcours.desk import agents, cases, clocks
+from parcours.desk import agents, cases, clocks, macros
 from parcours.desk.cases import (
     DISPOSITIONS,
     TRANSITIONS,
@@ -202,9 +202,16 @@ def _case_page(request: Request, store: Store, who: Principal, case_id: str, *, 
             s for s in TRANSITIONS.get(c.status, ()) if s != "closed"],
         "priorities": PRIORITIES, "dispositions": DISPOSITIONS, "span": span, "local": local,
         "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "changed": False,
-        "case_id": c.case_id}
+        "case_id": c.case_id, "macros": _macros(store)}
     ctx.update(extra)
     return render(request, "desk_case.html", status_code=status_code, **ctx)
+
+
+def _macros(store: Store) -> list[macros.Macro]:
+    try:
+        return list(macros.load(store).values())
+    except macros.MacroError:  # a broken macros file: the page still opens (the API names the error)
+        return list(macros.DEFAULTS.values())
 
 
 @router.get("/desk/cases/{case_id}")
@@ -264,6 +271,20 @@ def post_reply(request: Request, case_id: str, body: str = Form("", max_length=1
                            status=(then or None) if public else None)
 
     return _act(request, store, who, case_id, csrf, act, draft=body, mode=mode)
+
+
+@router.post("/desk/cases/{case_id}/macro")
+def post_macro(request: Request, case_id: str, name: str = Form(..., max_length=100), version: int = Form(...),
+               csrf: str = Form(""), store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
+    """Reply with a canned reply (in the case's language), then set the macro's status."""
+
+    def act(me: str) -> Any:
+        try:
+            return macros.apply(store, case_id, name, me, expected_version=version, agent_name=who.name)
+        except macros.MacroError as e:
+            raise DeskError(str(e)) from e
+
+    return _act(request, store, who, case_id, csrf, act)
 
 
 @router.post("/desk/cases/{case_id}/assign")
