@@ -312,3 +312,24 @@ def test_both_languages_have_the_same_strings():
     templates = Path(__file__).parents[1] / "src/parcours/web/templates"
     used = {k for f in templates.glob("*.html") for k in re.findall(r"\bt\.(\w+)\b(?!\()", f.read_text())}
     assert used <= set(STRINGS["en"]), used - set(STRINGS["en"])
+
+
+def test_stale_figures_are_served_at_once_while_recomputed_and_close_waits(tmp_path):
+    import threading
+
+    from parcours.store import Store
+    from parcours.web.figures import Figures
+
+    store = Store(tmp_path / "s.duckdb")
+    figures = Figures(store)
+    first = figures.report()
+    store.touch()  # the data changed: the next request gets the kept report and starts a refresh
+    got: list = []
+    asker = threading.Thread(target=lambda: got.append(figures.report()))
+    asker.start()
+    asker.join(10)
+    assert not asker.is_alive(), "the stale report was not served at once"
+    assert got == [first]
+    figures.close()  # interrupts and waits for the refresh before the store closes
+    assert figures.computing == 0
+    store.close()

@@ -44,6 +44,7 @@ class Figures:
         self._computing = 0
         self._views: set[Store] = set()
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
         self._closed = False
 
     def report(self, *, start: date | None = None, end: date | None = None, by: tuple[str, ...] = (),
@@ -62,9 +63,15 @@ class Figures:
                 if not fresh:
                     if not entry.refreshing and not self._closed:
                         entry.refreshing = True
-                        self._start(lambda: self._compute(key, kw), "parcours-figures")
+                        self._start(lambda: self._refresh(key, kw), "parcours-figures")
                     return entry.report
         return self._compute(key, kw)
+
+    def _refresh(self, key: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        try:
+            self._compute(key, kw)
+        except Exception:  # logged by _compute; the kept report stays (or the server is stopping)
+            pass
 
     def _compute(self, key: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
         with self._guard:
@@ -123,15 +130,16 @@ class Figures:
         self._start(lambda: self._safe(filters, then), "parcours-warm")
 
     def _start(self, work: Callable[[], Any], name: str) -> None:
+        """Start a computation thread (callers may hold ``_guard``: the list has its own lock)."""
         thread = threading.Thread(target=work, daemon=True, name=name)
-        with self._guard:
+        with self._threads_lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop computing before the store closes: interrupt the queries under way and wait
         for their threads (a DuckDB connection closed under a running query crashes the process)."""
-        with self._guard:
+        with self._guard, self._threads_lock:
             self._closed = True
             views, threads = list(self._views), list(self._threads)
         for view in views:
