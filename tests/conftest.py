@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +93,8 @@ def free_port() -> int:
 class Served:
     """``parcours serve`` in a subprocess on a free loopback port (a real server over real HTTP)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, *options: str) -> None:
+        """``options``: more of ``serve``'s options (e-mail: ``--mail-domain``, ``--smtp-port``…)."""
         import time
         import urllib.error
         import urllib.request
@@ -101,9 +104,9 @@ class Served:
         # a file, not a pipe: nobody reads a pipe while the server runs, and a full one blocks it
         self.log = db.with_name(db.name + f".{port}.log")
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port)),
+            self.proc = subprocess.Popen(parcours_cmd("--db", str(db), "serve", "--port", str(port), *options),
                                          stdout=out, stderr=subprocess.STDOUT)
-        for _ in range(200):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(self.base + "/health", timeout=1)
                 return
@@ -125,3 +128,35 @@ def make_token(db: Path, role: str, name: str | None = None) -> str:
     """A new API token (created with the CLI, as an operator would, before the server starts)."""
     out = run_parcours("--db", str(db), "tokens", "create", name or f"test-{role}", "--role", role, check=True)
     return out.stdout.strip().splitlines()[-1]
+
+
+# -- browser tests: Debian's chromium driven by Playwright (no browser download) -----------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: marks of a browser test module: skipped without chromium, except in CI (which installs it)
+BROWSER_MARKS = [pytest.mark.browser,
+                 pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                                    reason="Debian chromium not installed (CI installs it)")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Console errors, page errors, failed requests and HTTP errors of one page."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)

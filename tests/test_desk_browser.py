@@ -4,17 +4,12 @@ a phone's screen — with no console error and no failed request."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import Served
+from conftest import BROWSER_MARKS, Served, Watch
 from test_desk_web import PASSWORD, USERS, desk_store
-from test_web_browser import ARGS, CHROMIUM, Watch
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (CI installs it)")]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +21,6 @@ def desk(tmp_path_factory):
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def log_in(browser, base: str, who: str, locale: str = "en-US", width: int = 1280):

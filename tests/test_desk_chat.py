@@ -4,8 +4,6 @@ by polling; the token is the visitor's credential; bad input gets a clear 4xx.""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,26 +16,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from conftest import free_port
+from conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Watch, free_port
 from parcours.desk import agents, cases
 from parcours.desk.chat import ChatService
 from parcours.web import create_app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-class Watch:
-    """Console errors, page errors and failed requests of one page (as tests/test_web_browser.py)."""
-
-    def __init__(self, page: Any) -> None:
-        self.problems: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
-                if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
 
 class TestClient(httpx.Client):
@@ -203,14 +185,13 @@ def test_unused_store_path_is_not_needed(tmp_path: Path) -> None:
         assert c.app.state.store.con.execute("SELECT count(*) FROM messages").fetchone() == (0,)
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                    reason="Debian chromium not installed (CI installs it)")
+@BROWSER_MARKS[0]
+@BROWSER_MARKS[1]
 def test_the_widget_in_chromium_bot_then_agent(client: TestClient) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(locale="fr-FR", viewport={"width": 390, "height": 800})  # a phone
         watch = Watch(page)
         page.goto(str(client.base_url) + "/chat?lang=fr")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import smtplib
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import free_port, make_token, parcours_cmd
+from conftest import Served, free_port, make_token
 from parcours.desk import agents, cases
 from parcours.desk.email_channel import MailSettings, receive_mail
 from parcours.desk.mail import InboundMail, MailLimits, parse
@@ -54,27 +53,12 @@ class Mailbox:
         return self.mails
 
 
-class Server:
-    """``parcours serve`` with the e-mail channel on (conftest's ``Served`` has no mail options)."""
+class Server(Served):
+    """``parcours serve`` with the e-mail channel on."""
 
     def __init__(self, db: Path, smtp_port: int, relay_port: int) -> None:
-        self.db, port = db, free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self.log = db.with_name(f"{db.name}.{port}.log")
-        args = ["--db", str(db), "serve", "--port", str(port), "--mail-domain", DESK,
-                "--smtp-port", str(smtp_port), "--smtp-relay", f"127.0.0.1:{relay_port}"]
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(parcours_cmd(*args), stdout=out, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(self.base + "/health", timeout=1)
-                return
-            except (urllib.error.URLError, ConnectionError):
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start: " + self.log.read_text(errors="replace"))
+        super().__init__(db, "--mail-domain", DESK, "--smtp-port", str(smtp_port),
+                         "--smtp-relay", f"127.0.0.1:{relay_port}")
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -83,10 +67,6 @@ class Server:
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(30)
 
 
 def customer_mail(sender: str, *, subject: str, body: str, message_id: str, in_reply_to: str | None = None) -> bytes:

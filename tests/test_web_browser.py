@@ -4,19 +4,12 @@ API docs (the vendored Swagger UI)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from conftest import BROWSER_MARKS, Watch
 from test_web import PASSWORD, USERS, serve_copy, stop
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (CI installs it)")]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+pytestmark = BROWSER_MARKS
 #: page → (Vega-Lite charts, ECharts Sankeys) it draws
 CHARTS = {"/": (4, 0), "/journeys": (2, 1), "/service": (1, 0), "/loyalty": (5, 0), "/voice": (4, 0)}
 
@@ -28,26 +21,7 @@ def site(demo_world, tmp_path_factory):
     stop(proc)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-class Watch:
-    """Console errors, page errors, failed requests and HTTP errors of one page."""
-
-    def __init__(self, page):
-        self.problems: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
-                if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
 
 def log_in(browser, site, role: str, locale: str = "en-US", width: int = 1280):
