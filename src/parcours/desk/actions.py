@@ -30,17 +30,7 @@ from parcours.desk.model import (
     Posted,
     RefusedIn,
 )
-from parcours.desk.records import (
-    Change,
-    _add_message,
-    _add_ref,
-    _event,
-    _load,
-    _mutate,
-    _open,
-    _resolve_merged,
-    _write,
-)
+from parcours.desk.records import Change, _add_message, _add_ref, _event, _load, _mutate, _open, _resolve_merged, _write
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES
 from parcours.store import Store
 

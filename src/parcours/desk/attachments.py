@@ -13,14 +13,8 @@ from pathlib import Path
 import duckdb
 
 from parcours.desk.errors import DeskError, NotFoundError
-from parcours.desk.model import (
-    AttachmentIn,
-    AttachmentInfo,
-    RefusedIn,
-)
-from parcours.desk.records import (
-    _new_id,
-)
+from parcours.desk.model import AttachmentIn, AttachmentInfo, RefusedIn
+from parcours.desk.records import _new_id
 from parcours.store import Store
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024

@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from parcours.desk.errors import DeskError
-from parcours.desk.model import (
-    MAX_TOPIC,
-)
+from parcours.desk.model import MAX_TOPIC
 
 
 # -- checks -------------------------------------------------------------------------------

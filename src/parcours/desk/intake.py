@@ -29,15 +29,7 @@ from parcours.desk.model import (
     Received,
     RefusedIn,
 )
-from parcours.desk.records import (
-    _add_message,
-    _add_ref,
-    _event,
-    _load,
-    _open,
-    _resolve_merged,
-    _write,
-)
+from parcours.desk.records import _add_message, _add_ref, _event, _load, _open, _resolve_merged, _write
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, OUTCOMES, STAGES
 from parcours.store import Store
 

@@ -14,21 +14,8 @@ from parcours.desk import linking
 from parcours.desk.actions import _not_closed
 from parcours.desk.checks import _text, _topic, _ts
 from parcours.desk.errors import DeskError, NotFoundError
-from parcours.desk.model import (
-    MAX_SUBJECT,
-    PRIORITY_RANK,
-    Case,
-)
-from parcours.desk.records import (
-    Change,
-    _event,
-    _load,
-    _lock,
-    _mutate,
-    _open,
-    _write,
-    _write_desk,
-)
+from parcours.desk.model import MAX_SUBJECT, PRIORITY_RANK, Case
+from parcours.desk.records import Change, _event, _load, _lock, _mutate, _open, _write, _write_desk
 from parcours.store import Store
 
 # -- merge, split, links ------------------------------------------------------------------

@@ -24,11 +24,7 @@ from parcours.desk.model import (
     Message,
     Opportunity,
 )
-from parcours.desk.records import (
-    _events,
-    _load,
-    _resolve_merged,
-)
+from parcours.desk.records import _events, _load, _resolve_merged
 from parcours.schema import CHANNELS, PRIORITIES
 from parcours.store import Store
 

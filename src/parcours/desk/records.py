@@ -16,12 +16,7 @@ import duckdb
 from parcours.desk.agents import team_for_topic
 from parcours.desk.checks import _ts
 from parcours.desk.errors import ConflictError, DeskError, MergedCaseError, NotFoundError
-from parcours.desk.model import (
-    ACTIVE,
-    PRIORITY_RANK,
-    Case,
-    Event,
-)
+from parcours.desk.model import ACTIVE, PRIORITY_RANK, Case, Event
 from parcours.store import Store
 
 # -- reading rows -------------------------------------------------------------------------
