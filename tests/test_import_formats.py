@@ -39,7 +39,8 @@ def test_json_lines_with_a_broken_line(tmp_path, cli, db):
                     "metric": "csat", "score": 2, "extra": {"nested": True}}),
         "",
         json.dumps({"response_id": "r4", "ts": "2025-03-01T12:00:00Z", "email": "c@d.fr", "metric": "nps",
-                    "score": None, "comment": "je ne sais pas"}),
+                    "score": None, "comment": "je ne sais pas",
+                    "\u0000k'\"\U0009aD42": 1, 'o"dd\\key': 2}),  # keys no column has: ignored, row kept
     ]
     f.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, _, rep = cli("import", str(f), "--json")

@@ -147,8 +147,14 @@ def settle(fut: Future[Any], result: Any = None, *, error: BaseException | None 
 
 
 def files(directory: Path) -> list[SpoolFile]:
-    """The spool files of a directory, oldest first."""
-    return [SpoolFile.open(p) for p in sorted(directory.glob("[0-9]*.jsonl"))]
+    """The spool files of a directory, oldest first (one the writer deletes meanwhile is done)."""
+    found = []
+    for p in sorted(directory.glob("[0-9]*.jsonl")):
+        try:
+            found.append(SpoolFile.open(p))
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def _sync_dir(directory: Path) -> None:

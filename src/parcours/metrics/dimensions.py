@@ -65,10 +65,19 @@ def between(table: Any, start: Any = None, end: Any = None) -> Any:
 FILTERS = ("channel", "segment", "stage")
 
 
+def check_filters(**values: str | None) -> None:
+    """Filter values must be plain text: a control character (a NUL above all) would cut the
+    SQL the engines are given. ValueError names the filter."""
+    for name, value in values.items():
+        if value is not None and (not value.isprintable() or len(value) > 200):
+            raise ValueError(f"{name}: {value[:40]!r} is not a plain value (printable text, at most 200 characters)")
+
+
 def restrict(t: dict[str, Any], *, channel: str | None = None, segment: str | None = None,
              stage: str | None = None) -> dict[str, Any]:
     """The tables ``t`` (name → Ibis table) kept to one channel, one customer segment and/or
     one journey stage. A table without the column is left whole (answers have no stage)."""
+    check_filters(channel=channel, segment=segment, stage=stage)
     out = dict(t)
     if segment:
         people = t["persons"].filter(t["persons"].segment == segment)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, R
 from fastapi.responses import FileResponse
 
 from parcours.auth import Principal
+from parcours.metrics import dimensions
 from parcours.metrics.catalog import CATALOG
 from parcours.metrics.dimensions import DIMENSIONS
 from parcours.schema import CHANNELS, STAGES, TABLES
@@ -42,6 +43,10 @@ def filters(start: date | None = Query(None, alias="from", description="first da
         raise HTTPException(422, f"stage: {stage!r} is not one of {', '.join(STAGES)}")
     if start and end and end <= start:
         raise HTTPException(422, f"to ({end}) must be after from ({start})")
+    try:
+        dimensions.check_filters(segment=segment)
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from e
     return {"start": start, "end": end, "by": tuple(by), "channel": channel, "segment": segment, "stage": stage,
             "fresh": fresh}
 
