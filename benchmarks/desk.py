@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).parent
 WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
-from web import PARCOURS, Server, _Connections, cli, pct  # noqa: E402
+from web import PARCOURS, Server, _Connections, pct, wait_figures  # noqa: E402
 
 TEAMS = ["facturation", "livraison", "technique", "commercial"]
 AGENTS = [f"agent{i:03d}" for i in range(200)]
@@ -159,9 +159,16 @@ async def _agent(conns: _Connections, token: str, me: str, until: float, think: 
 def bench_agents(db: Path, n_agents: int, seconds: float, think: float) -> dict:
     run = WORK / "desk_run.duckdb"
     shutil.copy(db, run)
-    tokens = [cli(run, "tokens", "create", f"agent-{i}", "--role", "agent") for i in range(min(n_agents, 20))]
+    # each simulated agent is a desk agent with its own API token (a token acts as the agent of its name)
+    setup = ("import json, sys; from parcours.store import Store; from parcours import auth; "
+             "from parcours.desk import agents; s = Store(sys.argv[1]); ids = json.loads(sys.argv[2]); "
+             "[agents.add_agent(s, a, a, languages=['fr'], capacity=50, status='online') for a in ids]; "
+             "print(json.dumps([auth.create_token(s, a, 'agent', created_by='bench')[1] for a in ids]))")
+    tokens = json.loads(subprocess.run([sys.executable, "-c", setup, str(run), json.dumps(AGENTS[:n_agents])],
+                                       check=True, capture_output=True, text=True).stdout)
     server = Server(run)
     try:
+        wait_figures(server.base)  # the dashboards' report, computed at start, is not part of the load
         lat: dict[str, list[float]] = {"inbox": [], "case": [], "note": []}
         errors: list[str] = []
 
@@ -188,7 +195,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--agents", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--think", type=float, default=3.0, help="mean seconds between an agent's action rounds")
+    ap.add_argument("--think", type=float, default=10.0,
+                    help="mean seconds between an agent's rounds (inbox, a case, a note): a busy agent")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     out_path = HERE / "desk_results.json"

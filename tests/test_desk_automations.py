@@ -98,3 +98,15 @@ def test_the_runner_applies_the_rules_in_the_background_and_stops(store):
     finally:
         runner.stop()
     assert [a.case_id for a in runner.done] == [c.case_id] and current(store, c.case_id).status == "resolved"
+
+
+def test_a_backlog_is_worked_off_a_few_cases_a_run(store):
+    for who in ("a", "b", "c"):
+        c = email(store, f"{who}@exemple.fr")
+        cases.reply(store, c.case_id, "alice", "Votre adresse ?", expected_version=c.version, status="pending",
+                    ts=T0 + timedelta(hours=1))
+    rules = Automations(escalate_unassigned_after=None, max_actions=2)
+    later = T0 + timedelta(days=30)
+    assert len(automations.run(store, rules, now=later)) == 2
+    assert len(automations.run(store, rules, now=later)) == 1
+    assert automations.run(store, rules, now=later) == []

@@ -37,6 +37,9 @@ class Automations:
 
     resolve_pending_after: timedelta | None = timedelta(days=7)
     escalate_unassigned_after: timedelta | None = timedelta(minutes=30)
+    #: changes per rule and run: a backlog (an imported history) is worked off over several
+    #: runs instead of holding the store's write lock while agents wait to save their replies
+    max_actions: int = 25
 
 
 @dataclass(frozen=True)
@@ -51,19 +54,20 @@ def run(store: Store, rules: Automations = Automations(), *, now: datetime | Non
     now = now or datetime.now(timezone.utc)
     done: list[Action] = []
     if rules.resolve_pending_after is not None:
-        done += _resolve_pending(store, now - rules.resolve_pending_after, now)
+        done += _resolve_pending(store, now - rules.resolve_pending_after, now, rules.max_actions)
     if rules.escalate_unassigned_after is not None:
-        done += _escalate_unassigned(store, now - rules.escalate_unassigned_after, now)
+        done += _escalate_unassigned(store, now - rules.escalate_unassigned_after, now, rules.max_actions)
     return done
 
 
-def _resolve_pending(store: Store, before: datetime, now: datetime) -> list[Action]:
+def _resolve_pending(store: Store, before: datetime, now: datetime, limit: int) -> list[Action]:
     # pending since the agent's last word: the customer's silence counts from then
     rows = store.con.execute(
         """SELECT i.case_id, i.version FROM desk_inbox i JOIN desk_cases d USING (case_id)
            WHERE i.status = 'pending' AND greatest(coalesce(d.last_agent_at, i.opened_at),
-                                                  coalesce(d.last_customer_at, i.opened_at)) < ?""",
-        [before]).fetchall()
+                                                  coalesce(d.last_customer_at, i.opened_at)) < ?
+           ORDER BY i.case_id LIMIT ?""",
+        [before, limit]).fetchall()
     out = []
     for case_id, version in rows:
         if _try(partial(cases.set_status, store, case_id, ACTOR, "resolved", expected_version=version, ts=now)):
@@ -71,13 +75,15 @@ def _resolve_pending(store: Store, before: datetime, now: datetime) -> list[Acti
     return out
 
 
-def _escalate_unassigned(store: Store, before: datetime, now: datetime) -> list[Action]:
+def _escalate_unassigned(store: Store, before: datetime, now: datetime, limit: int) -> list[Action]:
     rows = store.con.execute(
         """SELECT i.case_id, i.version, i.priority FROM desk_inbox i
            WHERE i.status IN ('new', 'open') AND i.assignee IS NULL AND i.waiting_since < ?
              AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = i.case_id AND e.kind = 'priority'
-                             AND e.actor = ? AND e.ts >= i.waiting_since)""",
-        [before, ACTOR]).fetchall()
+                             AND e.actor = ? AND e.ts >= i.waiting_since)
+             AND i.priority <> 'urgent'
+           ORDER BY i.waiting_since, i.case_id LIMIT ?""",
+        [before, ACTOR, limit]).fetchall()
     out = []
     for case_id, version, priority in rows:
         higher = PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
