@@ -12,9 +12,11 @@ agents working at once through the API.
   active cases in proportion (2 % of each store: 200 and 20,000). The peer, same run and same
   stores: the default view as a query of the canonical ``cases`` history (what an inbox
   without the desk's table of active cases does).
-* agents: a real ``parcours serve`` on the 10,000-case store; each simulated agent, from a
-  second process, loops: its inbox, a case, an internal note with the version it read (a
-  409 counts as answered: that is the conflict path working), then waits (think time).
+* agents: a real ``parcours serve`` on the 10,000-case store; each simulated agent (its own
+  desk agent and API token), from a second process, starts at a random moment of its first
+  think time, then loops: its inbox, one of its cases, an internal note with the version it
+  read (a 409 counts as answered: that is the conflict path working), then waits (think
+  time, exponential, mean ``--think``).
 
 Results go to benchmarks/desk_results.json (benchmarks/README.md copies them).
 """
@@ -134,6 +136,7 @@ def bench_inbox(db: Path, repeats: int) -> dict:
 async def _agent(conns: _Connections, token: str, me: str, until: float, think: float, lat: dict,
                  errors: list[str], rng: random.Random) -> None:
     hdr = {"Authorization": f"Bearer {token}"}
+    await asyncio.sleep(rng.uniform(0, think))  # agents start their day at different moments, not in one burst
     while time.perf_counter() < until:
         t = time.perf_counter()
         status, body = await conns.request("GET", f"/api/v1/desk/inbox?limit=50&assignee={me}", headers=hdr)
@@ -153,7 +156,7 @@ async def _agent(conns: _Connections, token: str, me: str, until: float, think: 
             lat["note"].append((time.perf_counter() - t) * 1000)
             if status not in (200, 201, 409):
                 errors.append(f"note {status}")
-        await asyncio.sleep(rng.expovariate(1 / think))
+        await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, until - time.perf_counter())))
 
 
 def bench_agents(db: Path, n_agents: int, seconds: float, think: float) -> dict:
