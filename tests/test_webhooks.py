@@ -217,6 +217,30 @@ def test_a_delivered_event_is_signed_and_carries_its_data(receiver, hooks):
     assert "secret" not in hooks.list()[0]
 
 
+def test_desk_sla_breaches_reach_a_subscriber_once(receiver, store, hooks):
+    from datetime import datetime, timedelta, timezone
+
+    from parcours.desk import cases, sla_watch
+
+    webhook_id, secret = hooks.subscribe(receiver.url + "/sla", ["desk.sla.*"], created_by="test")
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 in Paris
+    r = cases.receive(store, channel="email", identifiers={"email": "ines@exemple.fr"}, ts=t0, subject="Colis",
+                      text="Mon colis n'est pas arrivé.")
+    send = sla_watch.to_webhooks(hooks)
+    for minutes in (40, 120, 121):  # at risk, breached, nothing new (nothing sent)
+        sla_watch.sweep(store, now=t0 + timedelta(minutes=minutes), on_event=send)
+    hits = wait_for(lambda: len(receiver.on("/sla")) >= 2 and receiver.on("/sla"))
+    time.sleep(0.3)
+    assert len(receiver.on("/sla")) == 2
+    got = {h.headers["X-Parcours-Event"]: h.json()["data"] for h in hits}
+    assert set(got) == {"desk.sla.at_risk", "desk.sla.breach"}
+    assert got["desk.sla.breach"] == {
+        "key": f"{r.case_id}/first_response/1/breach", "kind": "breach", "case_id": r.case_id,
+        "target": "first_response", "instance": 1, "at": "2026-03-02T10:00:00+00:00",
+        "due_at": "2026-03-02T10:00:00+00:00"}
+    assert all(verify(secret, h.headers["X-Parcours-Signature"], h.body, tolerance_s=60) for h in hits)
+
+
 def test_failures_are_retried_with_growing_delays_until_delivered(receiver, hooks):
     receiver.fail_first = 3
     webhook_id, secret = hooks.subscribe(receiver.url + "/flaky", ["*"])

@@ -49,6 +49,8 @@ EVENTS: dict[str, str] = {
     "touchpoints.stored": "touchpoints sent to the API were stored (counts of accepted, duplicate, quarantined rows)",
     "orders.stored": "orders sent to the API were stored",
     "responses.stored": "survey answers sent to the API were stored",
+    "desk.sla.at_risk": "a case's SLA clock (first response, next response, resolution) is close to its due time",
+    "desk.sla.breach": "a case's SLA clock passed its due time",
     "ping": "a test event, sent on demand to one subscriber (POST /api/v1/webhooks/{id}/test)",
 }
 SIGNATURE_HEADER = "X-Parcours-Signature"

@@ -11,6 +11,9 @@
 Each action is an ordinary desk change made by the actor ``automation`` with the version it
 read: a case an agent changes at the same moment is skipped (ConflictError) and looked at
 again on the next run. :func:`run` is idempotent and safe to call every minute.
+
+The :class:`Runner` also sweeps the SLA clocks each time (``sla_watch``): breaches and
+at-risk warnings are recorded on their cases and handed to ``on_sla_event``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
-from parcours.desk import cases
+from parcours.desk import cases, sla_watch
+from parcours.desk.sla import SlaEvent
 from parcours.schema import PRIORITIES
 from parcours.store import Store
 
@@ -105,11 +109,12 @@ def _try(change: Callable[[], object]) -> bool:
 
 
 class Runner:
-    """Runs the automations every ``every_s`` seconds in a thread of the served process (the
-    store's one writer); a failing run is logged and the next one tries again."""
+    """Runs the automations and the SLA sweep every ``every_s`` seconds in a thread of the
+    served process (the store's one writer); a failing run is logged and the next one tries again."""
 
-    def __init__(self, store: Store, rules: Automations = Automations(), every_s: float = 60.0) -> None:
-        self.store, self.rules, self.every_s = store, rules, every_s
+    def __init__(self, store: Store, rules: Automations = Automations(), every_s: float = 60.0,
+                 on_sla_event: Callable[[SlaEvent], object] | None = None) -> None:
+        self.store, self.rules, self.every_s, self.on_sla_event = store, rules, every_s, on_sla_event
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parcours-automations", daemon=True)
         self.done: list[Action] = []  # the latest actions taken (up to 1,000), for /health and tests
@@ -124,10 +129,14 @@ class Runner:
 
     def _loop(self) -> None:
         view = self.store.cursor()
+        since: datetime | None = None  # the first sweep looks back an hour (sla_watch's default)
         try:
             while not self._stop.wait(self.every_s):
+                started = datetime.now(timezone.utc)
                 try:
-                    self.done = (self.done + run(view, self.rules))[-1000:]
+                    self.done = (self.done + run(view, self.rules, now=started))[-1000:]
+                    sla_watch.sweep(view, now=started, since=since, on_event=self.on_sla_event)
+                    since = started - timedelta(seconds=self.every_s)  # overlap: a slow sweep misses nothing
                 except Exception:
                     logging.getLogger("parcours.desk").exception("desk automations failed; next run in %s s",
                                                                  self.every_s)

@@ -7,8 +7,9 @@
   ``PARCOURS_SLA`` environment variable) may add policies picked by priority, team or channel;
 * a new case stores the chosen policy's snapshot (``desk_cases.sla_snapshot``), so editing a
   policy later never moves an open case's due times;
-* :func:`clock` replays one case's ``case_events``; :func:`inbox_clocks` does a page of the
-  inbox with one query for all their events (the inbox shows up to 200 countdowns).
+* :func:`clock` replays one case's ``case_events``; :func:`states` does many cases with one
+  query for all their events (an inbox page shows up to 200 countdowns; the SLA watch
+  sweeps every active case).
 """
 
 from __future__ import annotations
@@ -218,26 +219,33 @@ def due(state: SlaState | None) -> Due:
 
 
 def inbox_clocks(store: Store, case_ids: Sequence[str], *, now: datetime | None = None) -> dict[str, Due]:
-    """Each listed case's next due clock, reading the snapshots and every event of the page
-    in two queries (policies rebuilt from snapshots are cached by ``sla.evaluate``)."""
+    """Each listed case's next due clock (see :func:`states`)."""
+    return {case_id: due(state) for case_id, state in states(store, case_ids, now=now).items()}
+
+
+def states(store: Store | duckdb.DuckDBPyConnection, case_ids: Sequence[str], *, now: datetime | None = None
+           ) -> dict[str, SlaState | None]:
+    """The listed cases' clocks at ``now``, reading their snapshots and every event in two
+    queries (policies rebuilt from snapshots are cached by ``_policy``)."""
     if not case_ids:
         return {}
+    con = store.con if isinstance(store, Store) else store
     at = now or datetime.now(timezone.utc)
     ids = list(case_ids)
-    meta = {r[0]: (r[1], r[2]) for r in store.con.execute(
+    meta = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT d.case_id, d.sla_snapshot, coalesce(c.priority::VARCHAR, 'normal') FROM desk_cases d "
         "JOIN cases c USING (case_id) WHERE list_contains(?, d.case_id)", [ids]).fetchall()}
     rows: dict[str, list[tuple[str, datetime, str | None]]] = {}
-    for case_id, kind, ts, detail in store.con.execute(
+    for case_id, kind, ts, detail in con.execute(
             "SELECT case_id, kind, ts, detail FROM case_events WHERE list_contains(?, case_id) AND kind IN "
             "('opened', 'message', 'status', 'closed', 'reopened', 'priority') ORDER BY case_id, seq",
             [ids]).fetchall():
         rows.setdefault(case_id, []).append((kind, ts, detail))
-    out = {}
+    out: dict[str, SlaState | None] = {}
     for case_id in ids:
         raw, priority = meta.get(case_id, (None, "normal"))
         events, opened = _history(rows.get(case_id, []), priority)
-        out[case_id] = due(_evaluate(_policy(raw) if raw else None, events, opened, at))
+        out[case_id] = _evaluate(_policy(raw) if raw else None, events, opened, at)
     return out
 
 

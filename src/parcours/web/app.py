@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parcours.desk import automations
+from parcours.desk import automations, sla_watch
 from parcours.desk.chat import ChatService
 from parcours.desk.email_channel import MailSettings, start_listener
 from parcours.desk.outbox import Outbox
@@ -52,7 +52,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         listener, outbox = _start_mail(app, store, mail)
-        runner = automations.Runner(store).start()  # pending cases resolved, unassigned ones escalated
+        # pending cases resolved, unassigned ones escalated, SLA breaches recorded and sent
+        runner = automations.Runner(store, on_sla_event=sla_watch.to_webhooks(app.state.webhooks)).start()
         yield
         runner.stop()
         if listener is not None:
