@@ -161,6 +161,8 @@ async def _agent(conns: _Connections, token: str, me: str, until: float, think: 
 
 def bench_agents(db: Path, n_agents: int, seconds: float, think: float) -> dict:
     run = WORK / "desk_run.duckdb"
+    for left in (run.with_name(run.name + ".wal"), run.with_name(run.name + ".spool")):  # an interrupted run's
+        shutil.rmtree(left) if left.is_dir() else left.unlink(missing_ok=True)
     shutil.copy(db, run)
     # each simulated agent is a desk agent with its own API token (a token acts as the agent of its name)
     setup = ("import json, sys; from parcours.store import Store; from parcours import auth; "

@@ -126,6 +126,8 @@ def test_two_agents_on_one_case_see_each_other_and_the_late_one_keeps_the_draft(
     bob.click("#send")
     bob.wait_for_selector(".msg-agent")
     alice.wait_for_selector("#changed", timeout=15_000)                 # her page says the case moved on
+    # and shows Bob's reply in place, marked as new, without a reload
+    alice.wait_for_selector("#thread li.msg.fresh >> text=Je m’en occupe.", timeout=15_000)
     alice.fill("#body", "Mon brouillon à ne pas perdre")
     alice.click("#send")
     alice.wait_for_selector("#conflict")

@@ -146,8 +146,16 @@ def test_two_agents_on_one_case_the_second_keeps_the_draft_and_reads_who_changed
         sent = alice.post(f"/desk/cases/{case}/reply", data={
             "body": "Votre colis part demain.", "mode": "public", "version": v, "csrf": alice.cookies["parcours_csrf"]})
         assert sent.status_code == 303
-        polled = bob.get(f"/desk/cases/{case}/presence", params={"v": v}).text   # what Bob's page polls
+        polled = bob.get(f"/desk/cases/{case}/presence", params={"v": v, "seen": v}).text   # what Bob's page polls
         assert 'id="changed"' in polled and "Alice Martin is viewing" in polled
+        # the new message and the case's head come with it, once, swapped in out of band
+        thread = re.search(r'<ol class="thread" id="thread" data-version="(\d+)" hx-swap-oob="true">(.*?)</ol>',
+                           polled, re.S)
+        assert thread and int(thread[1]) == v + 1 and "Votre colis part demain." in thread[2]
+        assert 'id="case-head" aria-labelledby="case-h" hx-swap-oob="true"' in polled
+        assert f"seen={v + 1}" in polled and f"v={v}&amp;" in polled     # the forms keep the version they read
+        again = bob.get(f"/desk/cases/{case}/presence", params={"v": v, "seen": v + 1}).text
+        assert 'id="changed"' in again and "hx-swap-oob" not in again     # nothing new: nothing re-sent
         draft = "Bonjour, je regarde votre commande <tout de suite> & je reviens vers vous."
         late = bob.post(f"/desk/cases/{case}/reply", data={
             "body": draft, "mode": "public", "version": v, "csrf": bob.cookies["parcours_csrf"]})

@@ -290,7 +290,7 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_due_at": "due", "desk_me": "me", "desk_nobody": "nobody", "desk_empty": "No case matches these filters.",
         "desk_first": "First page", "desk_next": "Next page", "desk_refreshed": "Updated at",
         "desk_viewing": "{who} is viewing this case too.", "desk_back": "Inbox",
-        "desk_changed": "New activity on this case since you opened it.", "desk_reload": "Reload",
+        "desk_changed": "New activity on this case since you opened it (shown on the page): reload before acting.", "desk_reload": "Reload",
         "desk_merged_from": "Case {id} was merged into this one.",
         "desk_draft_kept": "Nothing was saved. Your text is kept in the composer below: check the case and send again.",
         "desk_conflict": "{who} {what} at {at} — reload to see it (the page below now shows it).",
@@ -336,7 +336,7 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_empty": "Aucun dossier ne correspond à ces filtres.",
         "desk_first": "Première page", "desk_next": "Page suivante", "desk_refreshed": "Mis à jour à",
         "desk_viewing": "{who} consulte aussi ce dossier.", "desk_back": "Boîte de réception",
-        "desk_changed": "Du nouveau sur ce dossier depuis que vous l’avez ouvert.", "desk_reload": "Recharger",
+        "desk_changed": "Du nouveau sur ce dossier depuis que vous l’avez ouvert (affiché sur la page) : rechargez avant d’agir.", "desk_reload": "Recharger",
         "desk_merged_from": "Le dossier {id} a été fusionné dans celui-ci.",
         "desk_draft_kept": "Rien n’a été enregistré. Votre texte est conservé ci-dessous : vérifiez le dossier "
                            "et renvoyez.",

@@ -1,5 +1,7 @@
 /* The desk's inbox keys: j / k move the selection, Enter opens the selected case, / goes to
-   the search. The selection survives the inbox's refresh (HTMX swaps the rows every 10 s). */
+   the search. The selection survives the inbox's refresh (HTMX swaps the rows every 10 s).
+   On a case page, messages that arrive while it is open (swapped in by the presence poll)
+   are marked "fresh". */
 (function () {
   "use strict";
   var selected = null;  // case id of the selected row
@@ -53,6 +55,17 @@
       window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
     }
   });
+
+  var known = null;  // ids of the case page's messages already shown
+  function freshen() {
+    var msgs = Array.prototype.slice.call(document.querySelectorAll("#thread li.msg"));
+    if (known === null) { known = new Set(msgs.map(function (li) { return li.id; })); return; }
+    msgs.forEach(function (li) {
+      if (!known.has(li.id)) { li.classList.add("fresh"); known.add(li.id); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", freshen);
+  document.addEventListener("htmx:afterSettle", freshen);
 
   document.addEventListener("htmx:afterSwap", function () {
     mark();

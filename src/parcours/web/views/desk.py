@@ -186,23 +186,28 @@ def not_found(request: Request, e: NotFoundError) -> Any:
 
 
 # -- the case page -------------------------------------------------------------------------
+def _case_view(store: Store, who: Principal, case_id: str) -> dict[str, Any]:
+    """What the case page shows of the case (also what the presence poll swaps in when it changed)."""
+    view = cases.get(store, case_id, timeline_limit=TIMELINE_SHOWN)
+    c = view.case
+    return {"view": view, "c": c, "me": agent_for(store, who), "sla": clocks.clock(store, c),
+            "who_names": names(store), "span": span, "local": local}
+
+
 def _case_page(request: Request, store: Store, who: Principal, case_id: str, *, status_code: int = 200,
                **extra: Any) -> Any:
     try:
-        view = cases.get(store, case_id, timeline_limit=TIMELINE_SHOWN)
+        ctx = _case_view(store, who, case_id)
     except NotFoundError as e:
         return not_found(request, e)
-    me = agent_for(store, who)
-    c = view.case
-    state = clocks.clock(store, c)
+    view, c = ctx["view"], ctx["c"]
     timeline = list(reversed(view.person.timeline))[:TIMELINE_SHOWN] if view.person else []
-    ctx: dict[str, Any] = {
-        "view": view, "c": c, "me": me, "sla": state, "timeline": timeline, "who_names": names(store),
-        "viewers": PRESENCE.see(c.case_id, who.id, who.name), "next_statuses": [
+    ctx.update({
+        "timeline": timeline, "viewers": PRESENCE.see(c.case_id, who.id, who.name), "next_statuses": [
             s for s in TRANSITIONS.get(c.status, ()) if s != "closed"],
-        "priorities": PRIORITIES, "dispositions": DISPOSITIONS, "span": span, "local": local,
-        "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "changed": False,
-        "case_id": c.case_id, "macros": _macros(store)}
+        "priorities": PRIORITIES, "dispositions": DISPOSITIONS,
+        "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "seen": c.version,
+        "changed": False, "live": False, "case_id": c.case_id, "macros": _macros(store)})
     ctx.update(extra)
     return render(request, "desk_case.html", status_code=status_code, **ctx)
 
@@ -221,16 +226,25 @@ def case_page(request: Request, case_id: str, store: Store = Depends(db),
 
 
 @router.get("/desk/cases/{case_id}/presence")
-def presence(request: Request, case_id: str, v: int = Query(-1), store: Store = Depends(db),
-             who: Principal = Depends(desk_user)) -> Any:
-    """Who else has the case open, and whether it changed since the page's version ``v``
-    (polled by the page; registers this viewer too)."""
+def presence(request: Request, case_id: str, v: int = Query(-1), seen: int | None = Query(None),
+             store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
+    """Who else has the case open, and whether it changed since the page's forms were
+    rendered (version ``v``); when it changed since the version the page last showed
+    (``seen``), the case's head and messages too, swapped in out of band — once per change.
+    The forms keep ``v``: acting on the case still asks to reload first (no lost update)."""
+    seen = v if seen is None else seen
     try:
         current = cases.load(store.con, case_id).version
     except DeskError:  # merged, erased: the next reload says so
-        current = v
-    return render(request, "desk_presence.html", case_id=case_id, version=v, changed=current != v,
-                  viewers=PRESENCE.see(case_id, who.id, who.name))
+        current = seen
+    live: dict[str, Any] = {}
+    if current != seen:
+        try:
+            live = _case_view(store, who, case_id) | {"live": True}
+        except DeskError:
+            current = seen
+    return render(request, "desk_presence.html", case_id=case_id, version=v, seen=current, changed=current != v,
+                  viewers=PRESENCE.see(case_id, who.id, who.name), **live)
 
 
 def _act(request: Request, store: Store, who: Principal, case_id: str, csrf: str,
