@@ -120,6 +120,32 @@ def test_attachments_are_kept_or_refused_with_the_reason(api):
     assert sorted(f["filename"] for f in files) == ["facture.pdf", "virus.exe"]
 
 
+def test_an_agents_reply_carries_files_served_back_and_a_refused_one_sends_nothing(api):
+    got = sms(api, {"phone": phone()}, "Pouvez-vous m'envoyer la facture ?")
+    _, v = case(api, got["case_id"])
+    pdf = b"%PDF-1.4 facture " + bytes(range(256))
+    r = api["anne"].post(f"/desk/cases/{got['case_id']}/reply", json={
+        "version": v, "body": "La voici.", "attachments": [
+            {"filename": "facture.pdf", "content_type": "application/pdf", "data": base64.b64encode(pdf).decode()}]})
+    assert r.status_code == 200, r.text
+    [att] = r.json()["attachments"]
+    file = api["anne"].get(f"/desk/attachments/{att['attachment_id']}")
+    assert file.status_code == 200 and file.content == pdf and file.headers["x-content-type-options"] == "nosniff"
+    assert api["ingest"].get(f"/desk/attachments/{att['attachment_id']}").status_code == 403  # not a desk role
+    assert api["anne"].get("/desk/attachments/Anothere").status_code == 404
+
+    v = r.json()["case"]["version"]
+    script = base64.b64encode(b"#!/bin/sh").decode()
+    for files, why in [([{"filename": "x.sh", "content_type": "text/plain", "data": script}],
+                        "'x.sh': executable files are not accepted"),
+                       ([{"filename": "y.pdf", "content_type": "application/pdf", "data": "pas du base64!"}],
+                        "attachments.0.data: not base64")]:
+        bad = api["anne"].post(f"/desk/cases/{got['case_id']}/note",
+                               json={"version": v, "body": "note", "attachments": files})
+        assert bad.status_code == 422 and why in bad.json()["detail"], bad.text
+        assert case(api, got["case_id"])[1] == v                     # nothing written
+
+
 # -- telephony exports -------------------------------------------------------------------------
 def test_a_call_batch_with_a_bad_row_keeps_the_others(api):
     number, call = phone(), f"c-{uid()}"

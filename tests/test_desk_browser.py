@@ -140,3 +140,27 @@ def test_two_agents_on_one_case_see_each_other_and_the_late_one_keeps_the_draft(
     assert [p for p in a_watch.problems if "409" not in p] == [] and b_watch.problems == []
     alice.close()
     bob.close()
+
+
+def test_an_agent_attaches_a_file_and_a_refused_one_keeps_the_draft(desk, browser, tmp_path):
+    s, ids = desk
+    page, watch = log_in(browser, s.base, "bob")
+    page.goto(f"{s.base}/desk/cases/{ids[2]}")
+    (tmp_path / "bon de retour.pdf").write_bytes(b"%PDF-1.4 retour " + bytes(range(200)))
+    (tmp_path / "outil.exe").write_bytes(b"MZ\x90\x00rest")
+    page.fill("#body", "Votre bon de retour est joint.")
+    page.set_input_files("#files", str(tmp_path / "bon de retour.pdf"))
+    page.click("#send")
+    link = page.wait_for_selector("#thread a[download='bon de retour.pdf']")
+    with page.expect_download() as dl:
+        link.click()
+    assert dl.value.suggested_filename == "bon de retour.pdf"
+    page.fill("#body", "Et l’outil.")
+    page.set_input_files("#files", str(tmp_path / "outil.exe"))
+    page.click("#send")
+    page.wait_for_selector("#desk-error")
+    said = page.locator("#desk-error").inner_text()   # the browser calls it a DOS executable: refused by type
+    assert "nothing was sent — 'outil.exe': content type" in said and "is not accepted" in said
+    assert page.locator("#body").input_value() == "Et l’outil."
+    assert [p for p in watch.problems if "422" not in p] == []
+    page.close()

@@ -5,6 +5,7 @@ business hours, pending pauses, breaches, policies from TOML."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -314,3 +315,51 @@ def test_a_canned_reply_is_sent_from_the_case_page_and_sets_its_status(served):
         bad = c.post(f"/desk/cases/{case}/macro", data={"name": "nope", "version": version_of(after),
                                                         "csrf": c.cookies["parcours_csrf"]})
         assert bad.status_code == 422 and "no macro" in bad.text
+
+
+def test_files_sent_from_the_composer_are_kept_served_inert_and_bad_ones_refused_with_the_draft(served):
+    s, ids, _ = served
+    case = ids[2]
+    pdf = b"%PDF-1.4\n% facture\n" + bytes(range(256)) * 40
+    with login(s.base, "alice") as c:
+        tok = c.cookies["parcours_csrf"]
+        v = version_of(c.get(f"/desk/cases/{case}").text)
+        sent = c.post(f"/desk/cases/{case}/reply",
+                      data={"body": "Voici la facture.", "mode": "public", "version": v, "csrf": tok},
+                      files=[("files", ("facture n°12.pdf", pdf, "application/pdf")),
+                             ("files", ("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image/png"))])
+        assert sent.status_code == 303, sent.text
+        page = c.get(f"/desk/cases/{case}").text
+        links = dict((name, att) for att, name in re.findall(r'href="/desk/attachments/(A\w+)" download="([^"]+)"',
+                                                             page))
+        assert set(links) == {"facture n°12.pdf", "photo.png"}
+        got = c.get(f"/desk/attachments/{links['facture n°12.pdf']}")
+        assert got.status_code == 200 and got.content == pdf
+        assert got.headers["content-type"] == "application/pdf"
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in got.headers["content-security-policy"]
+        assert got.headers["content-disposition"].startswith('attachment; filename="facture n_12.pdf"')
+        assert "filename*=UTF-8''facture%20n%C2%B012.pdf" in got.headers["content-disposition"]
+        assert c.get(f"/desk/attachments/{links['photo.png']}").headers["content-disposition"].startswith("inline")
+        assert c.get("/desk/attachments/Anothere").status_code == 404
+
+        # refused files: nothing is sent, the page names each file and why, the draft is kept
+        v = version_of(page)
+        for name, data, ctype, why in [
+                ("page.html", b"<script>alert(1)</script>", "text/html", "content type 'text/html' is not accepted"),
+                ("outil.pdf.exe", b"MZ\x90\x00", "application/pdf", "executable files are not accepted"),
+                ("film.mp4", b"\x00" * (25 * 1024 * 1024 + 1), "video/mp4",
+                 "26,214,401 bytes, over the limit of 26,214,400")]:
+            r = c.post(f"/desk/cases/{case}/reply", data={"body": "Mon brouillon", "mode": "public", "version": v,
+                                                          "csrf": tok}, files=[("files", (name, data, ctype))])
+            assert r.status_code == 422, (name, r.status_code)
+            alert = re.search(r'id="desk-error"><p>(.*?)</p>', r.text, re.S)
+            assert alert and f"'{name}': {why}" in html.unescape(alert[1]) and "Mon brouillon" in r.text, alert
+            assert version_of(c.get(f"/desk/cases/{case}").text) == v     # nothing written
+        # a body over the server's cap is refused before it is read
+        r = c.post(f"/desk/cases/{case}/reply", data={"version": v, "csrf": tok},
+                   files=[("files", ("huge.bin", b"\x00" * (65 * 1024 * 1024), "application/zip"))])
+        assert r.status_code == 413 and "over 64 MB" in r.text
+    # the files are for the desk only
+    with httpx.Client(base_url=s.base) as anon:
+        assert anon.get(f"/desk/attachments/{links['photo.png']}").status_code in (302, 303, 401)

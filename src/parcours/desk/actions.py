@@ -15,7 +15,7 @@ import duckdb
 from parcours import persons
 from parcours.desk import clocks, linking
 from parcours.desk.agents import mark_assigned
-from parcours.desk.attachments import _store_attachments
+from parcours.desk.attachments import _store_attachments, check_uploads
 from parcours.desk.checks import _choice, _text, _topic, _ts
 from parcours.desk.errors import ClosedCaseError, DeskError, NotFoundError
 from parcours.desk.model import (
@@ -60,6 +60,8 @@ def reply(store: Store, case_id: str, agent_id: str, body: str, *, expected_vers
     ext = _text(external_id, "external_id", MAX_EXTERNAL_ID)
     if status is not None:
         status = _choice(status, "status", tuple(TRANSITIONS))
+    if author == "agent":
+        check_uploads([f for f in attachments if isinstance(f, AttachmentIn)])
     posted: dict[str, Any] = {}
 
     def change(con: duckdb.DuckDBPyConnection, c: Case, ts_: datetime) -> Change:
@@ -96,9 +98,10 @@ def reply(store: Store, case_id: str, agent_id: str, body: str, *, expected_vers
 
 
 def note(store: Store, case_id: str, agent_id: str, body: str, *, expected_version: int,
-         ts: datetime | None = None) -> Posted:
+         attachments: Sequence[AttachmentIn] = (), ts: datetime | None = None) -> Posted:
     """An internal note (never shown to the customer)."""
-    return reply(store, case_id, agent_id, body, expected_version=expected_version, public=False, ts=ts)
+    return reply(store, case_id, agent_id, body, expected_version=expected_version, public=False,
+                 attachments=attachments, ts=ts)
 
 
 def _closed_how(con: duckdb.DuckDBPyConnection, c: Case) -> str:

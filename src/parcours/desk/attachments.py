@@ -50,6 +50,18 @@ def _refusal(filename: str, content_type: str, data: bytes) -> str | None:
     return None
 
 
+def check_uploads(files: Sequence[AttachmentIn]) -> None:
+    """Refuse an agent's files that would not be kept, each with its reason. A customer's
+    refused file is recorded as refused (their message must not be lost); an agent can fix
+    the file and send again, so theirs is an error before anything is written."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise DeskError(f"{len(files)} attachments; the limit is {MAX_ATTACHMENTS} a message")
+    problems = [f"{_safe_filename(f.filename)!r}: {why}" for f in files
+                if (why := _refusal(_safe_filename(f.filename), f.content_type or "", f.data))]
+    if problems:
+        raise DeskError("attachment refused, nothing was sent — " + "; ".join(problems))
+
+
 def _store_attachments(store: Store, con: duckdb.DuckDBPyConnection, message_id: str,
                        files: Sequence[AttachmentIn | RefusedIn], ts: datetime) -> tuple[AttachmentInfo, ...]:
     if len(files) > MAX_ATTACHMENTS:

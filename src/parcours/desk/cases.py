@@ -58,6 +58,7 @@ from parcours.desk.attachments import (
     MAX_ATTACHMENTS,
     attachment_bytes,
     attachments_dir,
+    check_uploads,
 )
 from parcours.desk.checks import check_ts
 from parcours.desk.errors import ClosedCaseError, ConflictError, DeskError, MergedCaseError, NotFoundError
@@ -102,7 +103,7 @@ __all__ = [
     # reading
     "get", "inbox", "history", "case_for_refs", "opportunities", "describe",
     # attachments
-    "attachments_dir", "attachment_bytes",
+    "attachments_dir", "attachment_bytes", "check_uploads",
     # housekeeping
     "adopt_imported", "purge_orphans",
     # for other desk modules working inside their own transaction

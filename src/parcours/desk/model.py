@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from parcours import persons
 from parcours.desk.linking import LinkPolicy
@@ -194,6 +194,7 @@ class DeskConfig:
 DEFAULT_CONFIG = DeskConfig()
 
 
+@runtime_checkable
 class AttachmentIn(Protocol):
     """A file received or sent (``parcours.desk.mail.Attachment`` fits)."""
 

@@ -30,6 +30,7 @@ from parcours.ingest.live import Writer
 from parcours.store import Store
 from parcours.web.deps import LoginRequired
 from parcours.web.figures import Figures
+from parcours.web.files import BodyLimit
 from parcours.web.render import render
 from parcours.webhooks import Webhooks
 
@@ -79,6 +80,7 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     app.state.writer = Writer(store, spool or default_spool(store.path),
                               on_stored=lambda table, rep: _stored(app, table, rep))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(BodyLimit)  # no request body over 64 MB is read
 
     from parcours.web import api, views
     from parcours.web.views.filters import BY

@@ -290,7 +290,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_due_at": "due", "desk_me": "me", "desk_nobody": "nobody", "desk_empty": "No case matches these filters.",
         "desk_first": "First page", "desk_next": "Next page", "desk_refreshed": "Updated at",
         "desk_viewing": "{who} is viewing this case too.", "desk_back": "Inbox",
-        "desk_changed": "New activity on this case since you opened it (shown on the page): reload before acting.", "desk_reload": "Reload",
+        "desk_changed": "New activity on this case since you opened it (shown on the page): "
+                        "reload before acting.", "desk_reload": "Reload",
         "desk_merged_from": "Case {id} was merged into this one.",
         "desk_draft_kept": "Nothing was saved. Your text is kept in the composer below: check the case and send again.",
         "desk_conflict": "{who} {what} at {at} — reload to see it (the page below now shows it).",
@@ -306,7 +307,9 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
                          "(Mon–Fri 09:00–18:00, public holidays closed). Pending pauses the clocks.",
         "desk_suggested": "This may be the same issue as case {id}", "desk_link_yes": "Same issue: merge into it",
         "desk_link_no": "Not the same", "desk_customer": "Customer", "desk_note": "internal note",
-        "desk_refused": "refused", "desk_compose": "Write", "desk_public": "Reply to the customer",
+        "desk_refused": "refused", "desk_files": "Files",
+        "desk_files_help": "Up to 20 files of 25 MB each: images, PDF, text, office documents (no programs).",
+"desk_compose": "Write", "desk_public": "Reply to the customer",
         "desk_internal": "Internal note", "desk_message": "Message", "desk_then": "Then set the status",
         "desk_then_keep": "(unchanged)", "desk_closed_help": "The case is closed: only internal notes.",
         "desk_send": "Send", "desk_actions": "Actions", "desk_assign_me": "Assign to me", "desk_save": "Save",
@@ -336,7 +339,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_empty": "Aucun dossier ne correspond à ces filtres.",
         "desk_first": "Première page", "desk_next": "Page suivante", "desk_refreshed": "Mis à jour à",
         "desk_viewing": "{who} consulte aussi ce dossier.", "desk_back": "Boîte de réception",
-        "desk_changed": "Du nouveau sur ce dossier depuis que vous l’avez ouvert (affiché sur la page) : rechargez avant d’agir.", "desk_reload": "Recharger",
+        "desk_changed": "Du nouveau sur ce dossier depuis que vous l’avez ouvert (affiché sur la page) : "
+                        "rechargez avant d’agir.", "desk_reload": "Recharger",
         "desk_merged_from": "Le dossier {id} a été fusionné dans celui-ci.",
         "desk_draft_kept": "Rien n’a été enregistré. Votre texte est conservé ci-dessous : vérifiez le dossier "
                            "et renvoyez.",
@@ -354,6 +358,9 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_suggested": "C’est peut-être le même problème que le dossier {id}",
         "desk_link_yes": "Même problème : fusionner", "desk_link_no": "Pas le même",
         "desk_customer": "Client", "desk_note": "note interne", "desk_refused": "refusée",
+        "desk_files": "Fichiers",
+        "desk_files_help": "Jusqu’à 20 fichiers de 25 Mo chacun : images, PDF, texte, documents bureautiques "
+                           "(pas de programmes).",
         "desk_compose": "Écrire", "desk_public": "Répondre au client", "desk_internal": "Note interne",
         "desk_message": "Message", "desk_then": "Puis passer au statut", "desk_then_keep": "(inchangé)",
         "desk_closed_help": "Le dossier est clos : notes internes seulement.",

@@ -9,8 +9,6 @@ channel links to one case) and records the contact; this module checks and maps.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,6 +21,7 @@ from parcours.schema import MAX_TEXT_CHARS, OUTCOMES
 from parcours.store import Store
 from parcours.web.api.desk import Identifiers, received
 from parcours.web.deps import db, require
+from parcours.web.files import AttachmentIn, decoded
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -30,18 +29,6 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 #: store and phone contacts typed by agents at /desk/contacts)
 GATEWAY_CHANNELS = ("sms", "social", "app", "chatbot", "chat", "web")
 MAX_CALLS = 1000
-#: base64 of the domain's largest attachment, and some room: a file a little over the limit is
-#: refused by the desk (recorded, the message kept); a body far over it is refused here
-_MAX_B64 = (cases.MAX_ATTACHMENT_BYTES // 3 + 1) * 4 + 1024 * 1024
-
-
-class AttachmentIn(BaseModel):
-    filename: str = Field(..., min_length=1, max_length=500)
-    content_type: str = Field(..., min_length=1, max_length=200, examples=["image/jpeg"])
-    data: str = Field(..., max_length=_MAX_B64, description=f"the file, base64 (kept up to "
-                                                           f"{cases.MAX_ATTACHMENT_BYTES:,} bytes)")
-
-
 class MessageIn(BaseModel):
     sender: Identifiers = Field(..., description="who wrote: phone for SMS, handle for social, app_id for app…")
     text: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="may be empty with attachments")
@@ -72,17 +59,6 @@ _CALLS: TypeAdapter[CallIn] = TypeAdapter(CallIn)
 _CALLS_SCHEMA = CallIn.model_json_schema()
 
 
-def _decoded(files: list[AttachmentIn]) -> list[cases.Attachment]:
-    out = []
-    for i, f in enumerate(files):
-        try:
-            data = base64.b64decode(f.data, validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise HTTPException(422, f"attachments.{i}.data: not base64 ({e})") from e
-        out.append(cases.Attachment(f.filename, f.content_type, data))
-    return out
-
-
 @router.post("/{channel}/messages", responses={422: {"description": "unknown channel or malformed message"}})
 def message(body: MessageIn, channel: str = Path(..., max_length=50, json_schema_extra={"enum": GATEWAY_CHANNELS}),
             store: Store = Depends(db), who: Principal = Depends(require("ingest"))) -> Any:
@@ -91,7 +67,7 @@ def message(body: MessageIn, channel: str = Path(..., max_length=50, json_schema
     if channel not in GATEWAY_CHANNELS:
         raise HTTPException(422, f"unknown channel {channel!r}: messages come in on {', '.join(GATEWAY_CHANNELS)} "
                                  "(e-mail over SMTP, calls at /channels/phone/calls, store visits at /desk/contacts)")
-    files = _decoded(body.attachments)
+    files = decoded(body.attachments)
     try:
         got = cases.receive(store, channel=channel, identifiers=body.sender.model_dump(exclude_none=True),
                             text=body.text, ts=body.ts, subject=body.subject, topic=body.topic,

@@ -21,6 +21,7 @@ from parcours.desk import agents, cases, macros, routing
 from parcours.schema import CHANNELS, MAX_TEXT_CHARS, PRIORITIES
 from parcours.store import Store
 from parcours.web.deps import db, require
+from parcours.web.files import AttachmentIn, attachment_response, decoded
 
 router = APIRouter(prefix="/desk", tags=["desk"])
 
@@ -169,13 +170,16 @@ def opportunities(limit: int = Query(200, ge=1, le=10_000), store: Store = Depen
 
 # -- acting on a case ---------------------------------------------------------------------------
 class ReplyIn(Versioned):
-    body: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS)
+    body: str = Field("", max_length=MAX_TEXT_CHARS, description="may be empty when files are attached")
     channel: Channel | None = Field(None, description="default: the channel the customer last used")
     status: SettableStatus | None = Field(None, description="set in the same change, e.g. pending")
+    attachments: list[AttachmentIn] = Field([], max_length=cases.MAX_ATTACHMENTS,
+                                      description="files sent with the reply (refused files: 422, nothing sent)")
 
 
 class NoteIn(Versioned):
-    body: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS)
+    body: str = Field("", max_length=MAX_TEXT_CHARS, description="may be empty when files are attached")
+    attachments: list[AttachmentIn] = Field([], max_length=cases.MAX_ATTACHMENTS)
 
 
 class AssignIn(Versioned):
@@ -220,8 +224,10 @@ def reply(body: ReplyIn, response: Response, case_id: str = _CASE_ID, if_match: 
           store: Store = Depends(db), who: Principal = Depends(require("desk"))) -> Any:
     """A public reply to the customer (a closed case takes none: 409, open a follow-up)."""
     version, agent = _version(body.version, if_match), _agent_required(store, who)
+    files = decoded(body.attachments)
     return _posted(_desk_call(lambda: cases.reply(store, case_id, agent, body.body, expected_version=version,
-                                                  channel=body.channel, status=body.status)), response)
+                                                  channel=body.channel, status=body.status, attachments=files)),
+                   response)
 
 
 @router.post("/cases/{case_id}/note", responses=_RESPONSES)
@@ -229,8 +235,25 @@ def note(body: NoteIn, response: Response, case_id: str = _CASE_ID, if_match: st
          store: Store = Depends(db), who: Principal = Depends(require("desk"))) -> Any:
     """An internal note, never shown to the customer (a closed case takes them too)."""
     version, agent = _version(body.version, if_match), _agent_required(store, who)
-    return _posted(_desk_call(lambda: cases.note(store, case_id, agent, body.body, expected_version=version)),
-                   response)
+    files = decoded(body.attachments)
+    return _posted(_desk_call(lambda: cases.note(store, case_id, agent, body.body, expected_version=version,
+                                                 attachments=files)), response)
+
+
+@router.get("/attachments/{attachment_id}", response_class=Response,
+            responses={200: {"description": "the file, with its stored content type", "content": {"*/*": {}}},
+                       404: {"description": "no such attachment"},
+                       410: {"description": "refused at receipt (there is no file), or damaged on disk"}})
+def attachment(attachment_id: str = Path(..., min_length=1, max_length=100), store: Store = Depends(db),
+               who: Principal = Depends(require("desk"))) -> Any:
+    """An attachment of a case's message (raster images and plain text inline, the rest as a
+    download; served with nosniff and a sandboxing CSP)."""
+    try:
+        return attachment_response(store, attachment_id)
+    except cases.NotFoundError as e:
+        raise HTTPException(404, str(e)) from e
+    except cases.DeskError as e:
+        raise HTTPException(410, str(e)) from e
 
 
 @router.post("/cases/{case_id}/assign", responses=_RESPONSES)

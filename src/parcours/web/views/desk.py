@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from parcours.auth import Principal
@@ -32,6 +32,7 @@ from parcours.desk.cases import (
 from parcours.schema import CHANNELS, PRIORITIES
 from parcours.store import Store
 from parcours.web.deps import check_csrf, db, page_user
+from parcours.web.files import attachment_response, uploads
 from parcours.web.i18n import STRINGS
 from parcours.web.render import language, render
 
@@ -276,15 +277,28 @@ def _act(request: Request, store: Store, who: Principal, case_id: str, csrf: str
 @router.post("/desk/cases/{case_id}/reply")
 def post_reply(request: Request, case_id: str, body: str = Form("", max_length=100_000),
                mode: str = Form("public"), then: str = Form(""), version: int = Form(...), csrf: str = Form(""),
-               store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
-    """A public reply (optionally setting the status after it) or an internal note."""
+               files: list[UploadFile] = File([]), store: Store = Depends(db),
+               who: Principal = Depends(desk_user)) -> Any:
+    """A public reply (optionally setting the status after it) or an internal note, with files."""
     public = mode != "note"
 
     def act(me: str) -> Any:
         return cases.reply(store, case_id, me, body, expected_version=version, public=public,
-                           status=(then or None) if public else None)
+                           status=(then or None) if public else None, attachments=uploads(files))
 
     return _act(request, store, who, case_id, csrf, act, draft=body, mode=mode)
+
+
+@router.get("/desk/attachments/{attachment_id}")
+def attachment(request: Request, attachment_id: str = Path(..., max_length=100), store: Store = Depends(db),
+               who: Principal = Depends(desk_user)) -> Any:
+    """An attachment of a case's message, served inert (web/files.py)."""
+    try:
+        return attachment_response(store, attachment_id)
+    except NotFoundError as e:
+        return render(request, "error.html", status=404, detail=str(e), status_code=404)
+    except DeskError as e:  # refused at receipt, or the file on disk is damaged
+        return render(request, "error.html", status=410, detail=str(e), status_code=410)
 
 
 @router.post("/desk/cases/{case_id}/macro")
