@@ -60,6 +60,9 @@ def served(tmp_path_factory):
                                   text="Bonjour, une question", ts=now - timedelta(minutes=1))
             assert maybe.how == "suggested"
             ids.append(f"{first.case_id}>{maybe.case_id}")
+        agents.add_team(store, "livraison", "Livraison")
+        ids.append(cases.receive(store, channel="chat", identifiers={"email": "hugo@exemple.fr"}, subject="Retard",
+                                 text="Mon colis a du retard", ts=now - timedelta(minutes=3)).case_id)
     ingest = make_token(db, "ingest")
     s = Served(db)
     yield s, ids, ingest
@@ -363,3 +366,25 @@ def test_files_sent_from_the_composer_are_kept_served_inert_and_bad_ones_refused
     # the files are for the desk only
     with httpx.Client(base_url=s.base) as anon:
         assert anon.get(f"/desk/attachments/{links['photo.png']}").status_code in (302, 303, 401)
+
+
+def test_a_case_is_handed_to_a_team_and_an_agent_from_its_page(served):
+    s, ids, _ = served
+    case = ids[5]
+    with login(s.base, "alice") as c:
+        tok = c.cookies["parcours_csrf"]
+        page = c.get(f"/desk/cases/{case}").text
+        v = version_of(page)
+        assert '<option value="livraison">Livraison</option>' in page
+        bob = re.search(r'<option value="([^"]+)">Bob Durand — online, (\d+)/(\d+)</option>', page)
+        assert bob, "the agents to choose from, with their status and load"
+        r = c.post(f"/desk/cases/{case}/route", data={"team": "livraison", "assignee": bob[1], "version": v,
+                                                     "csrf": tok})
+        assert r.status_code == 303
+        page = c.get(f"/desk/cases/{case}").text
+        assert re.search(r'id="case-assignee">Bob Durand<', page)
+        assert '<option value="livraison" selected>Livraison</option>' in page
+        assert version_of(page) == v + 2                                  # two changes: routing, then assignment
+        stale = c.post(f"/desk/cases/{case}/route", data={"team": "", "assignee": "", "version": v, "csrf": tok})
+        assert stale.status_code == 409 and "changed since you loaded it" in stale.text
+        assert re.search(r'id="case-assignee">Bob Durand<', c.get(f"/desk/cases/{case}").text)  # nothing lost

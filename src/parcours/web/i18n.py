@@ -308,6 +308,10 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_suggested": "This may be the same issue as case {id}", "desk_link_yes": "Same issue: merge into it",
         "desk_link_no": "Not the same", "desk_customer": "Customer", "desk_note": "internal note",
         "desk_refused": "refused", "desk_files": "Files",
+        "desk_no_team": "no team", "desk_route": "Hand over", "desk_ag_online": "online", "desk_ag_away": "away",
+        "desk_ag_offline": "offline",
+        "desk_route_help": "Each agent's status and active cases over capacity. A manual choice may go past "
+                           "capacity or to an agent who is away: the case's history says so.",
         "desk_files_help": "Up to 20 files of 25 MB each: images, PDF, text, office documents (no programs).",
 "desk_compose": "Write", "desk_public": "Reply to the customer",
         "desk_internal": "Internal note", "desk_message": "Message", "desk_then": "Then set the status",
@@ -359,6 +363,10 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_link_yes": "Même problème : fusionner", "desk_link_no": "Pas le même",
         "desk_customer": "Client", "desk_note": "note interne", "desk_refused": "refusée",
         "desk_files": "Fichiers",
+        "desk_no_team": "aucune équipe", "desk_route": "Confier", "desk_ag_online": "en ligne",
+        "desk_ag_away": "absent·e", "desk_ag_offline": "hors ligne",
+        "desk_route_help": "Statut de chaque agent et dossiers actifs sur sa capacité. Un choix manuel peut "
+                           "dépasser la capacité ou viser un agent absent : l’historique du dossier le dit.",
         "desk_files_help": "Jusqu’à 20 fichiers de 25 Mo chacun : images, PDF, texte, documents bureautiques "
                            "(pas de programmes).",
         "desk_compose": "Écrire", "desk_public": "Répondre au client", "desk_internal": "Note interne",

@@ -208,7 +208,8 @@ def _case_page(request: Request, store: Store, who: Principal, case_id: str, *, 
             s for s in TRANSITIONS.get(c.status, ()) if s != "closed"],
         "priorities": PRIORITIES, "dispositions": DISPOSITIONS,
         "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "seen": c.version,
-        "changed": False, "live": False, "case_id": c.case_id, "macros": _macros(store)})
+        "changed": False, "live": False, "case_id": c.case_id, "macros": _macros(store),
+        "teams": agents.list_teams(store), "agent_choices": [a for a in agents.list_agents(store) if not a.disabled]})
     ctx.update(extra)
     return render(request, "desk_case.html", status_code=status_code, **ctx)
 
@@ -320,6 +321,26 @@ def post_assign(request: Request, case_id: str, version: int = Form(...), csrf: 
                 store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
     return _act(request, store, who, case_id, csrf,
                 lambda me: cases.assign(store, case_id, me, actor=me, expected_version=version))
+
+
+@router.post("/desk/cases/{case_id}/route")
+def post_route(request: Request, case_id: str, team: str = Form("", max_length=100),
+               assignee: str = Form("", max_length=100), version: int = Form(...), csrf: str = Form(""),
+               store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
+    """Hand the case to a team and/or an agent ("" for none); the second change uses the
+    version the first made."""
+
+    def act(me: str) -> Any:
+        c, seen = cases.get(store, case_id).case, version  # changes are checked against the version the form read
+        if (team or None) != c.team_id:
+            c = cases.set_routing(store, case_id, me, expected_version=seen, team=team or None,
+                                  skills=c.skills, language=c.language)
+            seen = c.version
+        if (assignee or None) != c.assignee:
+            c = cases.assign(store, case_id, assignee or None, actor=me, expected_version=seen)
+        return c
+
+    return _act(request, store, who, case_id, csrf, act)
 
 
 @router.post("/desk/cases/{case_id}/status")
