@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -302,6 +303,12 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         return {"path": {"case_id": a["case_id"]}, "json": {"message_ids": [view["messages"][-1]["message_id"]],
                                                              "version": view["case"]["version"]}}
 
+    def attachment() -> dict:
+        pdf = base64.b64encode(b"%PDF-1.4 role matrix").decode()
+        got = desk_case("Voici la facture", attachments=[
+            {"filename": "f.pdf", "content_type": "application/pdf", "data": pdf}])
+        return {"path": {"attachment_id": got["attachments"][0]["attachment_id"]}}
+
     def suggested() -> dict:
         number = "07" + str(uuid.uuid4().int)[:8]
         desk_case("Facture de mars fausse", number=number, topic="billing")
@@ -352,6 +359,7 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/desk/cases/{case_id}", "desk", lambda: {"path": {"case_id": desk_case()["case_id"]}}),
         ("GET", "/desk/opportunities", "desk", lambda: {}),
         ("GET", "/desk/macros", "desk", lambda: {}),
+        ("GET", "/desk/attachments/{attachment_id}", "desk", attachment),
         ("POST", "/desk/cases/{case_id}/macro", "desk", acting(name="ask_order")),
         ("POST", "/desk/cases/{case_id}/reply", "desk", acting(body="Bonjour")),
         ("POST", "/desk/cases/{case_id}/note", "desk", acting(body="vu")),

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, Watch, free_port
+from parcours import persons
 from parcours.desk import agents, cases
 from parcours.desk.chat import ChatService
 from parcours.web import create_app
@@ -123,6 +124,33 @@ def test_a_handoff_asks_for_an_email_opens_a_case_with_the_transcript_and_brings
                                 [case_id]).fetchall()
     assert journey == [("chatbot",), ("chat",)]
     assert client.get("/health").json()["chat"]["handoff_asked_for_human"] >= 1
+
+
+def test_a_conversation_outlives_a_server_restart(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    with served(db) as c:
+        agents.add_agent(c.app.state.store, "elodie", "Élodie")
+        h = start(c, "fr")
+        say(c, h, "je veux parler à un conseiller")
+        case_id = say(c, h, "merci", email="hugo@exemple.fr")["state"]["case_id"]
+        before = c.get("/chat/messages", headers=h).json()["lines"]
+        assert case_id and before[-1]["kind"] == "case"
+    with served(db) as c:  # a new process on the same store: the visitor's token still works
+        store = c.app.state.store
+        again = c.get("/chat/messages", headers=h).json()
+        assert again["lines"] == before and again["state"]["case_id"] == case_id
+        cases.reply(store, case_id, "elodie", "Bonjour Hugo, je regarde.",
+                    expected_version=cases.get(store, case_id).case.version)
+        polled = c.get("/chat/messages", params={"after": before[-1]["seq"]}, headers=h).json()["lines"]
+        assert [(ln["author"], ln["text"]) for ln in polled] == [("agent", "Bonjour Hugo, je regarde.")]
+        assert c.get("/chat/messages", params={"after": polled[-1]["seq"]}, headers=h).json()["lines"] == []
+        say(c, h, "Parfait, à demain")
+        assert cases.get(store, case_id).messages[-1].body == "Parfait, à demain"
+        kept = store.con.execute("SELECT token_sha256, state::VARCHAR FROM chat_sessions").fetchall()
+        assert len(kept) == 1 and h["X-Chat-Token"] not in str(kept)  # the token itself is never stored
+        assert c.get("/chat/messages", headers={"X-Chat-Token": "A" * 43}).status_code == 404
+        # erasing the person erases the saved conversation too (it holds their words and address)
+        assert persons.erase(store, "hugo@exemple.fr", actor="test")["chat_sessions"] == 1
 
 
 def test_the_visitor_token_is_required(client: TestClient) -> None:

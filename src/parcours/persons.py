@@ -177,8 +177,8 @@ def _restore_person(con: Any, record: str, cols: list[str]) -> None:
 def erase(store: Store, identifier: str, *, actor: str) -> dict[str, int]:
     """Right to erasure (GDPR art. 17): delete the person and everything that names them —
     rows of every table, identifiers, merges, quarantined rows that carry their identifiers,
-    webhook payloads — then checkpoint so the deleted values leave the file. The audit log
-    keeps only a hash of the person id and the counts."""
+    webhook payloads, web chat conversations — then checkpoint so the deleted values leave
+    the file. The audit log keeps only a hash of the person id and the counts."""
     import hashlib
 
     from parcours.auth import audit
@@ -221,10 +221,11 @@ def _erase_rows(con: Any, pid: str) -> dict[str, int]:
     delete("merge_rows", "merge_id IN (SELECT merge_id FROM merges WHERE kept_person_id = ? "
            "OR merged_person_id = ?)", [pid, pid])
     delete("merges", "kept_person_id = ? OR merged_person_id = ?", [pid, pid])
-    # rows kept aside that name them: quarantined rows and webhook payloads
+    # rows kept aside that name them: quarantined rows, webhook payloads, chat conversations
     needles = [pid, *merged, *values]
     delete("quarantine", " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles), needles)
     delete("webhook_deliveries", " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles), needles)
+    delete("chat_sessions", " OR ".join("contains(state::VARCHAR, ?)" for _ in needles), needles)
     return counts
 
 

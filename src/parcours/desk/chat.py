@@ -1,6 +1,8 @@
 """The web chat: the FAQ bot first, then a human through a desk case.
 
-A visitor's conversation is held in memory under a random token (their only credential).
+A visitor's conversation is held in memory under a random token (their only credential),
+and saved after every change in ``chat_sessions`` under the token's SHA-256, so a server
+restart (a deploy) does not end it: the next request with the token picks it up where it was.
 The bot answers from the knowledge base; on a handoff the visitor is asked for an e-mail
 address if none was given, then ``cases.receive(channel="chat")`` opens the case — or links
 the chat to the issue already open on another channel (the desk's linking) — with the bot's
@@ -16,19 +18,21 @@ for ``/health``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from parcours import persons
 from parcours.desk import cases
-from parcours.desk.bot import Answer, Bot, Conversation, Courtesy, Handoff
+from parcours.desk.bot import Answer, Bot, Conversation, Courtesy, Handoff, Turn
 from parcours.store import Store
 
 __all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited", "UnknownConversation"]
@@ -104,6 +108,7 @@ class ChatService:
         self._chats: dict[str, _Chat] = {}
         self._starts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._swept = float("-inf")
         self.counts: Counter[str] = Counter()
 
     @property
@@ -126,6 +131,7 @@ class ChatService:
             if language in ("fr", "en"):
                 chat.conversation.language = language
             self._chats[token] = chat
+        _save(self.store, chat)
         self.counts["conversations"] += 1
         return token
 
@@ -151,14 +157,15 @@ class ChatService:
                 self._hand_over(chat)
             else:
                 self._ask_bot(chat, text)
+            _save(self.store, chat)
             return chat.lines[start:]
 
     def lines(self, token: str, after: int = 0) -> list[ChatLine]:
         """Lines after ``after`` (the agents' new public replies on chat included)."""
         chat = self._chat(token)
         with chat.lock:
-            if chat.case_id is not None:
-                self._agent_replies(chat)
+            if chat.case_id is not None and self._agent_replies(chat):
+                _save(self.store, chat)
             return [ln for ln in chat.lines if ln.seq > after]
 
     def state(self, token: str) -> dict[str, Any]:
@@ -173,6 +180,11 @@ class ChatService:
     # -- inside ----------------------------------------------------------------------------
     def _chat(self, token: str) -> _Chat:
         chat = self._chats.get(token) if isinstance(token, str) else None
+        if chat is None and isinstance(token, str) and 20 <= len(token) <= 100:
+            chat = _load(self.store, token, self.ttl)  # saved before a restart
+            if chat is not None:
+                with self._lock:
+                    chat = self._chats.setdefault(token, chat)
         if chat is None:
             raise UnknownConversation("unknown or expired conversation: start a new one")
         return chat
@@ -180,6 +192,10 @@ class ChatService:
     def _forget_idle(self, now: float) -> None:
         for token in [t for t, c in self._chats.items() if now - (c.sent[-1] if c.sent else c.started) > self.ttl]:
             del self._chats[token]
+        if now - self._swept > 600:  # saved conversations idle past the ttl, every ten minutes at most
+            self._swept = now
+            cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.ttl)
+            _on_cursor(self.store, lambda s: _write(s, "DELETE FROM chat_sessions WHERE updated_at < ?", [cutoff]))
         for client in [k for k, times in self._starts.items() if not times or now - times[-1] > 60]:
             del self._starts[client]
 
@@ -234,7 +250,7 @@ class ChatService:
             in_reply_to_case=chat.case_id, external_id=f"chat:{chat.chat_id}:{len(chat.lines)}"))
         chat.case_id = got.case_id
 
-    def _agent_replies(self, chat: _Chat) -> None:
+    def _agent_replies(self, chat: _Chat) -> bool:
         rows = self.store.cursor()
         try:
             case_id = _final_case(rows, chat.case_id or "")
@@ -243,10 +259,11 @@ class ChatService:
                 "AND channel = 'chat' AND import_id = 'desk' ORDER BY ts, message_id", [case_id]).fetchall()
         finally:
             rows.close()
-        for mid, body in found:
-            if mid not in chat.agent_seen:
-                chat.agent_seen.add(mid)
-                self._line(chat, "agent", body or "", "reply")
+        new = [(mid, body) for mid, body in found if mid not in chat.agent_seen]
+        for mid, body in new:
+            chat.agent_seen.add(mid)
+            self._line(chat, "agent", body or "", "reply")
+        return bool(new)
 
     def _count(self, chat: _Chat, who: dict[str, str | None], outcome: str, what: str, case_id: str | None,
                topic: str | None) -> None:
@@ -268,6 +285,57 @@ class ChatService:
             s.touch()
 
         _on_cursor(self.store, write)
+
+
+# -- kept across restarts ---------------------------------------------------------------------
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _write(store: Store, sql: str, params: list[Any]) -> None:
+    with store.write_lock, store.transaction() as con:
+        con.execute(sql, params)
+
+
+def _save(store: Store, chat: _Chat) -> None:
+    """Keep the conversation (not the token) so a restart does not end it."""
+    state = {"started_at": chat.started_at.isoformat(), "email": chat.email, "case_id": chat.case_id,
+             "answered": chat.answered, "counted": chat.counted, "agent_seen": sorted(chat.agent_seen),
+             "lines": [asdict(ln) for ln in chat.lines],
+             "conversation": {"language": chat.conversation.language,
+                              "turns": [asdict(t) for t in chat.conversation.turns]},
+             "handoff": _handoff_state(chat.handoff)}
+    _on_cursor(store, lambda s: _write(
+        s, "INSERT OR REPLACE INTO chat_sessions VALUES (?, ?, ?, ?)",
+        [_digest(chat.token), chat.chat_id, json.dumps(state, ensure_ascii=False), datetime.now(timezone.utc)]))
+
+
+def _handoff_state(h: Handoff | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    return {"reason": h.reason, "text": h.text, "language": h.language, "summary": h.summary, "topic": h.topic,
+            "confidence": h.confidence, "transcript": [asdict(t) for t in h.transcript]}
+
+
+def _load(store: Store, token: str, ttl: float) -> _Chat | None:
+    """A saved conversation by its token, unless idle for longer than ``ttl`` seconds."""
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=ttl)
+    row = _on_cursor(store, lambda s: s.con.execute(
+        "SELECT chat_id, state FROM chat_sessions WHERE token_sha256 = ? AND updated_at >= ?",
+        [_digest(token), cutoff]).fetchone())
+    if row is None:
+        return None
+    d = json.loads(row[1])
+    h = d.get("handoff")
+    handoff = None if h is None else Handoff(
+        h["reason"], h["text"], h["language"], h["summary"], tuple(Turn(**t) for t in h["transcript"]),
+        h.get("topic"), (), h.get("confidence", 0.0))
+    conversation = Conversation([Turn(**t) for t in d["conversation"]["turns"]], d["conversation"]["language"],
+                                handoff)
+    return _Chat(token, time.monotonic(), chat_id=row[0], started_at=datetime.fromisoformat(d["started_at"]),
+                 conversation=conversation, lines=[ChatLine(**ln) for ln in d["lines"]], email=d["email"],
+                 case_id=d["case_id"], handoff=handoff, answered=d["answered"], counted=d["counted"],
+                 agent_seen=set(d["agent_seen"]))
 
 
 def _on_cursor(store: Store, work: Callable[[Store], T]) -> T:

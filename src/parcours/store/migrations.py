@@ -173,6 +173,16 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE INDEX cases_person_id ON cases (person_id)")
 
 
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    # web chat conversations, so a server restart does not end them; the visitor's token is
+    # their only credential, so only its SHA-256 is kept
+    con.execute("""
+        CREATE TABLE chat_sessions (
+          token_sha256 VARCHAR PRIMARY KEY, chat_id VARCHAR NOT NULL, state JSON NOT NULL,
+          updated_at TIMESTAMPTZ NOT NULL
+        )""")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -185,6 +195,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "enum columns stored as DuckDB ENUM types", _v2),
     Migration(3, "users, API tokens, sessions, audit log, webhooks, API ingest batches, reversible merges", _v3),
     Migration(4, "service desk: desk cases, inbox, case events, teams, agents, message refs, attachments", _v4),
+    Migration(5, "web chat conversations kept across restarts", _v5),
 )
 
 
