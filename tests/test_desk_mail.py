@@ -472,10 +472,29 @@ def test_compose_reply_structure_and_header_injection() -> None:
         compose_reply("C-9", "a@b.fr", "x", "t", in_reply_to="<a b>", from_addr=SUPPORT, domain=DESK)
 
 
+def test_delivery_status_notifications_are_read_and_other_mail_is_not_a_bounce() -> None:
+    from test_desk_roundtrip import dsn
+
+    got = parse(dsn("<M1@desk.example.fr>", "<b@mx>", recipient="Zoé@Client.example", status="5.2.2"),
+                limits=MailLimits())
+    assert got.bounce is not None and got.is_auto_reply
+    assert (got.bounce.action, got.bounce.recipient, got.bounce.status, got.bounce.original_message_id) == (
+        "failed", "zoé@client.example", "5.2.2", "<M1@desk.example.fr>")
+    assert got.bounce.failed and got.bounce.diagnostic.startswith("550 5.1.1 <Zoé@Client.example>")
+    whole = parse(dsn("<M2@desk.example.fr>", "<b2@mx>", returned="message", action="delayed"), limits=MailLimits())
+    assert whole.bounce is not None and (whole.bounce.action, whole.bounce.original_message_id) == (
+        "delayed", "<M2@desk.example.fr>")
+    # an out-of-office answer is an auto-reply, not a bounce; a customer's "colis non remis" neither
+    ooo = b"From: a@b.fr\r\nSubject: Absence du bureau\r\nMessage-ID: <o@b>\r\n\r\nDe retour lundi.\r\n"
+    assert parse(ooo, limits=MailLimits()).bounce is None
+    plain = b"From: a@b.fr\r\nSubject: Colis non remis\r\nMessage-ID: <p@b>\r\n\r\nOu est mon colis ?\r\n"
+    assert parse(plain, limits=MailLimits()).bounce is None
+
+
 def test_public_api_is_pinned() -> None:
     assert sorted(mail_module.__all__) == [
-        "Attachment", "CASE_TOKEN", "CaseToken", "DEFAULT_CONTENT_TYPES", "InboundMail", "MailError", "MailLimits",
-        "RefusedAttachment", "find_case", "html_to_text", "new_text", "normalise_subject", "parse",
+        "Attachment", "Bounce", "CASE_TOKEN", "CaseToken", "DEFAULT_CONTENT_TYPES", "InboundMail", "MailError",
+        "MailLimits", "RefusedAttachment", "find_case", "html_to_text", "new_text", "normalise_subject", "parse",
         "quarantine_raw", "thread_keys"]
     assert sorted(smtp_module.__all__) == ["SmtpListener", "compose_reply", "send"]
     for module in (mail_module, smtp_module):

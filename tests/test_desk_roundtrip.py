@@ -230,3 +230,88 @@ def test_serve_mail_options_are_checked(cli: Any) -> None:
     assert code == 2 and "--mail-domain" in out
     code, out, _ = cli("serve", "--mail-domain", DESK, "--smtp-relay", "relay:abc")
     assert code == 2 and "host:port" in out
+
+
+# -- bounces -------------------------------------------------------------------------------
+def dsn(original_id: str, bounce_id: str, *, recipient: str = "marc@client.example", action: str = "failed",
+        status: str = "5.1.1", returned: str = "headers") -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one; ``returned``: the
+    original's headers (text/rfc822-headers) or the whole message (message/rfc822)."""
+    original = f"From: support@{DESK}\nTo: {recipient}\nSubject: Re: Facture 7781\nMessage-ID: {original_id}\n"
+    part = ("Content-Type: text/rfc822-headers\n\n" + original if returned == "headers"
+            else "Content-Type: message/rfc822\n\n" + original + "\nNous corrigeons la facture.\n")
+    raw = f"""From: Mail Delivery System <MAILER-DAEMON@mx.client.example>
+To: support@{DESK}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: {bounce_id}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain; charset=us-ascii
+
+I'm sorry to have to inform you that your message could not be delivered to one or more recipients.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.client.example
+Arrival-Date: Mon, 23 Nov 2026 10:00:00 +0100
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: {action}
+Status: {status}
+Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected:
+    User unknown in virtual mailbox table
+
+--B
+{part}
+--B--
+"""
+    return raw.replace("\n", "\r\n").encode()
+
+
+def test_a_bounced_reply_is_marked_on_its_case_and_creates_no_person(tmp_path: Path) -> None:
+    from parcours.desk.email_channel import quarantine_dir, start_listener
+
+    with Store(tmp_path / "s.duckdb") as store:
+        agents.add_agent(store, "elodie", "Élodie")
+        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        posted = cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.",
+                             expected_version=got.version)
+        relay_port, box = free_port(), Mailbox()
+        with SmtpListener("127.0.0.1", relay_port, box, domains=["client.example"], quarantine=tmp_path / "q"):
+            assert Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", relay_port), timeout=5).run_once() == 1
+        sent_id = box.wait(1)[0][0].message_id
+        persons_before = store.con.execute("SELECT count(*) FROM persons").fetchone()
+        version = cases.get(store, got.case_id).case.version
+
+        listener = start_listener(store, MailSettings(DESK, smtp_port=free_port()))
+        assert listener is not None
+        try:
+            for returned in ("headers", "headers", "message"):  # the second: the same bounce delivered again
+                bounce_id = "<b2@mx.client.example>" if returned == "message" else "<b1@mx.client.example>"
+                with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as c:
+                    c.sendmail("", [f"support@{DESK}"], dsn(sent_id, bounce_id, returned=returned,
+                                                            action="delayed" if returned == "message" else "failed",
+                                                            status="4.4.1" if returned == "message" else "5.1.1"))
+            with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as c:  # about a mail we never sent
+                c.sendmail("", [f"support@{DESK}"], dsn("<ours-not@elsewhere>", "<b3@mx.client.example>"))
+        finally:
+            listener.stop()
+
+        view = cases.get(store, got.case_id)
+        events = [(e.kind, e.actor, e.detail["message_id"], e.detail["recipient"], e.detail["status"])
+                  for e in view.events if e.kind.startswith("delivery_")]
+        assert events == [("delivery_failed", "mail", posted.message_id, "marc@client.example", "5.1.1"),
+                          ("delivery_delayed", "mail", posted.message_id, "marc@client.example", "4.4.1")]
+        failed = next(e for e in view.events if e.kind == "delivery_failed")
+        assert "User unknown in virtual mailbox table" in failed.detail["diagnostic"]
+        # not a customer's message: no new person, message or case, and the case did not move
+        assert store.con.execute("SELECT count(*) FROM persons").fetchone() == persons_before
+        assert len(view.messages) == 2 and view.case.version == version
+        assert store.con.execute("SELECT count(*) FROM identities WHERE value LIKE 'mailer-daemon%'").fetchone() == (0,)
+        kept = list(quarantine_dir(store).glob("*.json"))
+        assert len(kept) == 1 and "bounce about a mail the desk did not send" in kept[0].read_text()

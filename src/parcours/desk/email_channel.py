@@ -3,10 +3,16 @@
 :mod:`.mail` parses and threads, :mod:`.smtp` listens and sends, :mod:`.cases` owns the
 cases; this module only decides which case a mail answers and hands it to ``receive``.
 The outbound half (agents' replies sent by mail) is :mod:`.outbox`.
+
+A bounce (a delivery status notification about a reply the desk sent) is not a customer's
+message: it is recorded on the reply's case as a ``delivery_failed`` (or ``delivery_delayed``)
+event that the case page shows, and no person is created for ``MAILER-DAEMON``. A bounce
+about a mail the desk did not send is kept in the mail quarantine with that reason.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,11 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from parcours.desk import cases
-from parcours.desk.mail import CASE_TOKEN, CaseToken, InboundMail, MailLimits, find_case
+from parcours.desk.mail import CASE_TOKEN, CaseToken, InboundMail, MailLimits, find_case, quarantine_raw
+from parcours.desk.records import _event
 from parcours.desk.smtp import SmtpListener
 from parcours.store import Store
 
-__all__ = ["DESK_TOKEN", "MailSettings", "receive_mail", "start_listener"]
+__all__ = ["DESK_TOKEN", "BouncedReply", "MailSettings", "receive_mail", "record_bounce", "start_listener"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +123,40 @@ def receive_mail(store: Store, mail: InboundMail, *, token: CaseToken = DESK_TOK
         in_reply_to_case=thread_case(store, mail, token), attachments=(*mail.attachments, *mail.refused))
 
 
+@dataclass(frozen=True)
+class BouncedReply:
+    case_id: str
+    message_id: str       #: the desk message that did not reach the customer
+    kind: str             #: the case event written: delivery_failed or delivery_delayed
+    duplicate: bool       #: this bounce was recorded before (a retried delivery)
+
+
+def record_bounce(store: Store, mail: InboundMail, *, now: datetime | None = None) -> BouncedReply | None:
+    """Record a bounce on the case of the reply it is about (None: the desk sent no such mail).
+    Idempotent on the bounce's own Message-ID."""
+    b = mail.bounce
+    assert b is not None, "record_bounce takes a delivery status notification"
+    keys = [k for k in (b.original_message_id, mail.in_reply_to, *mail.references) if k]
+    if not keys:
+        return None
+    row = store.con.execute(
+        "SELECT message_id, case_id FROM message_refs WHERE kind = 'email' AND direction <> 'in' "
+        "AND list_contains(?, external_id) ORDER BY created_at DESC LIMIT 1", [keys]).fetchone()
+    if row is None:
+        return None
+    message_id, case_id = str(row[0]), str(row[1])
+    kind = "delivery_failed" if b.failed else f"delivery_{b.action}" if b.action == "delayed" else "delivery_report"
+    with store.write_lock, store.transaction() as con:
+        seen = con.execute("SELECT 1 FROM case_events WHERE case_id = ? AND kind LIKE 'delivery_%' "
+                           "AND (detail->>'bounce_id') = ?", [case_id, mail.message_id]).fetchone()
+        if seen is None:
+            _event(con, case_id, None, now or datetime.now(timezone.utc), "mail", kind, {
+                "message_id": message_id, "recipient": b.recipient, "action": b.action, "status": b.status,
+                "diagnostic": b.diagnostic, "bounce_id": mail.message_id})
+    store.touch()
+    return BouncedReply(case_id, message_id, kind, seen is not None)
+
+
 def start_listener(store: Store, settings: MailSettings, limits: MailLimits | None = None) -> SmtpListener | None:
     """The desk's inbound SMTP listener (None when no port is set). Each mail is stored on a
     cursor of its own (the listener calls from worker threads); a failure answers 451 and
@@ -127,6 +168,9 @@ def start_listener(store: Store, settings: MailSettings, limits: MailLimits | No
     def on_mail(mail: InboundMail, raw: bytes) -> None:
         cur = store.cursor()
         try:
+            if mail.bounce is not None:
+                _on_bounce(cur, mail, raw)
+                return
             got = receive_mail(cur, mail)
         finally:
             cur.close()
@@ -137,6 +181,20 @@ def start_listener(store: Store, settings: MailSettings, limits: MailLimits | No
                             quarantine=quarantine_dir(store))
     listener.start()
     return listener
+
+
+def _on_bounce(store: Store, mail: InboundMail, raw: bytes) -> None:
+    got = record_bounce(store, mail)
+    b = mail.bounce
+    assert b is not None
+    if got is None:
+        kept = quarantine_raw(quarantine_dir(store), raw, "bounce about a mail the desk did not send: " + json.dumps(
+            {"original": b.original_message_id, "recipient": b.recipient, "status": b.status}))
+        log.warning("bounce %s about %s matches no desk reply; kept in %s", mail.message_id, b.original_message_id,
+                    kept)
+        return
+    log.info("bounce %s: reply %s on case %s (%s %s)", mail.message_id, got.message_id, got.case_id, b.action,
+             b.status)
 
 
 def quarantine_dir(store: Store) -> Path:

@@ -31,7 +31,8 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 __all__ = [
-    "Attachment", "CASE_TOKEN", "CaseToken", "DEFAULT_CONTENT_TYPES", "InboundMail", "MailError", "MailLimits",
+    "Attachment", "Bounce", "CASE_TOKEN", "CaseToken", "DEFAULT_CONTENT_TYPES", "InboundMail", "MailError",
+    "MailLimits",
     "RefusedAttachment", "find_case", "html_to_text", "new_text", "normalise_subject", "parse",
     "quarantine_raw", "thread_keys",
 ]
@@ -132,11 +133,27 @@ class InboundMail:
     auto_reply: str | None
     size: int
     envelope_to: tuple[str, ...] = ()
+    bounce: Bounce | None = None  #: a delivery status notification (about a mail the desk sent)
 
     @property
     def is_auto_reply(self) -> bool:
         """Whether the desk must not answer this mail (RFC 3834)."""
         return self.auto_reply is not None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """What a delivery status notification (RFC 3464) says about one recipient of a mail."""
+
+    action: str                       #: failed, delayed, delivered, relayed or expanded
+    recipient: str | None             #: Final-Recipient, without its address type
+    status: str | None                #: the enhanced status code, e.g. 5.1.1 (RFC 3463)
+    diagnostic: str | None            #: the receiving server's words (Diagnostic-Code)
+    original_message_id: str | None   #: the Message-ID of the mail it is about
+
+    @property
+    def failed(self) -> bool:
+        return self.action == "failed"
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,65 @@ def _parse(original: bytes, limits: MailLimits, received_at: datetime | None, en
         subject=subject, date=_date(msg, received_at), message_id=message_id, message_id_generated=generated,
         in_reply_to=in_reply_to, references=references, text=text, new_text=new_text(text),
         attachments=attachments, refused=refused, auto_reply=_auto_reply(msg, subject, envelope_from),
-        size=len(original), envelope_to=tuple(a.strip().lower() for a in envelope_to))
+        size=len(original), envelope_to=tuple(a.strip().lower() for a in envelope_to), bounce=_bounce(msg))
+
+
+# -- delivery status notifications (RFC 3464) -----------------------------------------------
+def _bounce(msg: EmailMessage) -> Bounce | None:
+    """The DSN's first recipient report and the Message-ID of the mail it is about; None when
+    this is not a ``multipart/report; report-type=delivery-status``."""
+    if msg.get_content_type() != "multipart/report" or \
+            str(msg.get_param("report-type", "")).lower() != "delivery-status":
+        return None
+    fields: dict[str, str] = {}
+    original: str | None = None
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status" and not fields:
+            fields = _dsn_fields(part)
+        elif ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers") and original is None:
+            original = _original_id(part)
+    action = fields.get("action", "").split()[0].lower() if fields.get("action") else "failed"
+    recipient = fields.get("final-recipient") or fields.get("original-recipient")
+    if recipient and ";" in recipient:
+        recipient = recipient.split(";", 1)[1]
+    status = (fields.get("status") or "").split()[0] if fields.get("status") else None
+    diagnostic = fields.get("diagnostic-code")
+    if diagnostic and ";" in diagnostic:
+        diagnostic = diagnostic.split(";", 1)[1]
+    return Bounce(action, recipient.strip().lower() if recipient else None, status,
+                  " ".join(diagnostic.split())[:1000] if diagnostic else None, original)
+
+
+def _dsn_fields(part: Message) -> dict[str, str]:
+    """The per-recipient fields of a ``message/delivery-status`` part (the first recipient
+    block that has an Action; the per-message block otherwise)."""
+    blocks = part.get_payload()
+    if isinstance(blocks, str):  # some parsers leave it as text: field blocks separated by blank lines
+        from email.parser import HeaderParser
+        blocks = [HeaderParser().parsestr(b) for b in re.split(r"\r?\n\r?\n", blocks) if b.strip()]
+    out: dict[str, str] = {}
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, Message):
+            continue
+        here = {str(k).lower(): _text8(str(v)).strip() for k, v in block.items()}
+        out = {**here, **out} if "action" not in here else {**out, **here}
+        if "action" in here:
+            break
+    return out
+
+
+def _original_id(part: Message) -> str | None:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):  # message/rfc822
+        headers = str(payload[0].get("Message-ID", ""))
+    else:                                     # text/rfc822-headers: only its header block
+        text = part.get_payload(decode=True)
+        headers = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(payload)
+        found = re.search(r"^Message-ID:\s*(.+)$", headers, re.I | re.M)
+        headers = found.group(1) if found else ""
+    ids = _MSG_ID.findall(headers)
+    return ids[0] if ids else None
 
 
 def quarantine_raw(directory: Path, raw: bytes, reason: str) -> Path:

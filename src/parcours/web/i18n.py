@@ -308,6 +308,7 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_suggested": "This may be the same issue as case {id}", "desk_link_yes": "Same issue: merge into it",
         "desk_link_no": "Not the same", "desk_customer": "Customer", "desk_note": "internal note",
         "desk_refused": "refused", "desk_files": "Files",
+        "desk_delivery_failed": "Not delivered to {to}", "desk_delivery_delayed": "Delivery to {to} delayed",
         "desk_no_team": "no team", "desk_route": "Hand over", "desk_ag_online": "online", "desk_ag_away": "away",
         "desk_ag_offline": "offline",
         "desk_route_help": "Each agent's status and active cases over capacity. A manual choice may go past "
@@ -363,6 +364,7 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_link_yes": "Même problème : fusionner", "desk_link_no": "Pas le même",
         "desk_customer": "Client", "desk_note": "note interne", "desk_refused": "refusée",
         "desk_files": "Fichiers",
+        "desk_delivery_failed": "Non remis à {to}", "desk_delivery_delayed": "Remise à {to} retardée",
         "desk_no_team": "aucune équipe", "desk_route": "Confier", "desk_ag_online": "en ligne",
         "desk_ag_away": "absent·e", "desk_ag_offline": "hors ligne",
         "desk_route_help": "Statut de chaque agent et dossiers actifs sur sa capacité. Un choix manuel peut "
