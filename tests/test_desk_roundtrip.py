@@ -315,3 +315,17 @@ def test_a_bounced_reply_is_marked_on_its_case_and_creates_no_person(tmp_path: P
         assert store.con.execute("SELECT count(*) FROM identities WHERE value LIKE 'mailer-daemon%'").fetchone() == (0,)
         kept = list(quarantine_dir(store).glob("*.json"))
         assert len(kept) == 1 and "bounce about a mail the desk did not send" in kept[0].read_text()
+
+
+def test_a_reply_the_relay_refuses_for_good_is_marked_on_its_case(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        agents.add_agent(store, "elodie", "Élodie")
+        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+        posted = cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.",
+                             expected_version=got.version)
+        port = free_port()  # a relay that refuses the customer's domain at RCPT TO (550)
+        with SmtpListener("127.0.0.1", port, Mailbox(), domains=["autre.example"], quarantine=tmp_path / "q"):
+            outbox = Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", port), timeout=5)
+            assert outbox.run_once() == 0 and outbox.failed == 1 and pending(store) == []
+        [e] = [e for e in cases.get(store, got.case_id).events if e.kind == "delivery_failed"]
+        assert e.detail["message_id"] == posted.message_id and "550" in e.detail["diagnostic"]

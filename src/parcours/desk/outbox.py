@@ -11,7 +11,8 @@ no row         to send (an agent's public reply on channel ``email``, written by
 ``sending``    claimed: the outbound Message-ID is recorded *before* the SMTP transaction,
                so the customer's answer already threads back
 ``out``        the relay accepted it
-``failed``     refused for good (no address, 5xx): never retried; the log says why
+``failed``     refused for good (no address, 5xx): never retried; the log and a
+               ``delivery_failed`` event on the case (shown under the reply) say why
 ``uncertain``  the process died during the SMTP transaction: maybe delivered, so never
                sent again (at most once); counted in ``/health``
 =============  ====================================================================
@@ -34,6 +35,7 @@ from typing import Any
 from parcours.desk import cases
 from parcours.desk.email_channel import DESK_TOKEN
 from parcours.desk.mail import Attachment, MailError
+from parcours.desk.records import _event
 from parcours.desk.smtp import compose_reply, send
 from parcours.store import Store
 
@@ -100,12 +102,17 @@ def compose(store: Store, out: Outgoing, *, from_addr: str, domain: str) -> Emai
     return msg
 
 
-def _set_state(store: Store, out: Outgoing, external_id: str, state: str) -> None:
+def _set_state(store: Store, out: Outgoing, external_id: str, state: str, why: str | None = None) -> None:
+    now = datetime.now(timezone.utc)
     with store.write_lock, store.transaction() as con:
         con.execute("DELETE FROM message_refs WHERE message_id = ? AND direction <> 'in'", [out.message_id])
         if state:
             con.execute("INSERT INTO message_refs VALUES (?, ?, 'email', ?, ?, ?)",
-                        [out.message_id, out.case_id, external_id, state, datetime.now(timezone.utc)])
+                        [out.message_id, out.case_id, external_id, state, now])
+        if state == "failed":  # the case page shows it under the reply, as it shows a bounce
+            _event(con, out.case_id, None, now, "mail", "delivery_failed",
+                   {"message_id": out.message_id, "recipient": None, "action": "failed", "status": None,
+                    "diagnostic": why})
 
 
 @dataclass
@@ -205,7 +212,7 @@ class Outbox:
         return 1
 
     def _failed(self, store: Store, out: Outgoing, ext: str, reason: str) -> int:
-        _set_state(store, out, ext, "failed")
+        _set_state(store, out, ext, "failed", reason)
         self._retry.pop(out.message_id, None)
         self.failed += 1
         self.last_error = reason
