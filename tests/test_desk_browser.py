@@ -103,7 +103,7 @@ def test_the_inbox_refreshes_without_reloading_and_speaks_french(desk, browser):
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/desk", "/desk/cases/{case}"])
+@pytest.mark.parametrize("path", ["/desk", "/desk/cases/{case}", "/desk/contacts/new", "/desk/opportunities"])
 def test_the_desk_fits_a_phone(desk, browser, path):
     s, ids = desk
     page, watch = log_in(browser, s.base, "alice", width=390)

@@ -388,3 +388,32 @@ def test_a_case_is_handed_to_a_team_and_an_agent_from_its_page(served):
         stale = c.post(f"/desk/cases/{case}/route", data={"team": "", "assignee": "", "version": v, "csrf": tok})
         assert stale.status_code == 409 and "changed since you loaded it" in stale.text
         assert re.search(r'id="case-assignee">Bob Durand<', c.get(f"/desk/cases/{case}").text)  # nothing lost
+
+
+def test_an_agent_logs_a_store_visit_then_a_sale_spotted_shows_in_the_pipeline(served):
+    s, ids, _ = served
+    with login(s.base, "bob") as c:
+        tok = c.cookies["parcours_csrf"]
+        inbox = c.get("/desk").text
+        assert 'href="/desk/contacts/new"' in inbox and 'href="/desk/opportunities"' in inbox
+        assert c.get("/desk/contacts/new").status_code == 200
+        bad = c.post("/desk/contacts", data={"channel": "store", "identifier": "Mme Lefèvre", "csrf": tok,
+                                             "text": "Elle hésite entre deux canapés"})
+        assert bad.status_code == 422 and "neither an e-mail address nor a phone number" in html.unescape(bad.text)
+        assert "Elle hésite entre deux canapés" in bad.text                 # what was typed is kept
+        r = c.post("/desk/contacts", data={"channel": "store", "identifier": "06 44 55 66 77", "csrf": tok,
+                                           "subject": "Choix d'un canapé",
+                                           "text": "Elle hésite entre deux canapés, le Lounge ou le Nordic."})
+        assert r.status_code == 303
+        case = r.headers["location"].rsplit("/", 1)[1]
+        page = c.get(f"/desk/cases/{case}").text
+        assert "le Lounge ou le Nordic" in page and 'class="chan ch-store"' in page
+        v = version_of(page)
+        closed = c.post(f"/desk/cases/{case}/close", data={
+            "disposition": "answered", "anything_else": "true", "opportunity": "true", "product": "Canapé Lounge",
+            "amount": "1 290,50", "version": v, "csrf": tok})
+        assert closed.status_code == 303
+        pipeline = c.get("/desk/opportunities").text
+        row = re.search(rf'<a href="/desk/cases/{case}">{case}</a>.*?</tr>', pipeline, re.S)
+        assert row and "Canapé Lounge" in row[0] and "1,290.50 €" in row[0] and "Bob Durand" in row[0]
+        assert "1,290.50 €" in re.search(r'id="pipeline-total".*?</p>', pipeline, re.S)[0]

@@ -47,6 +47,16 @@ def candidates(store: Store, identifier: str, country: str = "FR") -> list[tuple
     return out
 
 
+def typed(store: Store, identifier: str, country: str = "FR") -> dict[str, str]:
+    """An e-mail address or a phone number typed by an agent, as identifiers (``{"email": …}``
+    or ``{"phone": …}``, normalised); raises :class:`PersonError` saying what to type."""
+    found = dict((k, v) for k, v in candidates(store, identifier or "", country) if k in ("email", "phone"))
+    if not found:
+        raise PersonError(f"{identifier!r} is neither an e-mail address nor a phone number: type one of them")
+    kind = "email" if "email" in found else "phone"
+    return {kind: found[kind]}
+
+
 def find(store: Store, identifier: str, country: str = "FR") -> str | None:
     """The person id an identifier (person id, e-mail, phone, handle, app id) belongs to."""
     s = identifier.strip()

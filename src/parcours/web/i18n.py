@@ -309,6 +309,18 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_link_no": "Not the same", "desk_customer": "Customer", "desk_note": "internal note",
         "desk_refused": "refused", "desk_files": "Files",
         "desk_delivery_failed": "Not delivered to {to}", "desk_delivery_delayed": "Delivery to {to} delayed",
+        "desk_pipeline": "Sales pipeline", "desk_pipeline_n": "opportunities flagged by agents",
+        "desk_pipeline_sum": "estimated over the {n} with an amount",
+        "desk_pipeline_help": "Flagged by agents when closing a case (“Sales opportunity”), newest first.",
+        "desk_pipeline_empty": "No opportunity flagged yet: agents flag them when closing a case.",
+        "desk_agent": "Agent",
+        "desk_contact_title": "Log a store visit or a call",
+        "desk_contact_help": "What a customer said in the store or on the phone lands on their open case about it "
+                             "(or a new one), with their whole history — so nobody asks them twice.",
+        "desk_contact_who": "Customer's e-mail or phone number",
+        "desk_contact_who_help": "Any address or number they gave: the desk finds the person across channels.",
+        "desk_contact_subject": "Subject (optional)", "desk_contact_text": "What they said",
+        "desk_contact_send": "Save the contact",
         "desk_no_team": "no team", "desk_route": "Hand over", "desk_ag_online": "online", "desk_ag_away": "away",
         "desk_ag_offline": "offline",
         "desk_route_help": "Each agent's status and active cases over capacity. A manual choice may go past "
@@ -365,6 +377,19 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_customer": "Client", "desk_note": "note interne", "desk_refused": "refusée",
         "desk_files": "Fichiers",
         "desk_delivery_failed": "Non remis à {to}", "desk_delivery_delayed": "Remise à {to} retardée",
+        "desk_pipeline": "Opportunités commerciales", "desk_pipeline_n": "opportunités signalées par les agents",
+        "desk_pipeline_sum": "estimés sur les {n} chiffrées",
+        "desk_pipeline_help": "Signalées par les agents à la clôture d’un dossier (« Opportunité commerciale »), "
+                              "les plus récentes d’abord.",
+        "desk_pipeline_empty": "Aucune opportunité pour l’instant : les agents les signalent en clôturant un dossier.",
+        "desk_agent": "Agent",
+        "desk_contact_title": "Saisir une visite en magasin ou un appel",
+        "desk_contact_help": "Ce que le client a dit en magasin ou au téléphone rejoint son dossier ouvert sur le "
+                             "sujet (ou un nouveau), avec tout son historique : personne ne lui redemande.",
+        "desk_contact_who": "E-mail ou téléphone du client",
+        "desk_contact_who_help": "Toute adresse ou numéro donné : le desk retrouve la personne sur tous les canaux.",
+        "desk_contact_subject": "Objet (facultatif)", "desk_contact_text": "Ce qu’il a dit",
+        "desk_contact_send": "Enregistrer le contact",
         "desk_no_team": "aucune équipe", "desk_route": "Confier", "desk_ag_online": "en ligne",
         "desk_ag_away": "absent·e", "desk_ag_offline": "hors ligne",
         "desk_route_help": "Statut de chaque agent et dossiers actifs sur sa capacité. Un choix manuel peut "

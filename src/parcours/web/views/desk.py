@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
+from parcours import persons
 from parcours.auth import Principal
 from parcours.desk import agents, cases, clocks, macros
 from parcours.desk.cases import (
@@ -171,6 +172,40 @@ def _inbox_ctx(request: Request, store: Store, who: Principal, f: Filters) -> di
 def inbox(request: Request, f: Filters = Depends(inbox_filters), store: Store = Depends(db),
           who: Principal = Depends(desk_user)) -> Any:
     return render(request, "desk_inbox.html", **_inbox_ctx(request, store, who, f))
+
+
+@router.get("/desk/opportunities")
+def pipeline(request: Request, store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
+    """The sales opportunities agents flagged when closing cases (seed 004), newest first."""
+    rows = cases.opportunities(store, limit=500)
+    amounts = [float(o.detail["amount"]) for o in rows if isinstance(o.detail.get("amount"), (int, float))]
+    return render(request, "desk_pipeline.html", rows=rows, total=sum(amounts), priced=len(amounts),
+                  who_names=names(store), local=local)
+
+
+@router.get("/desk/contacts/new")
+def contact_form(request: Request, who: Principal = Depends(desk_user)) -> Any:
+    """A store visit or a phone call, typed in by the agent who took it."""
+    return render(request, "desk_contact.html", form={"channel": "store"}, error=None)
+
+
+@router.post("/desk/contacts")
+def post_contact(request: Request, channel: str = Form("store", max_length=10),
+                 identifier: str = Form("", max_length=320), text: str = Form("", max_length=100_000),
+                 subject: str = Form("", max_length=500), csrf: str = Form(""), store: Store = Depends(db),
+                 who: Principal = Depends(desk_user)) -> Any:
+    """The contact lands on the person's open case about it (or a new one), like any message."""
+    check_csrf(request, csrf)
+    form = {"channel": channel, "identifier": identifier, "text": text, "subject": subject}
+    try:
+        if channel not in ("store", "phone"):
+            raise DeskError(f"channel {channel!r}: a contact typed in is a store visit or a phone call")
+        got = cases.receive(store, channel=channel, identifiers=persons.typed(store, identifier), text=text,
+                            ts=datetime.now(timezone.utc), subject=subject or None,
+                            entered_by=agent_for(store, who))
+    except (DeskError, persons.PersonError) as e:
+        return render(request, "desk_contact.html", form=form, error=str(e), status_code=422)
+    return RedirectResponse(f"/desk/cases/{got.case_id}", status_code=303)
 
 
 @router.get("/desk/rows")
