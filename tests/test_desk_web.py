@@ -417,3 +417,31 @@ def test_an_agent_logs_a_store_visit_then_a_sale_spotted_shows_in_the_pipeline(s
         row = re.search(rf'<a href="/desk/cases/{case}">{case}</a>.*?</tr>', pipeline, re.S)
         assert row and "Canapé Lounge" in row[0] and "1,290.50 €" in row[0] and "Bob Durand" in row[0]
         assert "1,290.50 €" in re.search(r'id="pipeline-total".*?</p>', pipeline, re.S)[0]
+
+
+def test_two_issues_in_one_thread_are_split_from_the_case_page(served):
+    s, ids, _ = served
+    with login(s.base, "alice") as c:
+        tok = c.cookies["parcours_csrf"]
+        r = c.post("/desk/contacts", data={"channel": "phone", "identifier": "lucas@exemple.fr", "csrf": tok,
+                                           "subject": "Facture", "text": "Ma facture de mars est fausse."})
+        case = r.headers["location"].rsplit("/", 1)[1]
+        r = c.post("/desk/contacts", data={"channel": "phone", "identifier": "lucas@exemple.fr", "csrf": tok,
+                                           "subject": "Facture",
+                                           "text": "Facture de mars toujours fausse, et ma livraison du 12 n'est "
+                                                   "jamais arrivée."})
+        assert r.headers["location"].endswith(f"/{case}")           # the same open case
+        page = c.get(f"/desk/cases/{case}").text
+        picks = re.findall(r'name="message_ids" value="(\w+)" form="split-form"', page)
+        assert len(picks) == 2
+        moved = c.post(f"/desk/cases/{case}/split", data={"message_ids": [picks[1]], "subject": "Livraison du 12",
+                                                          "version": version_of(page), "csrf": tok})
+        assert moved.status_code == 303 and not moved.headers["location"].endswith(f"/{case}")
+        new = c.get(moved.headers["location"]).text
+        thread = re.search(r'<ol class="thread".*?</ol>', new, re.S)[0]   # (the timeline below shows both)
+        assert "Livraison du 12" in new and "jamais arrivée" in thread and "Ma facture de mars" not in thread
+        assert "jamais arrivée" not in re.search(r'<ol class="thread".*?</ol>', c.get(f"/desk/cases/{case}").text,
+                                                 re.S)[0]
+        none = c.post(f"/desk/cases/{case}/split", data={"version": version_of(c.get(f"/desk/cases/{case}").text),
+                                                         "csrf": tok})
+        assert none.status_code == 422 and "name at least one message" in none.text

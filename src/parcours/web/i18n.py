@@ -321,6 +321,10 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_contact_who_help": "Any address or number they gave: the desk finds the person across channels.",
         "desk_contact_subject": "Subject (optional)", "desk_contact_text": "What they said",
         "desk_contact_send": "Save the contact",
+        "desk_split": "Two issues in one thread?", "desk_split_pick": "move to a new case",
+        "desk_split_help": "Tick the messages about the other issue (“move to a new case”): they go to a new case "
+                           "of the same person, with their history.",
+        "desk_split_subject": "Subject of the new case", "desk_split_btn": "Split off",
         "desk_no_team": "no team", "desk_route": "Hand over", "desk_ag_online": "online", "desk_ag_away": "away",
         "desk_ag_offline": "offline",
         "desk_route_help": "Each agent's status and active cases over capacity. A manual choice may go past "
@@ -390,6 +394,10 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_contact_who_help": "Toute adresse ou numéro donné : le desk retrouve la personne sur tous les canaux.",
         "desk_contact_subject": "Objet (facultatif)", "desk_contact_text": "Ce qu’il a dit",
         "desk_contact_send": "Enregistrer le contact",
+        "desk_split": "Deux sujets dans un même fil ?", "desk_split_pick": "déplacer vers un nouveau dossier",
+        "desk_split_help": "Cochez les messages sur l’autre sujet (« déplacer vers un nouveau dossier ») : ils "
+                           "rejoignent un nouveau dossier de la même personne, avec leur historique.",
+        "desk_split_subject": "Objet du nouveau dossier", "desk_split_btn": "Séparer",
         "desk_no_team": "aucune équipe", "desk_route": "Confier", "desk_ag_online": "en ligne",
         "desk_ag_away": "absent·e", "desk_ag_offline": "hors ligne",
         "desk_route_help": "Statut de chaque agent et dossiers actifs sur sa capacité. Un choix manuel peut "

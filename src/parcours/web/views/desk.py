@@ -415,6 +415,16 @@ def post_close(request: Request, case_id: str, disposition: str = Form(..., max_
     return _act(request, store, who, case_id, csrf, act)
 
 
+@router.post("/desk/cases/{case_id}/split")
+def post_split(request: Request, case_id: str, message_ids: list[str] = Form([]),
+               subject: str = Form("", max_length=500), version: int = Form(...), csrf: str = Form(""),
+               store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
+    """Move the ticked messages to a new case of the same person (two issues in one thread);
+    the agent lands on the new case."""
+    return _act(request, store, who, case_id, csrf, lambda me: cases.split(
+        store, case_id, message_ids, me, expected_version=version, subject=subject or None))
+
+
 @router.post("/desk/cases/{case_id}/link")
 def post_link(request: Request, case_id: str, accept: str = Form(..., max_length=5), version: int = Form(...),
               csrf: str = Form(""), store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
