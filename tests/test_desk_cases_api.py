@@ -11,7 +11,7 @@ API = {
     # reading
     "get", "inbox", "history", "case_for_refs", "opportunities", "describe",
     # attachments, housekeeping
-    "attachments_dir", "attachment_bytes", "adopt_imported", "purge_orphans",
+    "attachments_dir", "attachment_bytes", "check_uploads", "adopt_imported", "purge_orphans",
     # for desk modules working inside their own transaction
     "load", "check_ts", "assign_in", "Change",
     # what the API returns and takes
