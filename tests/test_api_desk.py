@@ -139,10 +139,12 @@ def test_an_agents_reply_carries_files_served_back_and_a_refused_one_sends_nothi
     for files, why in [([{"filename": "x.sh", "content_type": "text/plain", "data": script}],
                         "'x.sh': executable files are not accepted"),
                        ([{"filename": "y.pdf", "content_type": "application/pdf", "data": "pas du base64!"}],
-                        "attachments.0.data: not base64")]:
+                        "attachments.0.data: not base64"),
+                       ([{"filename": "z.png", "content_type": "image/png\r\nSet-Cookie: x=1", "data": script}],
+                        "content_type")]:
         bad = api["anne"].post(f"/desk/cases/{got['case_id']}/note",
                                json={"version": v, "body": "note", "attachments": files})
-        assert bad.status_code == 422 and why in bad.json()["detail"], bad.text
+        assert bad.status_code == 422 and why in str(bad.json()["detail"]), bad.text
         assert case(api, got["case_id"])[1] == v                     # nothing written
 
 

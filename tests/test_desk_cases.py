@@ -462,3 +462,15 @@ def test_imported_cases_are_adopted_and_can_be_worked(store, tmp_path):
     assert c.version == 1 and [r.case_id for r in cases.inbox(store)] == ["T1"]
     assert cases.adopt_imported(store) == 1 and cases.adopt_imported(store) == 0  # T2, once
     assert cases.get(store, "T2").case.version == 1
+
+
+def test_a_file_whose_type_is_not_a_media_type_is_refused_and_never_echoed(tmp_path):
+    from parcours.store import Store
+
+    with Store(tmp_path / "s.duckdb") as store:
+        got = cases.receive(store, channel="sms", identifiers={"phone": "0611223344"}, text="photo",
+                            ts=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc), attachments=[
+                                cases.Attachment("a.png", "image/png\r\nSet-Cookie: x=1", b"\x89PNG....")])
+        [a] = got.attachments
+        assert a.storage_path is None and "is not a media type" in (a.refused or "")
+        assert a.content_type == "application/octet-stream"

@@ -25,6 +25,8 @@ CONTENT_TYPES = ("image/", "audio/", "video/", "text/plain", "text/csv", "applic
                  "application/vnd.oasis.opendocument.", "application/vnd.ms-excel", "application/rtf")
 _EXECUTABLE = re.compile(r"\.(exe|bat|cmd|com|scr|pif|js|jse|vbs|vbe|wsf|msi|ps1|jar|dll|sh|apk|app|lnk|hta)$", re.I)
 _MAGIC_EXECUTABLE = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe")
+#: a media type as RFC 6838 writes it (type/subtype, no parameters): nothing else is stored or served
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 # -- attachments --------------------------------------------------------------------------
@@ -43,6 +45,8 @@ def _refusal(filename: str, content_type: str, data: bytes) -> str | None:
     if len(data) > MAX_ATTACHMENT_BYTES:
         return f"{len(data):,} bytes, over the limit of {MAX_ATTACHMENT_BYTES:,}"
     ctype = (content_type or "").split(";")[0].strip().lower()
+    if not MEDIA_TYPE.fullmatch(ctype):
+        return f"content type {ctype[:100] or 'unknown'!r} is not a media type (type/subtype)"
     if not any(ctype.startswith(p) for p in CONTENT_TYPES):
         return f"content type {ctype or 'unknown'!r} is not accepted"
     if _EXECUTABLE.search(filename) or data.startswith(_MAGIC_EXECUTABLE):
@@ -68,7 +72,9 @@ def _store_attachments(store: Store, con: duckdb.DuckDBPyConnection, message_id:
         raise DeskError(f"{len(files)} attachments; the limit is {MAX_ATTACHMENTS} a message")
     out = []
     for f in files:
-        name, ctype = _safe_filename(f.filename), (f.content_type or "").split(";")[0].strip().lower() or None
+        name, given = _safe_filename(f.filename), (f.content_type or "").split(";")[0].strip().lower() or None
+        # a type that is no media type is refused below and stored as octet-stream: never echoed as a header
+        ctype = given if given is None or MEDIA_TYPE.fullmatch(given) else "application/octet-stream"
         data: bytes | None = getattr(f, "data", None)
         reason: str | None
         digest: str | None = None
@@ -76,7 +82,7 @@ def _store_attachments(store: Store, con: duckdb.DuckDBPyConnection, message_id:
         if data is None:
             reason, size = str(getattr(f, "reason", "refused")), int(getattr(f, "size", 0))
         else:
-            reason, size = _refusal(name, ctype or "", data), len(data)
+            reason, size = _refusal(name, given or "", data), len(data)
             digest = hashlib.sha256(data).hexdigest() if reason is None else None
             rel = f"{digest[:2]}/{digest}" if digest else None
             if rel:
@@ -109,7 +115,10 @@ def attachment_bytes(store: Store, attachment_id: str) -> tuple[AttachmentInfo, 
     info = AttachmentInfo(*row)
     if info.storage_path is None:
         raise DeskError(f"attachment {info.filename!r} was refused ({info.refused}): there is no file")
-    data = (attachments_dir(store) / info.storage_path).read_bytes()
+    try:
+        data = (attachments_dir(store) / info.storage_path).read_bytes()
+    except OSError as e:
+        raise DeskError(f"attachment {info.filename!r}: the stored file cannot be read ({e.strerror})") from e
     if hashlib.sha256(data).hexdigest() != info.sha256:
         raise DeskError(f"attachment {info.filename!r}: the stored file does not match its SHA-256")
     return info, data

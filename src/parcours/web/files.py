@@ -21,9 +21,11 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parcours.desk import cases
+from parcours.desk.attachments import MEDIA_TYPE
 from parcours.store import Store
 
-#: the largest request body the server reads (an attachment of 25 MB, base64 in JSON, fits)
+#: the largest request body the server reads: one attachment of 25 MB in base64 JSON fits, and
+#: files of a message should stay under ~45 MB in all (the API and the composer's help say so)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "text/plain")
 
@@ -37,7 +39,9 @@ class AttachmentIn(BaseModel):
     """A file in a JSON body (a gateway's message, an agent's reply)."""
 
     filename: str = Field(..., min_length=1, max_length=500)
-    content_type: str = Field(..., min_length=1, max_length=200, examples=["image/jpeg"])
+    content_type: str = Field(..., min_length=1, max_length=200, examples=["image/jpeg"],
+                              pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
+                                      r"(;[ -~]*)?$")
     data: str = Field(..., max_length=_MAX_B64, description=f"the file, base64 (kept up to "
                                                            f"{cases.MAX_ATTACHMENT_BYTES:,} bytes)")
 
@@ -59,7 +63,8 @@ def attachment_response(store: Store, attachment_id: str) -> Response:
     """The attachment's bytes with headers that keep its content inert (raises the desk's
     NotFoundError / DeskError: unknown, refused, or damaged on disk)."""
     info, data = cases.attachment_bytes(store, attachment_id)
-    ctype = info.content_type or "application/octet-stream"
+    ctype = info.content_type if info.content_type and MEDIA_TYPE.fullmatch(info.content_type) \
+        else "application/octet-stream"
     how = "inline" if ctype in INLINE_TYPES else "attachment"
     ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in info.filename)
     return Response(data, media_type=ctype + ("; charset=utf-8" if ctype == "text/plain" else ""), headers={
@@ -98,27 +103,31 @@ class BodyLimit:
             await self._refuse(scope, send)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > self.limit and not refused:
+                    refused = True
+                    if not started:  # answered here: the framework turns any body error into a 400
+                        await self._refuse(scope, send)
                     raise _TooLarge
             return message
 
         async def watch(message: Message) -> None:
             nonlocal started
+            if refused:  # the app's own answer to the aborted body is dropped: the 413 went out
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted, watch)
         except _TooLarge:
-            if not started:
-                await self._refuse(scope, send)
+            pass
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = (f"the request body is over {self.limit // (1024 * 1024)} MB, the most this server reads "

@@ -313,7 +313,7 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_pipeline_sum": "estimated over the {n} with an amount",
         "desk_pipeline_help": "Flagged by agents when closing a case (“Sales opportunity”), newest first.",
         "desk_pipeline_empty": "No opportunity flagged yet: agents flag them when closing a case.",
-        "desk_agent": "Agent",
+        "desk_agent": "Agent", "desk_pipeline_latest": "The latest {n} are listed; the totals count them all.",
         "desk_contact_title": "Log a store visit or a call",
         "desk_contact_help": "What a customer said in the store or on the phone lands on their open case about it "
                              "(or a new one), with their whole history — so nobody asks them twice.",
@@ -329,7 +329,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_ag_offline": "offline",
         "desk_route_help": "Each agent's status and active cases over capacity. A manual choice may go past "
                            "capacity or to an agent who is away: the case's history says so.",
-        "desk_files_help": "Up to 20 files of 25 MB each: images, PDF, text, office documents (no programs).",
+        "desk_files_help": "Up to 20 files, 25 MB each and about 45 MB in all: images, PDF, text, office documents "
+                           "(no programs).",
 "desk_compose": "Write", "desk_public": "Reply to the customer",
         "desk_internal": "Internal note", "desk_message": "Message", "desk_then": "Then set the status",
         "desk_then_keep": "(unchanged)", "desk_closed_help": "The case is closed: only internal notes.",
@@ -386,7 +387,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_pipeline_help": "Signalées par les agents à la clôture d’un dossier (« Opportunité commerciale »), "
                               "les plus récentes d’abord.",
         "desk_pipeline_empty": "Aucune opportunité pour l’instant : les agents les signalent en clôturant un dossier.",
-        "desk_agent": "Agent",
+        "desk_agent": "Agent", "desk_pipeline_latest": "Les {n} plus récentes sont listées ; les totaux les comptent "
+                                                       "toutes.",
         "desk_contact_title": "Saisir une visite en magasin ou un appel",
         "desk_contact_help": "Ce que le client a dit en magasin ou au téléphone rejoint son dossier ouvert sur le "
                              "sujet (ou un nouveau), avec tout son historique : personne ne lui redemande.",
@@ -402,8 +404,8 @@ DESK_STRINGS: dict[str, dict[str, str]] = {
         "desk_ag_away": "absent·e", "desk_ag_offline": "hors ligne",
         "desk_route_help": "Statut de chaque agent et dossiers actifs sur sa capacité. Un choix manuel peut "
                            "dépasser la capacité ou viser un agent absent : l’historique du dossier le dit.",
-        "desk_files_help": "Jusqu’à 20 fichiers de 25 Mo chacun : images, PDF, texte, documents bureautiques "
-                           "(pas de programmes).",
+        "desk_files_help": "Jusqu’à 20 fichiers, 25 Mo chacun et environ 45 Mo en tout : images, PDF, texte, "
+                           "documents bureautiques (pas de programmes).",
         "desk_compose": "Écrire", "desk_public": "Répondre au client", "desk_internal": "Note interne",
         "desk_message": "Message", "desk_then": "Puis passer au statut", "desk_then_keep": "(inchangé)",
         "desk_closed_help": "Le dossier est clos : notes internes seulement.",
