@@ -6,10 +6,11 @@ from parcours.desk import cases
 
 API = {
     # writing
-    "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "close", "open_case",
+    "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "hand_over", "close",
+    "open_case",
     "merge", "split", "accept_link", "reject_link",
     # reading
-    "get", "inbox", "history", "case_for_refs", "opportunities", "describe",
+    "get", "inbox", "history", "case_for_refs", "opportunities", "pipeline_totals", "describe",
     # attachments, housekeeping
     "attachments_dir", "attachment_bytes", "check_uploads", "adopt_imported", "purge_orphans",
     # for desk modules working inside their own transaction

@@ -149,8 +149,13 @@ def test_a_conversation_outlives_a_server_restart(tmp_path: Path) -> None:
         kept = store.con.execute("SELECT token_sha256, state::VARCHAR FROM chat_sessions").fetchall()
         assert len(kept) == 1 and h["X-Chat-Token"] not in str(kept)  # the token itself is never stored
         assert c.get("/chat/messages", headers={"X-Chat-Token": "A" * 43}).status_code == 404
-        # erasing the person erases the saved conversation too (it holds their words and address)
+        # erasing the person erases the saved conversation too (it holds their words and address),
+        # and the server forgets it: the next message cannot write it back
+        names = persons.names(store, "hugo@exemple.fr")
         assert persons.erase(store, "hugo@exemple.fr", actor="test")["chat_sessions"] == 1
+        assert c.app.state.chat.forget(names) == 1
+        assert c.post("/chat/messages", json={"text": "encore là ?"}, headers=h).status_code == 404
+        assert store.con.execute("SELECT count(*) FROM chat_sessions").fetchone() == (0,)
 
 
 def test_the_visitor_token_is_required(client: TestClient) -> None:

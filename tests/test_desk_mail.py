@@ -489,6 +489,10 @@ def test_delivery_status_notifications_are_read_and_other_mail_is_not_a_bounce()
     assert parse(ooo, limits=MailLimits()).bounce is None
     plain = b"From: a@b.fr\r\nSubject: Colis non remis\r\nMessage-ID: <p@b>\r\n\r\nOu est mon colis ?\r\n"
     assert parse(plain, limits=MailLimits()).bounce is None
+    # a multipart/report claiming delivery-status but carrying no status part marks nothing undelivered
+    fake = dsn("<M3@desk.example.fr>", "<b3@mx>").replace(b"Content-Type: message/delivery-status",
+                                                         b"Content-Type: text/plain")
+    assert parse(fake, limits=MailLimits()).bounce is None
 
 
 def test_public_api_is_pinned() -> None:

@@ -191,7 +191,9 @@ def test_outbox_retries_a_relay_that_is_down_and_never_sends_twice(tmp_path: Pat
             assert len(box.mails) == 1 and pending(store) == []
         # a restart after a crash in the middle of sending: the claim is never sent again
         store.con.execute("UPDATE message_refs SET direction = 'sending' WHERE direction = 'out'")
-        Outbox(store, DESK, f"support@{DESK}", None).start()
+        restarted = Outbox(store, DESK, f"support@{DESK}", None)
+        restarted.start()
+        restarted.stop()  # before the store closes: its thread reads the store
         assert pending(store) == [] and store.con.execute(
             "SELECT count(*) FROM message_refs WHERE direction = 'uncertain'").fetchone() == (1,)
 

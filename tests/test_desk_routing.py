@@ -183,3 +183,22 @@ def test_agents_and_teams_are_checked(store):
     assert a is not None and a.skills == ("billing",) and a.languages == ("fr",) and a.status == "offline"
     with pytest.raises(AgentError, match="already exists"):
         agents.add_agent(store, "x", "X")
+
+
+def test_a_hand_over_changes_team_and_agent_together_or_not_at_all(store):
+    agents.add_agent(store, "ana", "Ana", teams=["care"], status="online")
+    agents.add_agent(store, "bo", "Bo", teams=["sales"], status="online")
+    agents.disable_agent(store, "bo")
+    cid = case(store, 1, topic="delivery")
+    c = cases.get(store, cid).case
+    assert c.team_id == "care"
+    with pytest.raises(cases.DeskError, match="disabled"):
+        cases.hand_over(store, cid, "lead", team="sales", assignee="bo", expected_version=c.version)
+    after = cases.get(store, cid).case
+    assert (after.team_id, after.assignee, after.version) == ("care", None, c.version)  # nothing half-done
+    done = cases.hand_over(store, cid, "lead", team="sales", assignee="ana", expected_version=c.version)
+    assert (done.team_id, done.assignee, done.status, done.version) == ("sales", "ana", "open", c.version + 1)
+    kinds = [e.kind for e in cases.get(store, cid).events if e.version == done.version]
+    assert kinds == ["routing", "assigned", "status"]
+    with pytest.raises(cases.ConflictError):  # checked against the version the caller read
+        cases.hand_over(store, cid, "lead", team=None, assignee=None, expected_version=c.version)

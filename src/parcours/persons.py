@@ -47,14 +47,15 @@ def candidates(store: Store, identifier: str, country: str = "FR") -> list[tuple
     return out
 
 
-def typed(store: Store, identifier: str, country: str = "FR") -> dict[str, str]:
+def typed(store: Store, identifier: str, country: str = "FR") -> dict[str, str | None]:
     """An e-mail address or a phone number typed by an agent, as identifiers (``{"email": …}``
     or ``{"phone": …}``, normalised); raises :class:`PersonError` saying what to type."""
     found = dict((k, v) for k, v in candidates(store, identifier or "", country) if k in ("email", "phone"))
     if not found:
         raise PersonError(f"{identifier!r} is neither an e-mail address nor a phone number: type one of them")
     kind = "email" if "email" in found else "phone"
-    return {kind: found[kind]}
+    out: dict[str, str | None] = {kind: found[kind]}
+    return out
 
 
 def find(store: Store, identifier: str, country: str = "FR") -> str | None:
@@ -215,10 +216,23 @@ def erase(store: Store, identifier: str, *, actor: str) -> dict[str, int]:
     return counts
 
 
-def _erase_rows(con: Any, pid: str) -> dict[str, int]:
+def names(store: Store, identifier: str) -> set[str]:
+    """Everything that names the person ``identifier`` finds: their id, the ids merged into
+    them, every identifier value (what erasure searches for outside the person's own rows,
+    and what a process holding them in memory must forget)."""
+    pid = find(store, identifier)
+    return set(_names(store.con, pid)) if pid else set()
+
+
+def _names(con: Any, pid: str) -> list[str]:
     merged = [r[0] for r in con.execute("SELECT merged_person_id FROM merges WHERE kept_person_id = ?",
                                         [pid]).fetchall()]
     values = [v for (v,) in con.execute("SELECT value FROM identities WHERE person_id = ?", [pid]).fetchall()]
+    return [pid, *merged, *values]
+
+
+def _erase_rows(con: Any, pid: str) -> dict[str, int]:
+    needles = _names(con, pid)
     counts: dict[str, int] = {}
 
     def delete(table: str, where: str, params: list[Any]) -> None:
@@ -232,7 +246,6 @@ def _erase_rows(con: Any, pid: str) -> dict[str, int]:
            "OR merged_person_id = ?)", [pid, pid])
     delete("merges", "kept_person_id = ? OR merged_person_id = ?", [pid, pid])
     # rows kept aside that name them: quarantined rows, webhook payloads, chat conversations
-    needles = [pid, *merged, *values]
     delete("quarantine", " OR ".join("contains(raw::VARCHAR, ?)" for _ in needles), needles)
     delete("webhook_deliveries", " OR ".join("contains(payload::VARCHAR, ?)" for _ in needles), needles)
     delete("chat_sessions", " OR ".join("contains(state::VARCHAR, ?)" for _ in needles), needles)

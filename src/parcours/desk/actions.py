@@ -170,27 +170,47 @@ def assign(store: Store, case_id: str, assignee: str | None, *, actor: str, expe
     event says so); routing never does. Assigning a new case opens it."""
 
     def change(con: duckdb.DuckDBPyConnection, c: Case, ts_: datetime) -> Change:
-        if assignee == c.assignee:
-            return c, []
-        _not_closed(c, "assign it")
-        detail: dict[str, Any] = {"from": c.assignee, "to": assignee}
-        if assignee is not None:
-            _check_agent(con, assignee)
-            cap, status = con.execute("SELECT capacity, status FROM agents WHERE agent_id = ?", [assignee]).fetchone() \
-                or (0, "offline")
-            load = con.execute("SELECT count(*) FROM desk_inbox WHERE assignee = ?", [assignee]).fetchone()
-            if load is not None and c.status in ACTIVE and load[0] >= cap:
-                detail["over_capacity"] = True
-            if status != "online":
-                detail["agent_status"] = status
-        events: list[tuple[str, dict[str, Any]]] = [("assigned", detail)]
-        c = replace(c, assignee=assignee)
-        if assignee is not None:
-            mark_assigned(con, assignee, ts_)
-        if assignee is not None and c.status == "new":
-            c = replace(c, status="open")
-            events.append(("status", {"from": "new", "to": "open", "why": "assigned"}))
-        return c, events
+        return _assigned(con, c, assignee, ts_)
+
+    return _mutate(store, case_id, expected_version, actor, ts, change)
+
+
+def _assigned(con: duckdb.DuckDBPyConnection, c: Case, assignee: str | None, ts: datetime) -> Change:
+    if assignee == c.assignee:
+        return c, []
+    _not_closed(c, "assign it")
+    detail: dict[str, Any] = {"from": c.assignee, "to": assignee}
+    if assignee is not None:
+        _check_agent(con, assignee)
+        cap, status = con.execute("SELECT capacity, status FROM agents WHERE agent_id = ?", [assignee]).fetchone() \
+            or (0, "offline")
+        load = con.execute("SELECT count(*) FROM desk_inbox WHERE assignee = ?", [assignee]).fetchone()
+        if load is not None and c.status in ACTIVE and load[0] >= cap:
+            detail["over_capacity"] = True
+        if status != "online":
+            detail["agent_status"] = status
+    events: list[tuple[str, dict[str, Any]]] = [("assigned", detail)]
+    c = replace(c, assignee=assignee)
+    if assignee is not None:
+        mark_assigned(con, assignee, ts)
+    if assignee is not None and c.status == "new":
+        c = replace(c, status="open")
+        events.append(("status", {"from": "new", "to": "open", "why": "assigned"}))
+    return c, events
+
+
+def hand_over(store: Store, case_id: str, actor: str, *, team: str | None, assignee: str | None,
+              expected_version: int, ts: datetime | None = None) -> Case:
+    """Give the case to a team and/or an agent (None: none) in one change: both or neither
+    (an agent who cannot take it leaves the team unchanged too)."""
+
+    def change(con: duckdb.DuckDBPyConnection, c: Case, ts_: datetime) -> Change:
+        events: list[tuple[str, dict[str, Any]]] = []
+        if team != c.team_id:
+            _not_closed(c, "hand it over")
+            c, events = _routed(con, c, team, c.skills, c.language)
+        c, more = _assigned(con, c, assignee, ts_)
+        return c, events + more
 
     return _mutate(store, case_id, expected_version, actor, ts, change)
 
@@ -218,14 +238,19 @@ def set_routing(store: Store, case_id: str, actor: str, *, expected_version: int
     lang = language.strip().lower() if language else None
 
     def change(con: duckdb.DuckDBPyConnection, c: Case, ts_: datetime) -> Change:
-        if team is not None and not con.execute("SELECT 1 FROM teams WHERE team_id = ?", [team]).fetchone():
-            raise NotFoundError(f"no team {team!r}")
-        if (team, sk, lang) == (c.team_id, c.skills, c.language):
-            return c, []
-        return replace(c, team_id=team, skills=sk, language=lang), [
-            ("routing", {"team": team, "skills": list(sk), "language": lang})]
+        return _routed(con, c, team, sk, lang)
 
     return _mutate(store, case_id, expected_version, actor, ts, change)
+
+
+def _routed(con: duckdb.DuckDBPyConnection, c: Case, team: str | None, sk: tuple[str, ...], lang: str | None
+            ) -> Change:
+    if team is not None and not con.execute("SELECT 1 FROM teams WHERE team_id = ?", [team]).fetchone():
+        raise NotFoundError(f"no team {team!r}")
+    if (team, sk, lang) == (c.team_id, c.skills, c.language):
+        return c, []
+    return replace(c, team_id=team, skills=sk, language=lang), [
+        ("routing", {"team": team, "skills": list(sk), "language": lang})]
 
 
 def close(store: Store, case_id: str, agent_id: str, disposition: str, anything_else_asked: bool,

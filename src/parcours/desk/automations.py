@@ -135,10 +135,13 @@ class Runner:
                 started = datetime.now(timezone.utc)
                 try:
                     self.done = (self.done + run(view, self.rules, now=started))[-1000:]
-                    sla_watch.sweep(view, now=started, since=since, on_event=self.on_sla_event)
-                    since = started - timedelta(seconds=self.every_s)  # overlap: a slow sweep misses nothing
                 except Exception:
                     logging.getLogger("parcours.desk").exception("desk automations failed; next run in %s s",
                                                                  self.every_s)
+                try:  # on its own: a failing rule must not silence the SLA events
+                    sla_watch.sweep(view, now=started, since=since, on_event=self.on_sla_event)
+                    since = started - timedelta(seconds=self.every_s)  # overlap: a slow sweep misses nothing
+                except Exception:
+                    logging.getLogger("parcours.desk").exception("SLA sweep failed; next run in %s s", self.every_s)
         finally:
             view.close()

@@ -35,7 +35,8 @@ The code lives in small modules behind this one (import from here; the names bel
 * :mod:`.intake` — :func:`receive`;
 * :mod:`.actions` — replies, notes, status, priority, assignment, routing, closing, :func:`open_case`;
 * :mod:`.merging` — merge, split, suggested links;
-* :mod:`.reads` — :func:`get`, :func:`inbox`, :func:`history`, :func:`case_for_refs`, :func:`opportunities`;
+* :mod:`.reads` — :func:`get`, :func:`inbox`, :func:`history`, :func:`case_for_refs`, :func:`opportunities`,
+  :func:`pipeline_totals`;
 * :mod:`.housekeeping` — :func:`adopt_imported`, :func:`purge_orphans`.
 """
 
@@ -45,6 +46,7 @@ from parcours.desk.actions import (
     assign,
     assign_in,
     close,
+    hand_over,
     note,
     open_case,
     reply,
@@ -93,15 +95,16 @@ from parcours.desk.model import (
     RefusedIn,
     describe,
 )
-from parcours.desk.reads import case_for_refs, get, history, inbox, opportunities
+from parcours.desk.reads import case_for_refs, get, history, inbox, opportunities, pipeline_totals
 from parcours.desk.records import Change, load
 
 __all__ = [
     # writing: contacts in, agents' actions, merge and split
-    "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "close", "open_case",
-    "merge", "split", "accept_link", "reject_link",
+    "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "hand_over", "close",
+    "open_case", "merge", "split", "accept_link", "reject_link",
     # reading
-    "get", "inbox", "history", "case_for_refs", "opportunities", "describe",
+    "get", "inbox", "history", "case_for_refs", "opportunities", "pipeline_totals",
+    "describe",
     # attachments
     "attachments_dir", "attachment_bytes", "check_uploads",
     # housekeeping

@@ -91,6 +91,7 @@ class _Chat:
     agent_seen: set[str] = field(default_factory=set)
     sent: deque[float] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    forgotten: bool = False  #: its person was erased: never saved again
 
 
 class ChatService:
@@ -131,8 +132,7 @@ class ChatService:
             if language in ("fr", "en"):
                 chat.conversation.language = language
             self._chats[token] = chat
-        _save(self.store, chat)
-        self.counts["conversations"] += 1
+        self.counts["conversations"] += 1  # saved from the visitor's first message on
         return token
 
     def post(self, token: str, text: str, email: str | None = None) -> list[ChatLine]:
@@ -172,6 +172,18 @@ class ChatService:
         chat = self._chat(token)
         return {"case_id": chat.case_id, "waiting_for_email": chat.handoff is not None and chat.case_id is None,
                 "language": chat.conversation.language}
+
+    def forget(self, names: set[str]) -> int:
+        """Drop the conversations of an erased person (``persons.names``) from memory and
+        from the store; how many were dropped."""
+        with self._lock:
+            gone = [t for t, c in self._chats.items() if c.email is not None and c.email in names]
+            for token in gone:
+                self._chats.pop(token).forgotten = True
+        if gone:
+            _on_cursor(self.store, lambda s: _write(s, "DELETE FROM chat_sessions WHERE list_contains(?, token_sha256)",
+                                                    [[_digest(t) for t in gone]]))
+        return len(gone)
 
     def stats(self) -> dict[str, Any]:
         """Bot containment for ``/health``: answered, handed over (by reason), conversations."""
@@ -299,6 +311,8 @@ def _write(store: Store, sql: str, params: list[Any]) -> None:
 
 def _save(store: Store, chat: _Chat) -> None:
     """Keep the conversation (not the token) so a restart does not end it."""
+    if chat.forgotten:
+        return
     state = {"started_at": chat.started_at.isoformat(), "email": chat.email, "case_id": chat.case_id,
              "answered": chat.answered, "counted": chat.counted, "agent_seen": sorted(chat.agent_seen),
              "lines": [asdict(ln) for ln in chat.lines],

@@ -136,12 +136,15 @@ def record_bounce(store: Store, mail: InboundMail, *, now: datetime | None = Non
     Idempotent on the bounce's own Message-ID."""
     b = mail.bounce
     assert b is not None, "record_bounce takes a delivery status notification"
-    keys = [k for k in (b.original_message_id, mail.in_reply_to, *mail.references) if k]
-    if not keys:
-        return None
-    row = store.con.execute(
-        "SELECT message_id, case_id FROM message_refs WHERE kind = 'email' AND direction <> 'in' "
-        "AND list_contains(?, external_id) ORDER BY created_at DESC LIMIT 1", [keys]).fetchone()
+    # the returned original names the bounced mail; In-Reply-To / References only when it is missing
+    keys = [b.original_message_id] if b.original_message_id else [k for k in (mail.in_reply_to, *mail.references) if k]
+    row = None
+    for key in keys:
+        row = store.con.execute("SELECT message_id, case_id FROM message_refs WHERE kind = 'email' "
+                                "AND direction <> 'in' AND external_id = ? ORDER BY created_at DESC LIMIT 1",
+                                [key]).fetchone()
+        if row is not None:
+            break
     if row is None:
         return None
     message_id, case_id = str(row[0]), str(row[1])

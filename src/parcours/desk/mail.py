@@ -224,6 +224,8 @@ def _bounce(msg: EmailMessage) -> Bounce | None:
         return None
     fields: dict[str, str] = {}
     original: str | None = None
+    if not any(part.get_content_type() == "message/delivery-status" for part in msg.walk()):
+        return None  # a report that reports nothing: not a bounce (and cannot mark a reply undelivered)
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype == "message/delivery-status" and not fields:

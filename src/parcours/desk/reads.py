@@ -40,6 +40,16 @@ def opportunities(store: Store, *, limit: int = 200) -> list[Opportunity]:
     return [Opportunity(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
 
+def pipeline_totals(store: Store) -> tuple[int, int, float]:
+    """All flagged opportunities: how many, how many with an amount, and their sum."""
+    row = store.con.execute(
+        "SELECT count(*), count(TRY_CAST(detail->>'amount' AS DOUBLE)), "
+        "coalesce(sum(TRY_CAST(detail->>'amount' AS DOUBLE)), 0) FROM case_events WHERE kind = 'opportunity'"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), float(row[2])
+
+
 # -- reading --------------------------------------------------------------------------------
 def get(store: Store, case_id: str, *, timeline_limit: int | None = 1000) -> CaseView:
     """The case with its messages, events and the person's whole timeline across channels

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from parcours import persons
@@ -78,10 +78,15 @@ def unmerge(merged_person_id: str, body: UnmergeIn | None = None, store: Store =
 
 
 @router.delete("/{identifier}")
-def erase(identifier: str, store: Store = Depends(db), who: Principal = Depends(require("persons.erase"))) -> Any:
-    """Right to erasure: delete the person and every row that names them, everywhere."""
+def erase(request: Request, identifier: str, store: Store = Depends(db),
+          who: Principal = Depends(require("persons.erase"))) -> Any:
+    """Right to erasure: delete the person and every row that names them, everywhere — and
+    the web chat conversations this server holds in memory (or the next message would save
+    them again)."""
+    names = persons.names(store, identifier)
     try:
         counts = persons.erase(store, identifier, actor=who.label)
     except persons.PersonError as e:
         raise HTTPException(404, str(e)) from e
+    counts["chat_in_memory"] = request.app.state.chat.forget(names)
     return {"erased": True, "rows": counts}

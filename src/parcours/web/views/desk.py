@@ -177,10 +177,9 @@ def inbox(request: Request, f: Filters = Depends(inbox_filters), store: Store = 
 @router.get("/desk/opportunities")
 def pipeline(request: Request, store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
     """The sales opportunities agents flagged when closing cases (seed 004), newest first."""
-    rows = cases.opportunities(store, limit=500)
-    amounts = [float(o.detail["amount"]) for o in rows if isinstance(o.detail.get("amount"), (int, float))]
-    return render(request, "desk_pipeline.html", rows=rows, total=sum(amounts), priced=len(amounts),
-                  who_names=names(store), local=local)
+    count, priced, total = cases.pipeline_totals(store)
+    return render(request, "desk_pipeline.html", rows=cases.opportunities(store, limit=500), count=count,
+                  total=total, priced=priced, who_names=names(store), local=local)
 
 
 @router.get("/desk/contacts/new")
@@ -362,18 +361,11 @@ def post_assign(request: Request, case_id: str, version: int = Form(...), csrf: 
 def post_route(request: Request, case_id: str, team: str = Form("", max_length=100),
                assignee: str = Form("", max_length=100), version: int = Form(...), csrf: str = Form(""),
                store: Store = Depends(db), who: Principal = Depends(desk_user)) -> Any:
-    """Hand the case to a team and/or an agent ("" for none); the second change uses the
-    version the first made."""
+    """Hand the case to a team and/or an agent ("" for none), both in one change."""
 
     def act(me: str) -> Any:
-        c, seen = cases.get(store, case_id).case, version  # changes are checked against the version the form read
-        if (team or None) != c.team_id:
-            c = cases.set_routing(store, case_id, me, expected_version=seen, team=team or None,
-                                  skills=c.skills, language=c.language)
-            seen = c.version
-        if (assignee or None) != c.assignee:
-            c = cases.assign(store, case_id, assignee or None, actor=me, expected_version=seen)
-        return c
+        return cases.hand_over(store, case_id, me, team=team or None, assignee=assignee or None,
+                               expected_version=version)
 
     return _act(request, store, who, case_id, csrf, act)
 
