@@ -173,11 +173,16 @@ def _mail(sender: str, subject: str, message_id: str) -> InboundMail:
     return parse(raw, limits=MailLimits(), received_at=datetime.now(timezone.utc))
 
 
+def _replied(store: Store) -> tuple[cases.Received, cases.Posted]:
+    """A customer's mail on a new case and an agent's public reply to send."""
+    agents.add_agent(store, "elodie", "Élodie")
+    got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
+    return got, cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.", expected_version=got.version)
+
+
 def test_outbox_retries_a_relay_that_is_down_and_never_sends_twice(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
-        agents.add_agent(store, "elodie", "Élodie")
-        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
-        cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.", expected_version=got.version)
+        got, _ = _replied(store)
         port = free_port()
         outbox = Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", port), timeout=5)
         assert outbox.run_once() == 0 and "cannot reach SMTP server" in (outbox.last_error or "")
@@ -200,9 +205,7 @@ def test_outbox_retries_a_relay_that_is_down_and_never_sends_twice(tmp_path: Pat
 
 def test_outbox_without_relay_keeps_replies_and_says_so(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
-        agents.add_agent(store, "elodie", "Élodie")
-        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
-        cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.", expected_version=got.version)
+        got, _ = _replied(store)
         outbox = Outbox(store, DESK, f"support@{DESK}", None)
         assert outbox.run_once() == 0
         status = outbox.status()
@@ -279,10 +282,7 @@ def test_a_bounced_reply_is_marked_on_its_case_and_creates_no_person(tmp_path: P
     from parcours.desk.email_channel import quarantine_dir, start_listener
 
     with Store(tmp_path / "s.duckdb") as store:
-        agents.add_agent(store, "elodie", "Élodie")
-        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
-        posted = cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.",
-                             expected_version=got.version)
+        got, posted = _replied(store)
         relay_port, box = free_port(), Mailbox()
         with SmtpListener("127.0.0.1", relay_port, box, domains=["client.example"], quarantine=tmp_path / "q"):
             assert Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", relay_port), timeout=5).run_once() == 1
@@ -321,10 +321,7 @@ def test_a_bounced_reply_is_marked_on_its_case_and_creates_no_person(tmp_path: P
 
 def test_a_reply_the_relay_refuses_for_good_is_marked_on_its_case(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
-        agents.add_agent(store, "elodie", "Élodie")
-        got = receive_mail(store, _mail("marc@client.example", "Facture 7781", "<f1@client.example>"))
-        posted = cases.reply(store, got.case_id, "elodie", "Nous corrigeons la facture.",
-                             expected_version=got.version)
+        got, posted = _replied(store)
         port = free_port()  # a relay that refuses the customer's domain at RCPT TO (550)
         with SmtpListener("127.0.0.1", port, Mailbox(), domains=["autre.example"], quarantine=tmp_path / "q"):
             outbox = Outbox(store, DESK, f"support@{DESK}", ("127.0.0.1", port), timeout=5)

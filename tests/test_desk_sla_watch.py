@@ -13,9 +13,9 @@ from parcours.desk import agents, automations, cases, sla_watch
 from parcours.desk.automations import Automations
 from parcours.store import Store
 
-# Monday 2 March 2026, 10:00 in Paris (a business day): a normal case's first response is due
-# in 60 business minutes, at risk when 30 remain (the default policy's minutes_before)
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+# T0 is Monday 2 March 2026, 10:00 in Paris (a business day): a normal case's first response is
+# due in 60 business minutes, at risk when 30 remain (the default policy's minutes_before)
+from test_desk_automations import T0, email  # noqa: E402
 
 
 @pytest.fixture
@@ -24,12 +24,6 @@ def store(tmp_path: Path):
     agents.add_agent(s, "alice", "Alice", languages=["fr"], status="online")
     yield s
     s.close()
-
-
-def email(store: Store, who: str, ts: datetime = T0) -> cases.Case:
-    r = cases.receive(store, channel="email", identifiers={"email": who}, ts=ts, subject="Commande",
-                      text="Ma commande 12345 n'est pas arrivée.")
-    return cases.get(store, r.case_id).case
 
 
 def test_time_alone_turns_a_clock_at_risk_then_breached_each_recorded_once(store):
