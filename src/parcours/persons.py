@@ -61,11 +61,9 @@ def typed(store: Store, identifier: str, country: str = "FR") -> dict[str, str |
 def find(store: Store, identifier: str, country: str = "FR") -> str | None:
     """The person id an identifier (person id, e-mail, phone, handle, app id) belongs to."""
     s = identifier.strip()
-    if store.query("SELECT 1 FROM persons WHERE person_id = ?", [s]):
-        return s
-    kept = store.query("SELECT kept_person_id FROM merges WHERE merged_person_id = ? ORDER BY ts DESC LIMIT 1", [s])
-    if kept:
-        return find(store, kept[0][0], country)
+    current = _current_person(store.con, s)  # a person id, or one merged into another
+    if current is not None:
+        return current
     for kind, value in candidates(store, s, country):
         r = store.query("SELECT person_id FROM identities WHERE kind = ? AND value = ?", [kind, value])
         if r:

@@ -21,7 +21,6 @@ from parcours.store import Store
 
 AGENT_STATUSES = ("online", "away", "offline")
 STRATEGIES = ("round_robin", "least_loaded")
-ACTIVE = ("new", "open", "pending")  #: case statuses that count in an agent's load
 MAX_CAPACITY = 1000
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}")
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import threading
 import time
@@ -33,6 +32,7 @@ from typing import Any, TypeVar
 from parcours import persons
 from parcours.desk import cases
 from parcours.desk.bot import Answer, Bot, Conversation, Courtesy, Handoff, Turn
+from parcours.desk.records import _resolve_merged
 from parcours.store import Store
 
 __all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited", "UnknownConversation"]
@@ -40,7 +40,6 @@ __all__ = ["ChatError", "ChatLine", "ChatService", "RateLimited", "UnknownConver
 T = TypeVar("T")
 
 MAX_TEXT = 4000
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 ASK_EMAIL = {"fr": "Pour qu'un conseiller vous réponde, indiquez votre adresse e-mail.",
              "en": "So that an agent can answer you, please give your e-mail address."}
 HANDED = {"fr": "Un conseiller a votre demande (dossier {case}) et vous répond ici.",
@@ -139,10 +138,12 @@ class ChatService:
         """The visitor's message; returns the new lines (theirs and the answers)."""
         chat = self._chat(token)
         text = _clean(text)
-        if email is not None:
-            email = email.strip().lower() or None
-            if email is not None and not _EMAIL.match(email):
+        if email is not None and email.strip():
+            email = self._email(email)
+            if email is None:
                 raise ChatError("email: not an e-mail address")
+        else:
+            email = None
         with chat.lock:
             _limit(chat.sent, self.per_minute, time.monotonic())
             if email:
@@ -152,8 +153,8 @@ class ChatService:
             if chat.case_id is not None:
                 self._to_case(chat, text)
             elif chat.handoff is not None:  # waiting for an e-mail address
-                if chat.email is None and _EMAIL.match(text.strip()):
-                    chat.email = text.strip().lower()
+                if chat.email is None:
+                    chat.email = self._email(text)
                 self._hand_over(chat)
             else:
                 self._ask_bot(chat, text)
@@ -200,6 +201,13 @@ class ChatService:
         if chat is None:
             raise UnknownConversation("unknown or expired conversation: start a new one")
         return chat
+
+    def _email(self, text: str) -> str | None:
+        """``text`` as an e-mail address by the importer's identity rules (normalised), else None."""
+        if "@" not in text or len(text) > 320:
+            return None
+        found = _on_cursor(self.store, lambda s: dict(persons.candidates(s, text.strip())))
+        return found.get("email")
 
     def _forget_idle(self, now: float) -> None:
         for token in [t for t, c in self._chats.items() if now - (c.sent[-1] if c.sent else c.started) > self.ttl]:
@@ -265,7 +273,7 @@ class ChatService:
     def _agent_replies(self, chat: _Chat) -> bool:
         rows = self.store.cursor()
         try:
-            case_id = _final_case(rows, chat.case_id or "")
+            case_id = _resolve_merged(rows.con, chat.case_id or "")
             found = rows.con.execute(
                 "SELECT message_id, body FROM messages WHERE case_id = ? AND public AND author IN ('agent', 'bot') "
                 "AND channel = 'chat' AND import_id = 'desk' ORDER BY ts, message_id", [case_id]).fetchall()
@@ -359,16 +367,6 @@ def _on_cursor(store: Store, work: Callable[[Store], T]) -> T:
         return work(cur)
     finally:
         cur.close()
-
-
-def _final_case(store: Store, case_id: str) -> str:
-    """The case a merged case lives on now."""
-    for _ in range(20):
-        row = store.con.execute("SELECT merged_into FROM desk_cases WHERE case_id = ?", [case_id]).fetchone()
-        if not row or not row[0]:
-            break
-        case_id = str(row[0])
-    return case_id
 
 
 def _clean(text: str) -> str:
