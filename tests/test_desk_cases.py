@@ -474,3 +474,18 @@ def test_a_file_whose_type_is_not_a_media_type_is_refused_and_never_echoed(tmp_p
         [a] = got.attachments
         assert a.storage_path is None and "is not a media type" in (a.refused or "")
         assert a.content_type == "application/octet-stream"
+
+
+def test_the_inbox_follows_persons_merged_and_unmerged_outside_the_desk(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        t = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        a = cases.receive(store, channel="email", identifiers={"email": "lina@exemple.fr"}, text="Colis", ts=t)
+        b = cases.receive(store, channel="sms", identifiers={"phone": "0611223344"}, text="Facture", ts=t)
+
+        def inbox_person(case_id: str) -> str:
+            return store.con.execute("SELECT person_id FROM desk_inbox WHERE case_id = ?", [case_id]).fetchone()[0]
+
+        merge_id = persons.merge(store, a.person_id, b.person_id, actor="test")
+        assert merge_id and inbox_person(b.case_id) == a.person_id     # as the canonical case says
+        persons.unmerge(store, b.person_id, actor="test")
+        assert inbox_person(b.case_id) == b.person_id

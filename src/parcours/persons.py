@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from parcours.ingest.identity import record_key_sql
+from parcours.ingest.identity import record_key_sql, resync_person_copies
 from parcours.ingest.normalize import email_sql, phone_sql, social_sql
 from parcours.ingest.validate import lit
 from parcours.schema import TABLES
@@ -169,6 +169,7 @@ def unmerge(store: Store, merged_person_id: str, *, actor: str, reason: str = ""
                             [merged_person_id, merge_id, name])
         con.execute("DELETE FROM merge_rows WHERE merge_id = ?", [merge_id])
         con.execute("DELETE FROM merges WHERE merge_id = ?", [merge_id])
+        resync_person_copies(con)
     store.touch()
     audit(store, actor, "person.unmerge", merged_person_id, {"merge_id": merge_id, "kept_person_id": kept,
                                                              "reason": reason})

@@ -74,9 +74,6 @@ def receive(store: Store, *, channel: str, identifiers: dict[str, str | None], t
             who = persons.ensure(con, identifiers, ts=when, source=f"desk:{channel}", country=config.country)
         except persons.PersonError as e:
             raise DeskError(f"identifiers: {e}") from None
-        if who.merged:
-            con.execute("UPDATE desk_inbox SET person_id = ? WHERE list_contains(?, person_id)",
-                        [who.person_id, list(who.merged)])
         got = _receive_locked(store, con, who.person_id, channel, when, text, subject, topic, external_id,
                               in_reply_to_case, attachments, language, stage, entered_by, config, facts)
     store.touch()

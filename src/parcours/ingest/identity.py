@@ -170,6 +170,14 @@ def move_rows(con: duckdb.DuckDBPyConnection, merge_map: str, merge_id_sql: str)
             con.execute(f"UPDATE {name} SET person_id = m.kept FROM {merge_map} m "
                         f"WHERE {name}.person_id = m.merged")
     con.execute(f"DELETE FROM persons WHERE person_id IN (SELECT merged FROM {merge_map})")
+    resync_person_copies(con)
+
+
+def resync_person_copies(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the tables that copy a case's person for speed (the desk's inbox of active cases)
+    back in line with ``cases`` after persons were merged or unmerged."""
+    con.execute("UPDATE desk_inbox SET person_id = c.person_id FROM cases c WHERE c.case_id = desk_inbox.case_id "
+                "AND desk_inbox.person_id IS DISTINCT FROM c.person_id")
 
 
 def record_key_sql(table: str, alias: str) -> str:
