@@ -85,7 +85,6 @@ class _Chat:
     email: str | None = None
     case_id: str | None = None
     handoff: Handoff | None = None
-    answered: bool = False
     counted: bool = False
     agent_seen: set[str] = field(default_factory=set)
     sent: deque[float] = field(default_factory=deque)
@@ -228,7 +227,6 @@ class ChatService:
     def _ask_bot(self, chat: _Chat, text: str) -> None:
         reply = self.bot.answer(chat.conversation.add(text))
         if isinstance(reply, Answer):
-            chat.answered = True
             self.counts["bot_answers"] += 1
             if chat.email and not chat.counted:
                 self._count(chat, {"email": chat.email}, "resolved", f"answer:{reply.article.id}", None,
@@ -322,7 +320,7 @@ def _save(store: Store, chat: _Chat) -> None:
     if chat.forgotten:
         return
     state = {"started_at": chat.started_at.isoformat(), "email": chat.email, "case_id": chat.case_id,
-             "answered": chat.answered, "counted": chat.counted, "agent_seen": sorted(chat.agent_seen),
+             "counted": chat.counted, "agent_seen": sorted(chat.agent_seen),
              "lines": [asdict(ln) for ln in chat.lines],
              "conversation": {"language": chat.conversation.language,
                               "turns": [asdict(t) for t in chat.conversation.turns]},
@@ -356,7 +354,7 @@ def _load(store: Store, token: str, ttl: float) -> _Chat | None:
                                 handoff)
     return _Chat(token, time.monotonic(), chat_id=row[0], started_at=datetime.fromisoformat(d["started_at"]),
                  conversation=conversation, lines=[ChatLine(**ln) for ln in d["lines"]], email=d["email"],
-                 case_id=d["case_id"], handoff=handoff, answered=d["answered"], counted=d["counted"],
+                 case_id=d["case_id"], handoff=handoff, counted=d["counted"],
                  agent_seen=set(d["agent_seen"]))
 
 

@@ -117,7 +117,7 @@ def apply(store: Store, case_id: str, name: str, agent_id: str, *, expected_vers
     if name not in macros:
         raise MacroError(f"no macro {name!r}; known: {', '.join(sorted(macros))}")
     macro = macros[name]
-    view = cases.get(store, case_id)
+    view = cases.get(store, case_id, timeline_limit=0)  # the person's name, not their history
     c = view.case
     values = {"customer_name": _customer_name(view), "case_id": c.case_id, "subject": c.subject or "",
               "agent_name": agent_name or agent_id, "today": date.today().isoformat()}

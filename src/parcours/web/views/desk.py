@@ -158,7 +158,7 @@ def _rows(store: Store, f: Filters, me: str) -> tuple[list[cases.InboxRow], dict
     return rows, clocks.inbox_clocks(store, [r.case_id for r in rows]), more
 
 
-def _inbox_ctx(request: Request, store: Store, who: Principal, f: Filters) -> dict[str, Any]:
+def _inbox_ctx(store: Store, who: Principal, f: Filters) -> dict[str, Any]:
     me = agent_for(store, who)
     rows, dues, more = _rows(store, f, me)
     return {"rows": rows, "dues": dues, "more": more, "f": f, "me": me, "who_names": names(store),
@@ -171,7 +171,7 @@ def _inbox_ctx(request: Request, store: Store, who: Principal, f: Filters) -> di
 @router.get("/desk")
 def inbox(request: Request, f: Filters = Depends(inbox_filters), store: Store = Depends(db),
           who: Principal = Depends(desk_user)) -> Any:
-    return render(request, "desk_inbox.html", **_inbox_ctx(request, store, who, f))
+    return render(request, "desk_inbox.html", **_inbox_ctx(store, who, f))
 
 
 @router.get("/desk/opportunities")
@@ -211,7 +211,7 @@ def post_contact(request: Request, channel: str = Form("store", max_length=10),
 def inbox_rows(request: Request, f: Filters = Depends(inbox_filters), store: Store = Depends(db),
                who: Principal = Depends(desk_user)) -> Any:
     """The inbox's rows alone: what the page polls every ``POLL_S`` seconds."""
-    return render(request, "desk_rows.html", **_inbox_ctx(request, store, who, f))
+    return render(request, "desk_rows.html", **_inbox_ctx(store, who, f))
 
 
 def not_found(request: Request, e: NotFoundError) -> Any:
