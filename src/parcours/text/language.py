@@ -162,9 +162,28 @@ def language_scores(text: str) -> dict[str, float]:
     return scores
 
 
+#: Spellings of one language only, read when no marker word decides: "synopsis : leonard
+#: shelby ( pearce" has none, but "sh" and "by" are English. Letter sequences, word endings.
+_SPELLING = {
+    "en": (re.compile(r"th|wh|sh|ck|oo|ee|w|k"), ("ing", "ed", "ly", "y", "ness", "ful", "less")),
+    "fr": (re.compile(r"eau|eux|aux|qu|oi"),
+           ("ee", "ees", "ique", "elle", "oire", "iere", "ais", "ait", "aient", "ez")),
+}
+
+
 def detect_language(text: str, default: str = "fr") -> str:
-    """"fr" or "en", whichever the text shows more evidence for; ``default`` on a tie."""
+    """"fr" or "en", whichever the text shows more evidence for; ``default`` on a tie.
+
+    Marker words decide; in a text of three words or more that has none (names, a plot),
+    the words' spellings do."""
     scores = language_scores(text)
     best = max(LANGUAGES, key=lambda lang: scores[lang])
-    others = [scores[lang] for lang in LANGUAGES if lang != best]
-    return best if scores[best] > max(others) else default
+    if scores[best] > max(scores[lang] for lang in LANGUAGES if lang != best):
+        return best
+    tokens = _TOKEN.findall(fold(text))
+    if len(tokens) < 3:
+        return default
+    spelled = {lang: sum(bool(inside.search(t)) or t.endswith(ends) for t in tokens)
+               for lang, (inside, ends) in _SPELLING.items()}
+    best = max(LANGUAGES, key=lambda lang: spelled[lang])
+    return best if spelled[best] > max(spelled[lang] for lang in LANGUAGES if lang != best) else default
