@@ -89,13 +89,17 @@ _CONTRACTION_EN = re.compile(r"n't\b|'(?:s|m|re|ve|ll|d)\b")
 _EMAIL_WORD = re.compile(r"\be[\s-]?mails?\b")
 _TOKEN = re.compile(r"[a-z0-9]+")
 _FR_LETTERS = frozenset("éèêëàâçôûùîïœ")
+#: Unicode's blocks of combining marks (what NFKD splits accents into); a regex is ~10x faster
+#: than testing unicodedata.combining on every character of a long review.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def fold(text: str) -> str:
     """Lower-case, accent-free text with straight apostrophes, so that "Reçu" and "recu" meet."""
     lowered = text.lower().translate(_APOSTROPHES).translate(_LIGATURES)
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if lowered.isascii():
+        return lowered
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", lowered))
 
 
 def words(text: str, language: str) -> list[str]:

@@ -80,6 +80,9 @@ _CONTRASTS = {
                      ("par", "contre"), ("en", "revanche")}),
     "en": frozenset({("but",), ("however",), ("except",)}),
 }
+_INTENSIFIER_FIRSTS = {lang: frozenset(k[0] for k in table) for lang, table in _INTENSIFIERS.items()}
+_CONTRAST_ENDS = {lang: frozenset(k[-1] for k in table) for lang, table in _CONTRASTS.items()}
+_CLAUSE_ONLY = frozenset(",:-–")   # these end a clause, not a sentence
 _EMOTICONS = {":)": 0.5, ":-)": 0.5, ":d": 0.6, ":-d": 0.6, ";)": 0.4, ";-)": 0.4, ":p": 0.3, "<3": 0.7,
               ":(": -0.5, ":-(": -0.5, ":'(": -0.6, ":/": -0.3, ":-/": -0.3, ":|": -0.1, ">:(": -0.7}
 _TOKEN = re.compile(r"(?P<emo>>?[:;=][-']?[()dDpP/|]|<3)|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)"
@@ -146,6 +149,7 @@ def _clauses(text: str, language: str) -> Iterator[tuple[list[_Word], int, bool,
     """(words, "!" count after them, follows a contrast word, sentence number) for each clause."""
     words: list[_Word] = []
     bangs, contrast, sentence = 0, False, 0
+    contrast_ends = _CONTRAST_ENDS[language]
     for match in _TOKEN.finditer(text):
         kind, token = match.lastgroup, match.group()
         if kind == "bang":
@@ -154,14 +158,14 @@ def _clauses(text: str, language: str) -> Iterator[tuple[list[_Word], int, bool,
             if words:
                 yield words, bangs, contrast, sentence
                 words, contrast = [], False
-            if bangs or token not in ",:" and not token.isspace():
+            if bangs or token.strip() not in _CLAUSE_ONLY:
                 sentence += 1
             bangs = 0
         if kind == "word" or kind == "emo":
             caps = kind == "word" and len(token) > 1 and token.isupper()
             for folded, stem in pieces(language, token.lower()):
                 words.append((folded, stem, caps))
-                if n := _contrast_at(words, language):
+                if folded in contrast_ends and (n := _contrast_at(words, language)):
                     del words[-n:]
                     if words:
                         yield words, 0, contrast, sentence
@@ -211,10 +215,10 @@ def _parse(words: list[_Word], language: str, lexicon: _Lexicon) -> tuple[list[f
                 values[i], closed[i] = value, holds
                 taken[i:i + len(stems)] = [True] * len(stems)
                 break
-    intensifiers, negators = _INTENSIFIERS[language], _NEGATORS[language]
+    intensifiers, firsts, negators = _INTENSIFIERS[language], _INTENSIFIER_FIRSTS[language], _NEGATORS[language]
     i = 0
     while i < n:
-        for span in (3, 2, 1):
+        for span in (3, 2, 1) if words[i][0] in firsts else ():
             key = tuple(w[0] for w in words[i:i + span])
             if len(key) == span and not any(taken[i:i + span]) and key in intensifiers:
                 roles[i + span - 1] = intensifiers[key]
