@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "persons.erase": frozenset({"admin"}),
     "desk": frozenset({"admin", "agent"}),          # work cases: inbox, replies, notes, assignment
     "desk.admin": frozenset({"admin"}),             # teams, agents, SLA policies
+    "voice": frozenset({"admin", "analyst"}),       # surveys on and off, problems (the outer loop)
     "admin": frozenset({"admin"}),
 }
 

@@ -239,6 +239,10 @@ def _erase_rows(con: Any, pid: str) -> dict[str, int]:
         counts[table] = counts.get(table, 0) + len(n)
 
     delete("messages", "case_id IN (SELECT case_id FROM cases WHERE person_id = ?)", [pid])
+    for name in ("verbatim_analysis", "voice_loops"):  # what was read in their answers
+        delete(name, "response_id IN (SELECT response_id FROM responses WHERE person_id = ?)", [pid])
+    for name in ("survey_invitations", "survey_quiet"):
+        delete(name, "person_id = ?", [pid])
     for name in ("touchpoints", "cases", "orders", "responses", "identities", "persons"):
         delete(name, "person_id = ?", [pid])
     delete("merge_rows", "merge_id IN (SELECT merge_id FROM merges WHERE kept_person_id = ? "

@@ -51,6 +51,8 @@ EVENTS: dict[str, str] = {
     "responses.stored": "survey answers sent to the API were stored",
     "desk.sla.at_risk": "a case's SLA clock (first response, next response, resolution) is close to its due time",
     "desk.sla.breach": "a case's SLA clock passed its due time",
+    "voice.survey.sms": "a survey link to send by SMS (phone, text with the link): the SMS gateway sends it",
+    "voice.survey.answered": "a survey was answered (score, comment's sentiment and themes, loop case if any)",
     "ping": "a test event, sent on demand to one subscriber (POST /api/v1/webhooks/{id}/test)",
 }
 SIGNATURE_HEADER = "X-Parcours-Signature"

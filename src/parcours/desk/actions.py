@@ -324,3 +324,38 @@ def open_case(store: Store, person: str, agent_id: str, *, channel: str, subject
                                                               "public": True, "attachments": 0})
     store.touch()
     return Posted(mid, c)
+
+
+def open_for_feedback(store: Store, person_id: str, *, actor: str, channel: str, subject: str, note: str,
+                      topic: str | None = None, priority: str = "high", follow_up_of: str | None = None,
+                      owner: str | None = None, ts: datetime | None = None) -> Case:
+    """A case the company opens to act on what a person said elsewhere — a detractor's survey
+    answer (closing the loop). The person did not contact us, so no customer message and no
+    contact touchpoint are written (the service metrics count none); what they said is an
+    internal note. The case waits for us from ``ts``: the SLA's first-response clock runs until
+    the owner (an agent, else routing) gets back to them."""
+    chan = _choice(channel, "channel", CHANNELS)
+    subj = _text(subject, "subject", MAX_SUBJECT, required=True)
+    text = _text(note, "note", MAX_TEXT_CHARS, required=True)
+    prio = _choice(priority, "priority", PRIORITIES)
+    when = _ts(ts)
+    with store.write_lock, store.transaction() as con:
+        c = _open(con, person_id, chan, when, subj, _topic(topic), None)
+        c = replace(c, priority=prio, follow_up_of=follow_up_of, waiting_since=when, version=1, updated_at=when,
+                    updated_by=actor, link_terms=tuple(linking.merge_terms(linking.terms(f"{subj} {text}"))),
+                    sla_snapshot=clocks.policy_for(store.path, prio, c.team_id, chan).snapshot())
+        events: list[tuple[str, dict[str, Any]]] = [("opened", {"channel": chan, "by": actor,
+                                                                 "follow_up_of": follow_up_of})]
+        known = owner is not None and con.execute("SELECT count(*) FROM agents WHERE agent_id = ? AND "
+                                                  "disabled_at IS NULL", [owner]).fetchone()[0]
+        if known:
+            c, more = _assigned(con, c, owner, when)
+            events += more
+        mid = _add_message(con, c.case_id, when, "system", chan, False, None, text)
+        events.append(("message", {"message_id": mid, "channel": chan, "author": "system", "public": False,
+                                   "attachments": 0}))
+        _write(con, c, new=True)
+        for kind, detail in events:
+            _event(con, c.case_id, 1, when, actor, kind, detail)
+    store.touch()
+    return c

@@ -49,6 +49,7 @@ from parcours.desk.actions import (
     hand_over,
     note,
     open_case,
+    open_for_feedback,
     reply,
     set_priority,
     set_routing,
@@ -101,7 +102,7 @@ from parcours.desk.records import Change, load
 __all__ = [
     # writing: contacts in, agents' actions, merge and split
     "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "hand_over", "close",
-    "open_case", "merge", "split", "accept_link", "reject_link",
+    "open_case", "open_for_feedback", "merge", "split", "accept_link", "reject_link",
     # reading
     "get", "inbox", "history", "case_for_refs", "opportunities", "pipeline_totals",
     "describe",

@@ -6,6 +6,7 @@ Each migration runs once, inside a transaction, and is recorded in
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -183,6 +184,69 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _v6(con: duckdb.DuckDBPyConnection) -> None:
+    # secrets the server signs with (survey links); made once per store, never leave it
+    con.execute("""
+        CREATE TABLE store_secrets (
+          name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
+        )""")
+    con.execute("INSERT INTO store_secrets VALUES ('survey_links', ?, now())", [secrets.token_hex(32)])
+    # survey definitions: what is asked, when (trigger) and how (channel); docs/surveys.md
+    con.execute("""
+        CREATE TABLE surveys (
+          survey_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+          scale_min INTEGER NOT NULL, scale_max INTEGER NOT NULL, question JSON NOT NULL, why JSON NOT NULL,
+          trigger VARCHAR NOT NULL, trigger_kind VARCHAR, channel VARCHAR NOT NULL, delay_minutes INTEGER NOT NULL,
+          expires_days INTEGER NOT NULL, period_days INTEGER, ask_during_open_case BOOLEAN NOT NULL,
+          active BOOLEAN NOT NULL, created_at TIMESTAMPTZ NOT NULL, created_by VARCHAR
+        )""")
+    # one row per survey a person was (or was not: status skipped, with the rule that held) sent;
+    # the link's token is the invitation id signed with the store's secret (never stored)
+    con.execute("""
+        CREATE TABLE survey_invitations (
+          invitation_id VARCHAR PRIMARY KEY, survey_id VARCHAR NOT NULL, trigger_key VARCHAR NOT NULL,
+          person_id VARCHAR NOT NULL, language VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+          address VARCHAR, case_id VARCHAR, event_id VARCHAR, agent_id VARCHAR, touch_channel VARCHAR,
+          status VARCHAR NOT NULL, reason VARCHAR, created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ,
+          sent_at TIMESTAMPTZ, opened_at TIMESTAMPTZ, answered_at TIMESTAMPTZ, response_id VARCHAR,
+          UNIQUE (survey_id, trigger_key)
+        )""")
+    con.execute("CREATE INDEX survey_invitations_person ON survey_invitations (person_id)")
+    # people who asked not to be surveyed (unsubscribe) or whom the company keeps out
+    con.execute("""
+        CREATE TABLE survey_quiet (
+          person_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+          created_by VARCHAR
+        )""")
+    # what the text analytics read in each comment (parcours.text.verbatims)
+    con.execute("""
+        CREATE TABLE verbatim_analysis (
+          response_id VARCHAR PRIMARY KEY, language VARCHAR NOT NULL, sentiment DOUBLE NOT NULL,
+          label VARCHAR NOT NULL, intensity DOUBLE NOT NULL, themes VARCHAR[] NOT NULL, aspects JSON,
+          analysed_at TIMESTAMPTZ NOT NULL
+        )""")
+    # close the loop: inner (an answer that opened a case) and outer (a theme tracked as a problem)
+    con.execute("""
+        CREATE TABLE voice_loops (
+          response_id VARCHAR PRIMARY KEY, case_id VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+          opened_at TIMESTAMPTZ NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE problems (
+          problem_id VARCHAR PRIMARY KEY, theme VARCHAR NOT NULL, title VARCHAR NOT NULL, root_cause VARCHAR,
+          action VARCHAR, status VARCHAR NOT NULL, owner VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+          updated_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, updated_by VARCHAR
+        )""")
+    # the employees' voice: an anonymous eNPS and suggestions (the voter's hash only stops a
+    # second answer in the same period)
+    con.execute("""
+        CREATE TABLE employee_answers (
+          answer_id VARCHAR PRIMARY KEY, ts TIMESTAMPTZ NOT NULL, period VARCHAR NOT NULL,
+          voter_sha256 VARCHAR NOT NULL, team_id VARCHAR, score INTEGER, suggestion VARCHAR, language VARCHAR,
+          UNIQUE (period, voter_sha256)
+        )""")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -196,6 +260,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "users, API tokens, sessions, audit log, webhooks, API ingest batches, reversible merges", _v3),
     Migration(4, "service desk: desk cases, inbox, case events, teams, agents, message refs, attachments", _v4),
     Migration(5, "web chat conversations kept across restarts", _v5),
+    Migration(6, "voice of the customer: surveys, invitations, quiet list, verbatim analysis, loops, problems, "
+                 "employee answers", _v6),
 )
 
 

@@ -1,0 +1,144 @@
+"""Answering a survey: a link is opened, a score is given, then the why — each step saved.
+
+The answer is a canonical ``responses`` row (id ``srv-<invitation>``) written at the first
+step and completed at the second, so a customer who gives a score and leaves still counts;
+it carries the person, the case or touchpoint that triggered it, the channel it was answered
+on and the agent of the moment, so every metric can slice it. An answered survey is also a
+``survey`` touchpoint of the journey. The comment is analysed at once (language, sentiment,
+themes) and a detractor, a low score or a negative comment opens a case (``loop``).
+
+A link is single-use: once the why is sent (or skipped) it only thanks. Until then the person
+may come back to change the score. Bad input raises :class:`AnswerError` naming the field;
+the caller shows the form again with what was typed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from parcours.store import Store
+from parcours.voice import analysis, invitations, loop, tokens
+from parcours.voice import surveys as survey_defs
+from parcours.voice.model import LANGUAGES, MAX_COMMENT_CHARS, AnswerError, Invitation, LinkError
+
+__all__ = ["give_comment", "give_score", "invitation", "open_link", "response_id", "unsubscribe"]
+
+_ANSWERED_ON = {"email": "email", "sms": "sms", "widget": "web"}
+_FIELDS = ("invitation_id", "survey_id", "person_id", "language", "channel", "status", "expires_at", "address",
+           "case_id", "event_id", "agent_id", "touch_channel", "response_id")
+
+
+def response_id(invitation_id: str) -> str:
+    return f"srv-{invitation_id}"
+
+
+def invitation(store: Store, token: str) -> Invitation:
+    """The invitation behind a genuine link, whatever its state; LinkError ``invalid`` otherwise."""
+    inv_id = tokens.invitation_of(tokens.link_key(store), token)
+    if inv_id is None:
+        raise LinkError("invalid", "this survey link is not valid (mistyped or cut?)")
+    rows = store.query(f"""SELECT {', '.join('v.' + f for f in _FIELDS)}, r.score, r.comment
+                           FROM survey_invitations v LEFT JOIN responses r ON r.response_id = v.response_id
+                           WHERE v.invitation_id = ?""", [inv_id])
+    if not rows:
+        raise LinkError("invalid", "this survey link is not valid (mistyped or cut?)")
+    d = dict(zip(_FIELDS, rows[0][:len(_FIELDS)]))
+    survey = survey_defs.get(store, d.pop("survey_id"))
+    if survey is None:
+        raise LinkError("invalid", "this survey no longer exists", d["language"])
+    return Invitation(survey=survey, score=rows[0][-2], comment=rows[0][-1], **d)
+
+
+def open_link(store: Store, token: str, *, now: datetime | None = None) -> Invitation:
+    """The invitation behind a link that may still be answered (the first visit is recorded);
+    LinkError ``invalid``, ``expired`` or ``answered`` otherwise."""
+    now = now or datetime.now(timezone.utc)
+    inv = invitation(store, token)
+    if inv.status == "answered":
+        raise LinkError("answered", "this survey was already answered: thank you", inv.language)
+    if inv.status in ("expired", "skipped", "failed") or (inv.expires_at is not None and inv.expires_at <= now):
+        raise LinkError("expired", "this survey link has expired", inv.language)
+    if inv.status in ("pending", "sent"):
+        with store.write_lock, store.transaction() as con:
+            con.execute("UPDATE survey_invitations SET status = 'opened', opened_at = ? WHERE invitation_id = ? "
+                        "AND status IN ('pending', 'sent')", [now, inv.invitation_id])
+        inv = replace(inv, status="opened")
+    return inv
+
+
+def _score(inv: Invitation, raw: Any) -> float:
+    lo, hi = inv.survey.scale_min, inv.survey.scale_max
+    try:
+        v = float(str(raw).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        raise AnswerError("score", f"score: choose a number from {lo} to {hi}") from None
+    if not math.isfinite(v) or v != int(v) or not lo <= v <= hi:
+        raise AnswerError("score", f"score: {raw!s:.20} is not on the scale; choose a whole number from {lo} to {hi}")
+    return v
+
+
+def _write_response(store: Store, inv: Invitation, now: datetime, score: float | None, comment: str | None,
+                    language: str) -> str:
+    rid = response_id(inv.invitation_id)
+    s = inv.survey
+    with store.write_lock, store.transaction() as con:
+        con.execute("DELETE FROM responses WHERE response_id = ?", [rid])
+        con.execute("""INSERT INTO responses (response_id, person_id, ts, metric, score, scale_min, scale_max, comment,
+                         language, case_id, event_id, survey_id, channel, agent_id, import_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'survey')""",
+                    [rid, inv.person_id, now, s.metric, score, s.scale_min, s.scale_max, comment, language,
+                     inv.case_id, inv.event_id, s.survey_id, _ANSWERED_ON[inv.channel], inv.agent_id])
+        con.execute("DELETE FROM touchpoints WHERE event_id = ?", [f"survey:{inv.invitation_id}"])
+        con.execute("""INSERT INTO touchpoints (event_id, ts, person_id, channel, direction, kind, stage, case_id,
+                         agent_id, import_id) VALUES (?, ?, ?, ?, 'inbound', 'survey', NULL, ?, ?, 'survey')""",
+                    [f"survey:{inv.invitation_id}", now, inv.person_id, _ANSWERED_ON[inv.channel], inv.case_id,
+                     inv.agent_id])
+        con.execute("UPDATE survey_invitations SET status = 'partial', response_id = ? WHERE invitation_id = ?",
+                    [rid, inv.invitation_id])
+    return rid
+
+
+def give_score(store: Store, token: str, score: Any, *, now: datetime | None = None) -> Invitation:
+    """Step one: the score, saved at once (a partial answer counts)."""
+    now = now or datetime.now(timezone.utc)
+    inv = open_link(store, token, now=now)
+    v = _score(inv, score)
+    rid = _write_response(store, inv, now, v, inv.comment, inv.language)
+    store.touch()
+    return replace(inv, status="partial", score=v, response_id=rid)
+
+
+def give_comment(store: Store, token: str, comment: str | None, *, language: str | None = None,
+                 now: datetime | None = None) -> Invitation:
+    """Step two: the why (empty: skipped). The answer is then complete and the link used up;
+    the comment is analysed and the loop closed when the answer calls for it."""
+    now = now or datetime.now(timezone.utc)
+    inv = open_link(store, token, now=now)
+    text = (comment or "").strip() or None
+    if text is not None and len(text) > MAX_COMMENT_CHARS:
+        raise AnswerError("comment", f"comment: {len(text)} characters, at most {MAX_COMMENT_CHARS}: "
+                                     f"please shorten it (your text is kept below)")
+    lang = (language or inv.language or "fr").strip().lower()
+    if lang not in LANGUAGES:
+        raise AnswerError("language", f"language: {language!r:.20} is not one of {', '.join(LANGUAGES)}")
+    found = analysis.analyse_one(text) if text else None  # the comment may not be in the page's language
+    rid = _write_response(store, inv, now, inv.score, text, found.language if found else lang)
+    with store.write_lock, store.transaction() as con:
+        if found is not None:
+            analysis.write(con, [rid], [found], now)
+        con.execute("UPDATE survey_invitations SET status = 'answered', answered_at = ? WHERE invitation_id = ?",
+                    [now, inv.invitation_id])
+    store.touch()
+    done = replace(inv, status="answered", comment=text, response_id=rid)
+    loop.consider(store, rid, now=now)
+    return done
+
+
+def unsubscribe(store: Store, token: str) -> Invitation:
+    """The person asks for no more surveys (the link's unsubscribe, RFC 8058 one-click)."""
+    inv = invitation(store, token)  # works on an answered or expired link too
+    invitations.keep_quiet(store, inv.person_id, "unsubscribed from a survey link", actor="customer")
+    return inv

@@ -1,0 +1,185 @@
+"""Closing the loop (Bain's inner and outer loops, Reichheld & Markey 2011).
+
+* **Inner loop**: an answer that says something went wrong — an NPS detractor (0–6), a CSAT
+  of 1–2, a CES of 1–3 (the company did not make it easy), or a negative comment — opens a
+  case in the service desk: high priority (urgent for a strongly felt negative comment),
+  owned by the agent of the moment when there is one, else routed; the SLA's clock runs
+  until someone gets back to the customer. ``voice_loops`` keeps which answer opened which
+  case, so the closure rate and time are measured (:func:`closure`).
+* **Outer loop**: themes that keep coming back are tracked as problems (``problems``) with a
+  root cause, an action, an owner and a status (open → investigating → fixed / won't fix).
+
+Answers older than ``max_age`` are never looped (an imported history must not flood the desk).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from parcours.desk import cases, routing
+from parcours.store import Store
+from parcours.voice.model import VoiceError
+
+__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "problems", "reason", "save_problem", "sweep"]
+
+ACTOR = "voice"
+PROBLEM_STATUSES = ("open", "investigating", "fixed", "wont_fix")
+MAX_AGE = timedelta(days=3)
+log = logging.getLogger(__name__)
+
+
+def reason(metric: str, score: float | None, label: str | None, intensity: float | None = None) -> str | None:
+    """Why this answer calls for a call-back, or None."""
+    if score is not None:
+        if metric == "nps" and score <= 6:
+            return f"NPS detractor ({score:g}/10)"
+        if metric == "csat" and score <= 2:
+            return f"low CSAT ({score:g}/5)"
+        if metric == "ces" and score <= 3:
+            return f"high effort (CES {score:g}/7)"
+    if label == "negative":
+        return "negative comment" + (" (strongly felt)" if intensity is not None and intensity >= 0.6 else "")
+    return None
+
+
+def consider(store: Store, response_id: str, *, now: datetime | None = None) -> str | None:
+    """Open the loop case this answer calls for (once); its id, or None."""
+    now = now or datetime.now(timezone.utc)
+    rows = store.query("""
+        SELECT r.person_id, r.metric, r.score, r.comment, r.channel, r.case_id, r.agent_id, a.label, a.intensity,
+               a.themes, coalesce(p.language, r.language)
+        FROM responses r LEFT JOIN verbatim_analysis a USING (response_id) LEFT JOIN persons p USING (person_id)
+        WHERE r.response_id = ? AND r.person_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM voice_loops l WHERE l.response_id = r.response_id)""", [response_id])
+    if not rows:
+        return None
+    pid, metric, score, comment, channel, case_id, agent, label, intensity, themes, lang = rows[0]
+    why = reason(metric, score, label, intensity)
+    if why is None:
+        return None
+    lang = lang if lang in ("fr", "en") else "fr"
+    theme = themes[0] if themes else None
+    subject = (f"Retour client à rappeler : {why}" if lang == "fr" else f"Customer to call back: {why}")
+    if theme:
+        from parcours.text.verbatims import theme_name
+
+        subject += f" — {theme_name(theme, lang)}"
+    note = "\n".join(x for x in (
+        f"{metric.upper()} {score:g}" if score is not None else None,
+        f"« {comment} »" if comment else None,
+        f"(case {case_id})" if case_id else None) if x)
+    urgent = label == "negative" and intensity is not None and intensity >= 0.6 and score is not None and \
+        metric == "nps" and score <= 3
+    c = cases.open_for_feedback(store, pid, actor=ACTOR, channel=channel or "web", subject=subject[:200], note=note,
+                                topic=theme or "feedback", priority="urgent" if urgent else "high",
+                                follow_up_of=case_id, owner=agent, ts=now)
+    with store.write_lock, store.transaction() as con:
+        con.execute("INSERT INTO voice_loops VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [response_id, c.case_id, why, now])
+    if c.assignee is None:
+        try:
+            routing.route(store, c.case_id, ts=now)
+        except Exception:  # no agent online: the case waits in the team's queue, as any other
+            log.info("loop case %s waits for an agent", c.case_id)
+    return c.case_id
+
+
+def case_for(store: Store, response_id: str) -> str | None:
+    """The loop case an answer opened, if any."""
+    rows = store.query("SELECT case_id FROM voice_loops WHERE response_id = ?", [response_id])
+    return rows[0][0] if rows else None
+
+
+def sweep(store: Store, *, now: datetime | None = None, max_age: timedelta = MAX_AGE, limit: int = 200) -> list[str]:
+    """Loop cases for recent answers not looped yet (imported or arrived through the API)."""
+    now = now or datetime.now(timezone.utc)
+    rows = store.query(f"""
+        SELECT r.response_id FROM responses r LEFT JOIN verbatim_analysis a USING (response_id)
+        WHERE r.ts >= ? AND r.person_id IS NOT NULL
+          AND ((r.metric = 'nps' AND r.score <= 6) OR (r.metric = 'csat' AND r.score <= 2)
+               OR (r.metric = 'ces' AND r.score <= 3) OR a.label = 'negative')
+          AND NOT EXISTS (SELECT 1 FROM voice_loops l WHERE l.response_id = r.response_id)
+        ORDER BY r.ts LIMIT {int(limit)}""", [now - max_age])
+    return [cid for (rid,) in rows if (cid := consider(store, rid, now=now))]
+
+
+def closure(store: Store, *, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
+    """Loop cases opened in the period: how many, the share closed (resolved or closed), the
+    median and p90 hours to close and to the first response (the call-back)."""
+    where, args = ["TRUE"], []
+    if start is not None:
+        where.append("l.opened_at >= ?")
+        args.append(start)
+    if end is not None:
+        where.append("l.opened_at < ?")
+        args.append(end)
+    row = store.query(f"""
+        SELECT count(*), count(*) FILTER (c.status IN ('resolved', 'closed')),
+               median(epoch(c.closed_at - l.opened_at) / 3600) FILTER (c.closed_at IS NOT NULL),
+               quantile_cont(epoch(c.closed_at - l.opened_at) / 3600, 0.9) FILTER (c.closed_at IS NOT NULL),
+               median(epoch(c.first_response_at - l.opened_at) / 3600) FILTER (c.first_response_at IS NOT NULL)
+        FROM voice_loops l JOIN cases c USING (case_id) WHERE {' AND '.join(where)}""", args)[0]
+    n, closed, med, p90, first = row
+    return {"opened": n, "closed": closed, "closure_rate": closed / n if n else None,
+            "median_hours_to_close": med, "p90_hours_to_close": p90, "median_hours_to_first_response": first}
+
+
+@dataclass(frozen=True)
+class Problem:
+    problem_id: str
+    theme: str
+    title: str
+    root_cause: str | None
+    action: str | None
+    status: str
+    owner: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+_P_COLS = ("problem_id", "theme", "title", "root_cause", "action", "status", "owner", "created_at", "updated_at",
+           "resolved_at")
+
+
+def problems(store: Store, *, status: str | None = None) -> list[Problem]:
+    where = "WHERE status = ?" if status else ""
+    return [Problem(*r) for r in store.query(f"SELECT {', '.join(_P_COLS)} FROM problems {where} "
+                                             "ORDER BY status = 'open' DESC, updated_at DESC", [status] if status else [])]
+
+
+def save_problem(store: Store, *, actor: str, theme: str, title: str, root_cause: str | None = None,
+                 action: str | None = None, status: str = "open", owner: str | None = None,
+                 problem_id: str | None = None, now: datetime | None = None) -> Problem:
+    """Create a problem from a theme, or update one (``problem_id``)."""
+    now = now or datetime.now(timezone.utc)
+    if status not in PROBLEM_STATUSES:
+        raise VoiceError(f"status: {status!r} is not one of {', '.join(PROBLEM_STATUSES)}")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        raise VoiceError("title: 1 to 200 characters")
+    if not isinstance(theme, str) or not theme.strip() or len(theme) > 60:
+        raise VoiceError("theme: the theme the problem is about (1 to 60 characters)")
+    for name, v in (("root_cause", root_cause), ("action", action)):
+        if v is not None and len(v) > 2000:
+            raise VoiceError(f"{name}: at most 2000 characters")
+    resolved = now if status in ("fixed", "wont_fix") else None
+    with store.write_lock, store.transaction() as con:
+        if problem_id is None:
+            problem_id = f"PB-{secrets.token_hex(4)}"
+            con.execute(f"INSERT INTO problems ({', '.join(_P_COLS)}, updated_by) VALUES "
+                        f"({', '.join('?' * (len(_P_COLS) + 1))})",
+                        [problem_id, theme, title.strip(), root_cause, action, status, owner, now, now, resolved, actor])
+        else:
+            if not con.execute("SELECT count(*) FROM problems WHERE problem_id = ?", [problem_id]).fetchone()[0]:
+                raise VoiceError(f"problem_id: no problem {problem_id!r}")
+            con.execute("""UPDATE problems SET theme = ?, title = ?, root_cause = ?, action = ?, status = ?, owner = ?,
+                             updated_at = ?, resolved_at = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(resolved_at, ?) END,
+                             updated_by = ? WHERE problem_id = ?""",
+                        [theme, title.strip(), root_cause, action, status, owner, now, resolved, resolved, actor,
+                         problem_id])
+    store.touch()
+    return next(p for p in problems(store) if p.problem_id == problem_id)
