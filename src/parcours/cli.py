@@ -400,9 +400,12 @@ def value_fit(orders: Path, calibration_end: Any, observation_end: Any, unit: st
                    "$PARCOURS_SMTP_RELAY_USER and $PARCOURS_SMTP_RELAY_PASSWORD. [$PARCOURS_SMTP_RELAY_TLS]")
 @click.option("--mail-from", envvar="PARCOURS_MAIL_FROM", default=None, metavar="ADDRESS",
               help="From of the replies. Default: Service client <support@DOMAIN>. [$PARCOURS_MAIL_FROM]")
+@click.option("--public-url", envvar="PARCOURS_PUBLIC_URL", default=None, metavar="URL",
+              help="Where customers reach this server (survey links); default http://HOST:PORT.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, mail_domain: str | None, smtp_port: int | None,
-          smtp_host: str, smtp_relay: str | None, smtp_relay_tls: str, mail_from: str | None) -> None:
+          smtp_host: str, smtp_relay: str | None, smtp_relay_tls: str, mail_from: str | None,
+          public_url: str | None) -> None:
     """Serve the web app and the REST API (/api/v1, docs at /api/docs).
 
     The server is the store's one writer while it runs (DuckDB allows one writing
@@ -423,16 +426,17 @@ def serve(ctx: click.Context, host: str, port: int, mail_domain: str | None, smt
             raise click.BadParameter(str(e), param_hint="--smtp-relay") from e
     elif smtp_port or smtp_relay:
         raise click.UsageError("--smtp-port and --smtp-relay need --mail-domain (the domain the desk serves)")
-    _serve(ctx, host, port, mail)
+    _serve(ctx, host, port, mail, public_url)
 
 
-def _serve(ctx: click.Context, host: str, port: int, mail: Any = None) -> None:
+def _serve(ctx: click.Context, host: str, port: int, mail: Any = None, public_url: str | None = None) -> None:
     import uvicorn
 
     from parcours.web import create_app
 
     try:
-        app = create_app(ctx.obj["db"], mail=mail)
+        app = create_app(ctx.obj["db"], mail=mail,
+                         public_url=public_url or os.environ.get("PARCOURS_PUBLIC_URL") or f"http://{host}:{port}")
     except StoreError as e:
         raise click.ClickException(str(e)) from e
     console.print(f"Parcours is served at [bold]http://{host}:{port}/[/] (Ctrl-C to stop)")
@@ -472,9 +476,12 @@ def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path
         click.echo(rep.render_text(rep.build(store)))
         email, password, token = demo_world.accounts(store)
         desk_cases = demo_world.desk(store)
+        with _progress() as bar:
+            analysed = _analyse(store, bar)
     console.print(f"\nLog in as [bold]{email}[/] with the password [bold]{password}[/] (admin); "
                   f"API token (admin, shown once): [bold]{token}[/]")
-    console.print(f"The service desk (/desk) holds the world's {desk_cases:,} cases; the web chat is at /chat.")
+    console.print(f"The service desk (/desk) holds the world's {desk_cases:,} cases; the web chat is at /chat; "
+                  f"{analysed:,} comments analysed (/voice).")
     if do_serve:
         ctx.obj["db"] = db
         _serve(ctx, host, port)
@@ -571,6 +578,115 @@ def tokens_revoke(ctx: click.Context, token_id: str) -> None:
         if not auth.revoke_token(store, token_id):
             raise click.ClickException(f"no active token {token_id}")
     console.print(f"token {token_id} revoked")
+
+
+def _analyse(store: Store, bar: Progress) -> int:
+    from parcours.voice import analysis
+
+    task = bar.add_task("analysing comments", total=None)
+    return analysis.analyse_pending(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@main.group()
+def voice() -> None:
+    """The voice of the customer: comments analysed, surveys (docs/surveys.md, docs/verbatims.md)."""
+
+
+@voice.command("analyse")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def voice_analyse(ctx: click.Context, as_json: bool) -> None:
+    """Analyse every comment not analysed yet: language, sentiment, intensity, themes, aspects."""
+    from parcours.voice import analysis
+
+    store = _store(ctx)
+    with _progress(disable=as_json) as bar:
+        n = _analyse(store, bar)
+    themes = analysis.themes(store, language="en", examples=0)
+    if as_json:
+        _json({"analysed": n, "themes": {t.theme: t.n for t in themes}})
+        return
+    console.print(f"{n:,} comments analysed.")
+    for t in themes[:12]:
+        console.print(f"  {t.name:<28} {t.n:>8,}  negative {100 * t.negative_share:5.1f} %")
+
+
+@main.group()
+def surveys() -> None:
+    """Survey definitions and invitations (stop `parcours serve` first: it is the store's writer)."""
+
+
+@surveys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def surveys_list(ctx: click.Context, as_json: bool) -> None:
+    """Every survey: metric, trigger, channel, on or off."""
+    from dataclasses import asdict
+
+    from parcours.voice import surveys as defs
+
+    store = _store(ctx)
+    defs.install_defaults(store)
+    found = defs.listed(store)
+    if as_json:
+        _json([asdict(s) for s in found])
+        return
+    for s in found:
+        console.print(f"{'on ' if s.active else 'off'}  {s.survey_id:<18} {s.metric.upper():<6} {s.trigger:<14} "
+                      f"{s.channel:<7} {s.name}")
+
+
+@surveys.command("set")
+@click.argument("survey_id")
+@click.option("--on/--off", "active", default=None, help="Switch the survey on or off.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML file with the survey's fields (question.fr, question.en, trigger, channel…).")
+@click.pass_context
+def surveys_set(ctx: click.Context, survey_id: str, active: bool | None, path: Path | None) -> None:
+    """Create or change a survey (from a TOML file), or switch it on or off."""
+    import tomllib
+
+    from parcours.voice import surveys as defs
+    from parcours.voice.model import VoiceError
+
+    store = _store(ctx)
+    defs.install_defaults(store)
+    try:
+        if path is not None:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            defs.save(store, defs.from_dict({**data, "survey_id": survey_id}), actor="cli")
+        if active is not None:
+            defs.set_active(store, survey_id, active, actor="cli")
+    except (VoiceError, TypeError, tomllib.TOMLDecodeError) as e:
+        raise click.ClickException(str(e)) from e
+    s = defs.get(store, survey_id)
+    console.print(f"{survey_id}: {'on' if s and s.active else 'off'}")
+
+
+@surveys.command("send")
+@click.argument("survey_id")
+@click.option("--segment", default=None, help="Ask the persons of this segment…")
+@click.option("--active-days", default=365, show_default=True, help="… who had a touchpoint in these last days.")
+@click.option("--limit", default=1000, show_default=True, help="At most this many persons (a random sample).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def surveys_send(ctx: click.Context, survey_id: str, segment: str | None, active_days: int, limit: int,
+                 as_json: bool) -> None:
+    """Invite a sample of active customers now (a relational wave); the contact rules hold.
+    `parcours serve` delivers the invitations (e-mail through the relay, SMS through the webhook)."""
+    from parcours.voice import invitations
+    from parcours.voice.model import VoiceError
+
+    store = _store(ctx)
+    try:
+        people = invitations.sample(store, segment=segment, active_days=active_days, limit=limit)
+        counts = invitations.invite_persons(store, survey_id, people)
+    except VoiceError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json(counts)
+        return
+    console.print(", ".join(f"{n:,} {status}" for status, n in counts.items()) or "nobody to ask")
 
 
 if __name__ == "__main__":  # pragma: no cover

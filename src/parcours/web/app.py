@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,8 @@ from parcours.desk.outbox import Outbox
 from parcours.desk.smtp import SmtpListener
 from parcours.ingest.live import Writer
 from parcours.store import Store
+from parcours.voice import surveys
+from parcours.voice.delivery import VoiceRunner
 from parcours.web.deps import LoginRequired
 from parcours.web.figures import Figures
 from parcours.web.files import BodyLimit
@@ -44,18 +47,28 @@ def default_spool(db: Path) -> Path:
     return db.with_name(db.name + ".spool")
 
 
-def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings | None = None) -> FastAPI:
+def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings | None = None,
+               public_url: str | None = None, voice_every_s: float | None = None) -> FastAPI:
     """The app on the store ``db``; ``mail`` (else ``PARCOURS_MAIL_DOMAIN``… from the environment)
-    turns on the desk's e-mail channel: the SMTP listener and the outbox."""
+    turns on the desk's e-mail channel: the SMTP listener and the outbox. ``public_url`` (else
+    ``PARCOURS_PUBLIC_URL``, else http://127.0.0.1:8000) is where customers open survey links;
+    ``voice_every_s`` (else ``PARCOURS_VOICE_EVERY_S``, 15 s) paces the surveys' background work."""
     store = Store(db)
     mail = mail or MailSettings.from_env()
+    public_url = (public_url or os.environ.get("PARCOURS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    surveys.install_defaults(store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         listener, outbox = _start_mail(app, store, mail)
         # pending cases resolved, unassigned ones escalated, SLA breaches recorded and sent
         runner = automations.Runner(store, on_sla_event=sla_watch.to_webhooks(app.state.webhooks)).start()
+        # surveys invited and delivered, comments analysed, unhappy answers looped to the desk
+        voice = VoiceRunner(store, base_url=public_url, mail=mail, webhooks=app.state.webhooks,
+                            every_s=voice_every_s or float(os.environ.get("PARCOURS_VOICE_EVERY_S", 15))).start()
+        app.state.voice = voice
         yield
+        voice.stop()
         runner.stop()
         if listener is not None:
             listener.stop()
@@ -73,6 +86,7 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
                   description="Customer-experience data in and figures out. Authenticate with "
                               "`Authorization: Bearer <token>` (`parcours tokens create`).")
     app.state.store = store
+    app.state.public_url = public_url
     app.state.figures = Figures(store)
     app.state.chat = ChatService(store)
     app.state.outbox = None

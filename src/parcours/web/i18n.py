@@ -428,3 +428,110 @@ DESK_STRINGS["fr"] |= {"chat_title": "Parcours — discuter avec nous", "chat_in
                        "prend le relais si besoin.", "chat_other": "English", "chat_other_lang": "en"}
 for _lang, _strings in DESK_STRINGS.items():
     STRINGS[_lang].update(_strings)
+
+#: the voice of the customer (survey pages, themes, loop, employees, silent customers), merged below
+VOICE_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "sv_title": "One question, 30 seconds", "sv_step1": "Step 1 of 2", "sv_step2": "Step 2 of 2",
+        "sv_low": "not at all likely", "sv_high": "extremely likely", "sv_low_sat": "very dissatisfied",
+        "sv_high_sat": "very satisfied", "sv_low_ces": "strongly disagree", "sv_high_ces": "strongly agree",
+        "sv_next": "Next", "sv_send": "Send", "sv_skip": "Send without a comment", "sv_your_score": "Your score",
+        "sv_change": "change it", "sv_why_help": "Optional, a few words are enough. At most 5,000 characters.",
+        "sv_thanks": "Thank you!", "sv_thanks_text": "Your answer was received. It is read by a person, "
+        "and if something went wrong, someone from our team will get back to you.",
+        "sv_thanks_plain": "Your answer was received. It helps us do better.",
+        "sv_answered": "You have already answered this survey. Thank you!",
+        "sv_expired": "This survey link has expired. Thank you for your time all the same.",
+        "sv_invalid": "This survey link is not valid. Check that it was copied whole.",
+        "sv_stop": "No more surveys", "sv_stop_q": "Do you want to stop receiving our surveys?",
+        "sv_stop_yes": "Yes, no more surveys", "sv_stopped": "Done: you will not receive our surveys any more.",
+        "sv_error": "Please check your answer", "sv_comment_lang": "Language of your comment",
+        # voice page (manager)
+        "themes": "Themes of the comments", "themes_help": "What customers talk about, how they feel about "
+        "it (negative share), and the NPS of those who mention it. Most mentioned first; open a theme to read "
+        "its comments.", "theme": "Theme", "mentions": "mentions", "negative": "negative",
+        "positive": "positive", "neutral": "neutral", "examples": "Examples", "no_analysis": "No comment analysed "
+        "yet for these filters.", "sentiment": "Tone", "tone_help": "Tone of the comments (lexicon-based "
+        "sentiment, French and English).", "loop_title": "Closing the loop",
+        "loop_help": "Detractors, low CSAT or CES and negative comments open a case in the desk. Closed: the "
+        "case is resolved.", "loop_opened": "cases opened", "loop_closed": "closed",
+        "loop_rate": "closure rate", "loop_time": "median time to close", "loop_first": "median time to "
+        "call back", "hours": "h", "problems": "Problems (outer loop)", "problems_help": "Themes that keep "
+        "coming back, tracked with their root cause, action and owner.", "root_cause": "Root cause",
+        "action": "Action", "owner": "Owner", "status": "Status", "title_f": "Title", "save": "Save",
+        "new_problem": "Track a theme as a problem", "no_problems": "No problem tracked yet.",
+        "employees": "Employees' voice", "employees_help": "eNPS of the people who serve the customers "
+        "(once a quarter, pseudonymous) and their suggestions, beside the customers' NPS.",
+        "enps": "eNPS", "customers_nps": "Customers' NPS", "suggestions": "Suggestions",
+        "no_employee_answers": "No employee answer yet.", "answer_enps": "Give your answer for this quarter",
+        "enps_done": "Thank you: your answer for this quarter is recorded.",
+        "silent": "Silent customers", "silent_help": "Of the customers active in the period, the share who "
+        "answered a survey. A silent customer is not a satisfied one.", "coverage": "coverage",
+        "active_persons": "active customers", "answered_persons": "answered", "never_answered": "active "
+        "customers with contacts who never answered", "bias_flattered": "Non-response bias: customers who do "
+        "not answer had more failed contacts ({silent} vs {resp}); the scores probably flatter reality.",
+        "bias_understated": "Non-response bias: customers who do not answer had fewer failed contacts ({silent} "
+        "vs {resp}); the scores may understate reality.", "bias_similar": "Respondents and silent customers "
+        "had similar shares of failed contacts ({silent} vs {resp}): no sign of a strong non-response bias.",
+        "response_rate": "response rate", "invitations": "invitations", "surveys_title": "Surveys",
+        "surveys_help": "What is asked, when, on which channel. Contact rules: one survey per person per 30 "
+        "days at most, 4 a year, none while a request is open, never to those who unsubscribed.",
+        "trigger": "Trigger", "active": "Active", "on": "on", "off": "off", "switch_on": "Switch on",
+        "switch_off": "Switch off",
+    },
+    "fr": {
+        "sv_title": "Une question, 30 secondes", "sv_step1": "Étape 1 sur 2", "sv_step2": "Étape 2 sur 2",
+        "sv_low": "pas du tout probable", "sv_high": "très probable", "sv_low_sat": "très insatisfait",
+        "sv_high_sat": "très satisfait", "sv_low_ces": "pas du tout d’accord", "sv_high_ces": "tout à fait d’accord",
+        "sv_next": "Suivant", "sv_send": "Envoyer", "sv_skip": "Envoyer sans commentaire",
+        "sv_your_score": "Votre note", "sv_change": "la changer",
+        "sv_why_help": "Facultatif, quelques mots suffisent. 5 000 caractères au plus.",
+        "sv_thanks": "Merci !", "sv_thanks_text": "Votre réponse est bien reçue. Elle est lue par une personne, "
+        "et si quelque chose s’est mal passé, quelqu’un de notre équipe reviendra vers vous.",
+        "sv_thanks_plain": "Votre réponse est bien reçue. Elle nous aide à faire mieux.",
+        "sv_answered": "Vous avez déjà répondu à ce questionnaire. Merci !",
+        "sv_expired": "Ce lien a expiré. Merci quand même pour votre temps.",
+        "sv_invalid": "Ce lien n’est pas valide. Vérifiez qu’il a été copié en entier.",
+        "sv_stop": "Ne plus recevoir de questionnaires", "sv_stop_q": "Voulez-vous ne plus recevoir nos "
+        "questionnaires ?", "sv_stop_yes": "Oui, plus de questionnaires",
+        "sv_stopped": "C’est fait : vous ne recevrez plus nos questionnaires.",
+        "sv_error": "Vérifiez votre réponse", "sv_comment_lang": "Langue de votre commentaire",
+        "themes": "Thèmes des commentaires", "themes_help": "Ce dont parlent les clients, ce qu’ils en "
+        "ressentent (part négative) et le NPS de ceux qui en parlent. Les plus cités d’abord ; ouvrez un thème "
+        "pour lire ses commentaires.", "theme": "Thème", "mentions": "mentions", "negative": "négatif",
+        "positive": "positif", "neutral": "neutre", "examples": "Exemples",
+        "no_analysis": "Aucun commentaire analysé pour ces filtres.", "sentiment": "Tonalité",
+        "tone_help": "Tonalité des commentaires (sentiment par lexique, français et anglais).",
+        "loop_title": "Boucler la boucle", "loop_help": "Détracteurs, CSAT ou CES faibles et commentaires "
+        "négatifs ouvrent un dossier au service client. Bouclé : le dossier est résolu.",
+        "loop_opened": "dossiers ouverts", "loop_closed": "bouclés", "loop_rate": "taux de bouclage",
+        "loop_time": "délai médian de bouclage", "loop_first": "délai médian de rappel", "hours": "h",
+        "problems": "Problèmes (boucle externe)", "problems_help": "Les thèmes qui reviennent, suivis avec leur "
+        "cause racine, l’action et un responsable.", "root_cause": "Cause racine", "action": "Action",
+        "owner": "Responsable", "status": "Statut", "title_f": "Titre", "save": "Enregistrer",
+        "new_problem": "Suivre un thème comme problème", "no_problems": "Aucun problème suivi pour l’instant.",
+        "employees": "Voix des collaborateurs", "employees_help": "eNPS de celles et ceux qui servent les "
+        "clients (une fois par trimestre, sous pseudonyme) et leurs suggestions, à côté du NPS des clients.",
+        "enps": "eNPS", "customers_nps": "NPS des clients", "suggestions": "Suggestions",
+        "no_employee_answers": "Aucune réponse de collaborateur pour l’instant.",
+        "answer_enps": "Donner votre réponse pour ce trimestre",
+        "enps_done": "Merci : votre réponse pour ce trimestre est enregistrée.",
+        "silent": "Clients silencieux", "silent_help": "Parmi les clients actifs sur la période, la part qui a "
+        "répondu à un questionnaire. Un client silencieux n’est pas un client satisfait.",
+        "coverage": "couverture", "active_persons": "clients actifs", "answered_persons": "ont répondu",
+        "never_answered": "clients actifs ayant eu des contacts et n’ayant jamais répondu",
+        "bias_flattered": "Biais de non-réponse : les clients qui ne répondent pas ont eu plus de contacts en "
+        "échec ({silent} contre {resp}) ; les notes embellissent sans doute la réalité.",
+        "bias_understated": "Biais de non-réponse : les clients qui ne répondent pas ont eu moins de contacts "
+        "en échec ({silent} contre {resp}) ; les notes sous-estiment peut-être la réalité.",
+        "bias_similar": "Répondants et silencieux ont des parts de contacts en échec proches ({silent} contre "
+        "{resp}) : pas de signe d’un fort biais de non-réponse.", "response_rate": "taux de réponse",
+        "invitations": "invitations", "surveys_title": "Questionnaires", "surveys_help": "Ce qui est demandé, "
+        "quand, sur quel canal. Règles de contact : un questionnaire par personne tous les 30 jours au plus, "
+        "4 par an, aucun pendant une demande en cours, jamais à qui s’est désinscrit.",
+        "trigger": "Déclencheur", "active": "Actif", "on": "actif", "off": "inactif", "switch_on": "Activer",
+        "switch_off": "Désactiver",
+    },
+}
+for _lang, _strings in VOICE_STRINGS.items():
+    STRINGS[_lang].update(_strings)

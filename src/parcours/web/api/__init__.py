@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from parcours.web.api import admin, channels, desk, ingest, metrics, persons, webhooks
+from parcours.web.api import admin, channels, desk, ingest, metrics, persons, voice, webhooks
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin, webhooks, desk, channels):
+for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice):
     router.include_router(module.router)
