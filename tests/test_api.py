@@ -385,6 +385,18 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
          lambda: {"path": {"channel": "sms"}, "json": {"sender": {"phone": "0611223344"}, "text": "allo",
                                                        "ts": "2026-01-02T10:00:00Z"}}),
         ("POST", "/channels/phone/calls", "ingest", lambda: {"json": [call(), call()]}),
+        ("GET", "/surveys", "metrics", lambda: {}),
+        ("PUT", "/surveys/{survey_id}", "voice", lambda: {"path": {"survey_id": f"s{uid()}"}, "json": {
+            "name": "Après visite", "metric": "csat", "trigger": "touchpoint", "trigger_kind": "visit",
+            "question": {"fr": "Satisfait de votre visite ?", "en": "Happy with your visit?"}}}),
+        ("POST", "/surveys/{survey_id}/invitations", "voice",
+         lambda: {"path": {"survey_id": "nps-relational"}, "json": {"persons": [person()]}}),
+        ("GET", "/surveys/pending", "ingest", lambda: {"params": {"person": person()}}),
+        ("POST", "/voice/quiet", "voice", lambda: {"json": {"person": person(), "reason": "asked by phone"}}),
+        ("GET", "/voice/themes", "metrics", lambda: {}),
+        ("GET", "/voice/verbatims", "metrics", lambda: {}),
+        ("GET", "/voice/loop", "metrics", lambda: {}),
+        ("GET", "/voice/coverage", "metrics", lambda: {}),
     ]
 
 

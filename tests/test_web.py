@@ -227,13 +227,23 @@ def test_journeys_service_and_loyalty_show_their_figures(site, admin):
     assert 'id="clv-chart-spec"' in loy and loy.count("<tr><th scope=\"row\">", loy.index('id="clv-table"')) >= 10
 
 
-def test_voice_shows_recent_verbatims_with_their_score_and_says_themes_are_not_there_yet(site, admin):
-    html = admin.get("/voice", params={"metric": "csat"}).text
-    assert 'id="no-themes"' in html and "not available yet" in html
-    rows = re.findall(r'<tr><td class="text">(\d{4}-\d\d-\d\d)</td><td>(\w+)</td>', html)
+def test_voice_shows_recent_verbatims_with_their_score_tone_and_themes(site, admin):
+    # the imported comments are analysed by the server's background work (within its first rounds)
+    deadline = time.monotonic() + 120
+    while True:
+        html = admin.get("/voice", params={"metric": "csat"}).text
+        if 'id="theme-table"' in html or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    rows = re.findall(r'<tr data-response="[^"]+"><td class="text">(\d{4}-\d\d-\d\d)</td><td>(\w+)</td>', html)
     assert len(rows) >= 10 and {m for _, m in rows} == {"CSAT"}
     assert [d for d, _ in rows] == sorted((d for d, _ in rows), reverse=True)
     assert html.count('<blockquote class="verbatim">') == len(rows)
+    assert 'id="theme-table"' in html and html.count('data-label="') == len(rows)  # every comment read
+    top = re.search(r'<tr data-theme="(\w+)"><td class="text"><a href="[^"]*theme=\1#verbatims">', html).group(1)
+    only = admin.get("/voice", params={"theme": top, "label": "negative"}).text
+    labels = re.findall(r'data-label="(\w+)"', only)
+    assert labels and set(labels) == {"negative"} and only.count(f'class="chip" data-theme="{top}"') == len(labels)
 
 
 def test_customer_360_finds_a_person_by_a_national_phone_number_and_by_e_mail(site):
