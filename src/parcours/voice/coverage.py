@@ -15,6 +15,8 @@ that probably pushes the scores.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -34,36 +36,63 @@ def _period(start: datetime | None, end: datetime | None, col: str) -> tuple[str
     return (" AND ".join(where) or "TRUE"), args
 
 
+_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_GUARD = threading.Lock()
+
+
 def coverage(store: Store, *, start: datetime | None = None, end: datetime | None = None,
              silent_limit: int = 20) -> dict[str, Any]:
-    """The silent-customer view of the period (see the module)."""
+    """The silent-customer view of the period (see the module). It scans every touchpoint of
+    the period, so it is kept until the data change (the store's change counter)."""
+    # the change counter is the store object's own (shared by its cursors): key on that object
+    key = (id(store._changes), store.changes, start, end, silent_limit)
+    with _GUARD:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    got = _coverage(store, start, end, silent_limit)
+    with _GUARD:
+        _CACHE[key] = got
+        while len(_CACHE) > 32:
+            _CACHE.popitem(last=False)
+    return got
+
+
+def _coverage(store: Store, start: datetime | None, end: datetime | None, silent_limit: int) -> dict[str, Any]:
     tw, ta = _period(start, end, "ts")
-    base = f"""
-        WITH active AS (SELECT person_id, count(*) FILTER (kind = 'contact' AND direction = 'inbound') AS contacts,
-                               count(*) FILTER (outcome IN ('unresolved', 'abandoned')) AS failed,
-                               count(DISTINCT channel) FILTER (kind = 'contact') AS channels
-                        FROM touchpoints WHERE person_id IS NOT NULL AND kind <> 'survey' AND {tw} GROUP BY person_id),
-        answered AS (SELECT DISTINCT person_id FROM responses WHERE score IS NOT NULL AND {tw}),
-        flagged AS (SELECT a.*, b.person_id IS NOT NULL AS answered FROM active a LEFT JOIN answered b USING (person_id))"""
-    by_segment = store.query(f"""{base}
-        SELECT coalesce(p.segment, '—'), count(*), count(*) FILTER (answered)
-        FROM flagged f LEFT JOIN persons p USING (person_id) GROUP BY 1 ORDER BY 2 DESC""", ta + ta)
-    by_channel = store.query(f"""{base},
-        chan AS (SELECT DISTINCT person_id, CAST(channel AS VARCHAR) AS channel FROM touchpoints
-                 WHERE kind = 'contact' AND direction = 'inbound' AND person_id IS NOT NULL AND {tw})
-        SELECT c.channel, count(*), count(*) FILTER (f.answered) FROM chan c JOIN flagged f USING (person_id)
-        GROUP BY 1 ORDER BY 2 DESC""", ta + ta + ta)
-    groups = store.query(f"""{base}
-        SELECT answered, count(*), avg(contacts), avg(CASE WHEN contacts > 0 THEN failed::DOUBLE / contacts END),
-               avg(channels) FROM flagged GROUP BY 1""", ta + ta)
-    silent = store.query(f"""{base}
-        SELECT f.person_id, p.segment, f.contacts, f.failed FROM flagged f LEFT JOIN persons p USING (person_id)
-        WHERE NOT f.answered AND f.contacts > 0
-          AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.person_id = f.person_id)
-        ORDER BY f.contacts DESC, f.failed DESC, f.person_id LIMIT {int(silent_limit)}""", ta + ta)
-    never = store.query(f"""{base}
-        SELECT count(*) FROM flagged f WHERE f.contacts > 0
-          AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.person_id = f.person_id)""", ta + ta)[0][0]
+    # one statement, the per-person table materialised once and read by every breakdown
+    rows = store.query(f"""
+        WITH active AS MATERIALIZED (
+               SELECT person_id, count(*) FILTER (kind = 'contact' AND direction = 'inbound') AS contacts,
+                      count(*) FILTER (outcome IN ('unresolved', 'abandoned')) AS failed,
+                      count(DISTINCT channel) FILTER (kind = 'contact') AS channels,
+                      list(DISTINCT CAST(channel AS VARCHAR)) FILTER (kind = 'contact' AND direction = 'inbound')
+                        AS contact_channels
+               FROM touchpoints WHERE person_id IS NOT NULL AND kind <> 'survey' AND {tw} GROUP BY person_id),
+        flagged AS MATERIALIZED (
+               SELECT a.*, a.person_id IN (SELECT person_id FROM responses WHERE score IS NOT NULL AND {tw}) AS answered,
+                      a.person_id IN (SELECT person_id FROM responses) AS ever, coalesce(p.segment, '—') AS segment
+               FROM active a LEFT JOIN persons p USING (person_id))
+        SELECT 'segment', segment, count(*), count(*) FILTER (answered), NULL, NULL, NULL FROM flagged GROUP BY 2
+        UNION ALL
+        SELECT 'channel', c, count(*), count(*) FILTER (answered), NULL, NULL, NULL
+          FROM (SELECT unnest(contact_channels) AS c, answered FROM flagged) GROUP BY 2
+        UNION ALL
+        SELECT 'group', answered::VARCHAR, count(*), avg(contacts),
+               avg(CASE WHEN contacts > 0 THEN failed::DOUBLE / contacts END), avg(channels), NULL
+          FROM flagged GROUP BY 2
+        UNION ALL
+        SELECT 'never', NULL, count(*), NULL, NULL, NULL, NULL FROM flagged WHERE contacts > 0 AND NOT ever
+        UNION ALL
+        SELECT * FROM (SELECT 'silent', person_id, contacts, failed, NULL, NULL, segment FROM flagged
+                       WHERE contacts > 0 AND NOT ever ORDER BY contacts DESC, failed DESC, person_id
+                       LIMIT {int(silent_limit)})""", ta + ta)
+    by_segment = sorted(((k, n, a) for kind, k, n, a, *_ in rows if kind == "segment"), key=lambda r: (-r[1], r[0]))
+    by_channel = sorted(((k, n, a) for kind, k, n, a, *_ in rows if kind == "channel"), key=lambda r: (-r[1], r[0]))
+    groups = [(k == "true", n, c, f, ch) for kind, k, n, c, f, ch, _ in rows if kind == "group"]
+    never = next((n for kind, _, n, *_ in rows if kind == "never"), 0)
+    silent = sorted(((pid, seg, n, failed) for kind, pid, n, failed, _, _, seg in rows if kind == "silent"),
+                    key=lambda r: (-r[2], -r[3], r[0]))
     iw, ia = _period(start, end, "created_at")
     inv = store.query(f"""SELECT count(*) FILTER (status NOT IN ('skipped', 'pending', 'failed')),
                                  count(*) FILTER (status = 'answered'), count(*) FILTER (status = 'partial'),
