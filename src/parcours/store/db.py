@@ -66,6 +66,8 @@ class Store:
         #: writers of one process take turns (DuckDB would abort one of two conflicting transactions)
         self.write_lock = threading.RLock()
         self._changes = [0]  # shared by the cursors: a counter of committed writes
+        #: figures derived from the data, shared by the cursors; keyed with :attr:`changes` by their owners
+        self.memo: dict[Any, Any] = {}
 
     def cursor(self) -> Store:
         """This store on a connection of its own, for one thread (a DuckDB connection is not

@@ -36,7 +36,6 @@ def _period(start: datetime | None, end: datetime | None, col: str) -> tuple[str
     return (" AND ".join(where) or "TRUE"), args
 
 
-_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _GUARD = threading.Lock()
 
 
@@ -44,17 +43,18 @@ def coverage(store: Store, *, start: datetime | None = None, end: datetime | Non
              silent_limit: int = 20) -> dict[str, Any]:
     """The silent-customer view of the period (see the module). It scans every touchpoint of
     the period, so it is kept until the data change (the store's change counter)."""
-    # the change counter is the store object's own (shared by its cursors): key on that object
-    key = (id(store._changes), store.changes, start, end, silent_limit)
+    key, kept = (start, end, silent_limit), store.memo.setdefault("coverage", OrderedDict())
+    version = store.changes  # read before: a write during the computation makes it stale at once
     with _GUARD:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
+        hit = kept.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
     got = _coverage(store, start, end, silent_limit)
     with _GUARD:
-        _CACHE[key] = got
-        while len(_CACHE) > 32:
-            _CACHE.popitem(last=False)
+        kept[key] = (version, got)
+        kept.move_to_end(key)
+        while len(kept) > 32:
+            kept.popitem(last=False)
     return got
 
 
