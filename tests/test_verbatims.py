@@ -183,3 +183,16 @@ def test_discover_groups_what_the_taxonomy_misses() -> None:
     assert all(e in texts[:4] for e in by_word["plastique"].examples) and len(by_word["plastique"].examples) == 3
     assert "fidelite" in by_word["points"].terms and "recyclage" in by_word["recyclage"].name
     assert discover([]) == [] and discover(["", "ok"]) == []
+
+
+@pytest.mark.parametrize("text, themes, aspects", [
+    # a resolved problem is good news, and a theme named without opinion takes the comment's tone
+    ("Parfait. Problème réglé en quelques minutes. Continuez comme ça.", ("resolution", "waiting"),
+     (("resolution", "positive"), ("waiting", "positive"))),
+    ("Issue solved in minutes, thanks", ("resolution", "waiting"), (("resolution", "positive"), ("waiting", "positive"))),
+    # "avoir" is a verb far more often than a credit note: no refund theme here
+    ("Expérience pénible. Quarante minutes pour avoir quelqu'un.", ("waiting",), (("waiting", "negative"),)),
+])
+def test_aspects_of_short_customer_comments(text, themes, aspects):
+    got = analyse([text])[0]
+    assert (got.themes, got.aspects) == (themes, aspects)

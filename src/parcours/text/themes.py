@@ -49,7 +49,7 @@ _TRIGGERS: dict[str, dict[str, str]] = {
         "en": "wait|waited|waiting|on hold|queue|minutes|hours|responsive|response time|long time",
     },
     "refund_return": {
-        "fr": "remboursement|rembourser|remboursé|retour|retourner|renvoyer|renvoyé|échange|échanger|avoir"
+        "fr": "remboursement|rembourser|remboursé|retour|retourner|renvoyer|renvoyé|échange|échanger|bon d'achat"
               "|étiquette",
         "en": "refund|refunded|return|returned|exchange|money back|send back|sent back|label",
     },

@@ -55,5 +55,8 @@ def _one(text: str | None, given: str | None) -> Analysis:
             mentions[key] = mentions.get(key, 0) + 1
             scores[key] = scores.get(key, 0.0) + clause.score
     order = sorted(mentions, key=lambda key: -mentions[key])       # stable: first named first on ties
-    return Analysis(language, round(reading.polarity, 4), label(reading.polarity), round(reading.intensity, 4),
-                    tuple(order), tuple((key, label(scores[key])) for key in order))
+    overall = label(reading.polarity)
+    # a theme named where no opinion is said ("Quarante minutes pour avoir quelqu'un.") takes the
+    # comment's tone: a short comment is about what it names
+    return Analysis(language, round(reading.polarity, 4), overall, round(reading.intensity, 4), tuple(order),
+                    tuple((key, label(scores[key]) if label(scores[key]) != "neutral" else overall) for key in order))
