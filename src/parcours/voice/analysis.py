@@ -18,7 +18,7 @@ from parcours.store import Store
 if TYPE_CHECKING:
     from parcours.text.verbatims import Analysis
 
-__all__ = ["ThemeRow", "analyse_one", "analyse_pending", "recent", "themes", "theme_names", "tone", "write"]
+__all__ = ["ThemeRow", "analyse_one", "analyse_pending", "recent", "themes", "theme_names", "tone", "unthemed_topics", "write"]
 
 BATCH = 20_000
 
@@ -149,6 +149,21 @@ def recent(store: Store, *, start: datetime | None = None, end: datetime | None 
     for r in out:
         r["aspects"] = json.loads(r["aspects"]) if r["aspects"] else {}
     return out
+
+
+def unthemed_topics(store: Store, *, limit: int = 2000, k: int = 6) -> list[Any]:
+    """What the latest comments that no theme caught talk about (``discover``: k-means on their
+    words), kept until the data change — a page must not cluster on every view."""
+    version, kept = store.changes, store.memo.get("unthemed_topics")
+    if kept is not None and kept[0] == (version, limit, k):
+        return kept[1]
+    from parcours.text.verbatims import discover
+
+    rows = store.query(f"""SELECT r.comment, a.language FROM verbatim_analysis a JOIN responses r USING (response_id)
+                           WHERE len(a.themes) = 0 ORDER BY r.ts DESC, r.response_id LIMIT {int(limit)}""")
+    topics = [t for t in discover([r[0] for r in rows], [r[1] for r in rows], k=k) if t.size >= 3]
+    store.memo["unthemed_topics"] = ((version, limit, k), topics)
+    return topics
 
 
 def tone(store: Store, *, start: datetime | None = None, end: datetime | None = None, channel: str | None = None,

@@ -477,7 +477,8 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
         "surveys_help": "What is asked, when, on which channel. Contact rules: one survey per person per 30 "
         "days at most, 4 a year, none while a request is open, never to those who unsubscribed.",
         "trigger": "Trigger", "active": "Active", "on": "on", "off": "off", "switch_on": "Switch on",
-        "switch_off": "Switch off",
+        "switch_off": "Switch off", "topics": "Other subjects", "topics_help": "What the latest comments that "
+        "no theme caught talk about, grouped by the words they share (named after their strongest words).",
     },
     "fr": {
         "sv_title": "Une question, 30 secondes", "sv_step1": "Étape 1 sur 2", "sv_step2": "Étape 2 sur 2",
@@ -530,7 +531,9 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
         "quand, sur quel canal. Règles de contact : un questionnaire par personne tous les 30 jours au plus, "
         "4 par an, aucun pendant une demande en cours, jamais à qui s’est désinscrit.",
         "trigger": "Déclencheur", "active": "Actif", "on": "actif", "off": "inactif", "switch_on": "Activer",
-        "switch_off": "Désactiver",
+        "switch_off": "Désactiver", "topics": "Autres sujets", "topics_help": "Ce dont parlent les derniers "
+        "commentaires qu’aucun thème n’a retenus, regroupés par les mots qu’ils partagent (nommés d’après les "
+        "plus marquants).",
     },
 }
 for _lang, _strings in VOICE_STRINGS.items():
