@@ -189,7 +189,8 @@ def test_discover_groups_what_the_taxonomy_misses() -> None:
     # a resolved problem is good news, and a theme named without opinion takes the comment's tone
     ("Parfait. Problème réglé en quelques minutes. Continuez comme ça.", ("resolution", "waiting"),
      (("resolution", "positive"), ("waiting", "positive"))),
-    ("Issue solved in minutes, thanks", ("resolution", "waiting"), (("resolution", "positive"), ("waiting", "positive"))),
+    ("Issue solved in minutes, thanks", ("resolution", "waiting"),
+     (("resolution", "positive"), ("waiting", "positive"))),
     # "avoir" is a verb far more often than a credit note: no refund theme here
     ("Expérience pénible. Quarante minutes pour avoir quelqu'un.", ("waiting",), (("waiting", "negative"),)),
 ])

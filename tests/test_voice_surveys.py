@@ -34,13 +34,15 @@ def resolved_case(store: Store, email: str, *, at: datetime = NOW - timedelta(ho
                       ts=at - timedelta(hours=1))
     c = cases.get(store, r.case_id).case
     if assign:
-        c = cases.assign(store, r.case_id, "alice", actor="alice", expected_version=c.version, ts=at - timedelta(minutes=50))
+        c = cases.assign(store, r.case_id, "alice", actor="alice", expected_version=c.version,
+                         ts=at - timedelta(minutes=50))
     cases.reply(store, r.case_id, "alice", "C'est réglé.", expected_version=c.version, status="resolved", ts=at)
     return r.case_id
 
 
 def invitations_of(store: Store) -> list[tuple]:
-    return store.query("SELECT trigger_key, status, reason, address, agent_id FROM survey_invitations ORDER BY created_at, trigger_key")
+    return store.query("SELECT trigger_key, status, reason, address, agent_id FROM survey_invitations "
+                       "ORDER BY created_at, trigger_key")
 
 
 def token_of(store: Store, case_id: str) -> str:
@@ -206,7 +208,7 @@ def test_employees_answer_once_a_quarter_pseudonymously(store):
 def test_coverage_counts_the_silent_and_compares_them(store):
     # two customers answer; three stay silent, two of them after an abandoned call
     for i, email in enumerate(("a@x.fr", "b@x.fr")):
-        case = resolved_case(store, email, at=NOW - timedelta(hours=2 + i))
+        resolved_case(store, email, at=NOW - timedelta(hours=2 + i))
     invitations.sweep(store, now=NOW)
     for case_id, in store.query("SELECT case_id FROM survey_invitations WHERE status = 'pending'"):
         tok = token_of(store, case_id)
@@ -262,6 +264,7 @@ def test_the_invitation_mail_speaks_the_persons_language_with_one_link_per_score
     msg = delivery.compose(surveys.get(store, "nps-case"), "T" * 43, to="ines@exemple.fr", language="en",
                            base_url="https://avis.example.fr", from_addr="Service <s@d.fr>", domain="d.fr")
     html = msg.get_body(("html",)).get_content()
-    assert msg["Subject"].startswith("Your opinion counts") and msg["List-Unsubscribe"] == f"<https://avis.example.fr/s/{'T' * 43}/stop>"
+    assert msg["Subject"].startswith("Your opinion counts")
+    assert msg["List-Unsubscribe"] == f"<https://avis.example.fr/s/{'T' * 43}/stop>"
     assert [f"?score={s}" in html for s in range(11)] == [True] * 11 and "recommend us" in html
     assert msg["Auto-Submitted"] == "auto-generated"

@@ -18,7 +18,8 @@ from parcours.store import Store
 if TYPE_CHECKING:
     from parcours.text.verbatims import Analysis
 
-__all__ = ["ThemeRow", "analyse_one", "analyse_pending", "recent", "themes", "theme_names", "tone", "unthemed_topics", "write"]
+__all__ = ["ThemeRow", "analyse_one", "analyse_pending", "recent", "themes", "theme_names", "tone", "unthemed_topics",
+           "write"]
 
 BATCH = 20_000
 
@@ -49,7 +50,8 @@ def analyse_pending(store: Store, *, limit: int | None = None,
     """Analyse every comment not analysed yet (imported answers, the demo world's), in
     batches; ``progress(done, total)`` after each. Returns how many were analysed."""
     total = store.query("""SELECT count(*) FROM responses r WHERE r.comment IS NOT NULL AND trim(r.comment) <> ''
-                           AND NOT EXISTS (SELECT 1 FROM verbatim_analysis a WHERE a.response_id = r.response_id)""")[0][0]
+                           AND NOT EXISTS (SELECT 1 FROM verbatim_analysis a
+                                           WHERE a.response_id = r.response_id)""")[0][0]
     total = min(total, limit) if limit is not None else total
     if not total:
         return 0
@@ -116,7 +118,8 @@ def themes(store: Store, *, language: str = "fr", start: datetime | None = None,
         ranked AS (SELECT pol.*, row_number() OVER (PARTITION BY theme ORDER BY polarity = 'negative' DESC, ts DESC,
                                                      response_id) AS k FROM pol)
         SELECT theme, count(*) AS n, count(*) FILTER (polarity = 'negative'), count(*) FILTER (polarity = 'positive'),
-               100.0 * (count(*) FILTER (metric = 'nps' AND score >= 9) - count(*) FILTER (metric = 'nps' AND score <= 6))
+               100.0 * (count(*) FILTER (metric = 'nps' AND score >= 9)
+                        - count(*) FILTER (metric = 'nps' AND score <= 6))
                  / nullif(count(*) FILTER (metric = 'nps' AND score IS NOT NULL), 0),
                list({{'comment': comment, 'polarity': polarity, 'metric': metric, 'score': score, 'ts': ts,
                       'case_id': case_id}} ORDER BY k) FILTER (k <= {int(examples)})

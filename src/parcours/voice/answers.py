@@ -15,16 +15,19 @@ the caller shows the form again with what was typed.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
+
+import pyarrow as pa
 
 from parcours.store import Store
 from parcours.voice import analysis, invitations, loop, tokens
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import LANGUAGES, MAX_COMMENT_CHARS, AnswerError, Invitation, LinkError
 
-__all__ = ["give_comment", "give_score", "invitation", "open_link", "response_id", "unsubscribe"]
+__all__ = ["flush_opens", "give_comment", "give_score", "invitation", "open_link", "response_id", "unsubscribe"]
 
 _ANSWERED_ON = {"email": "email", "sms": "sms", "widget": "web"}
 _FIELDS = ("invitation_id", "survey_id", "person_id", "language", "channel", "status", "expires_at", "address",
@@ -40,16 +43,18 @@ def invitation(store: Store, token: str) -> Invitation:
     inv_id = tokens.invitation_of(tokens.link_key(store), token)
     if inv_id is None:
         raise LinkError("invalid", "this survey link is not valid (mistyped or cut?)")
-    rows = store.query(f"""SELECT {', '.join('v.' + f for f in _FIELDS)}, r.score, r.comment
-                           FROM survey_invitations v LEFT JOIN responses r ON r.response_id = v.response_id
-                           WHERE v.invitation_id = ?""", [inv_id])
+    # point reads by key (a join with every answer would grow with the responses table)
+    rows = store.query(f"SELECT {', '.join(_FIELDS)} FROM survey_invitations WHERE invitation_id = ?", [inv_id])
     if not rows:
         raise LinkError("invalid", "this survey link is not valid (mistyped or cut?)")
-    d = dict(zip(_FIELDS, rows[0][:len(_FIELDS)]))
+    d = dict(zip(_FIELDS, rows[0]))
     survey = survey_defs.get(store, d.pop("survey_id"))
     if survey is None:
         raise LinkError("invalid", "this survey no longer exists", d["language"])
-    return Invitation(survey=survey, score=rows[0][-2], comment=rows[0][-1], **d)
+    given = store.query("SELECT score, comment FROM responses WHERE response_id = ?",
+                        [d["response_id"]]) if d["response_id"] else []
+    score, comment = given[0] if given else (None, None)
+    return Invitation(survey=survey, score=score, comment=comment, **d)
 
 
 def open_link(store: Store, token: str, *, now: datetime | None = None) -> Invitation:
@@ -62,11 +67,33 @@ def open_link(store: Store, token: str, *, now: datetime | None = None) -> Invit
     if inv.status in ("expired", "skipped", "failed") or (inv.expires_at is not None and inv.expires_at <= now):
         raise LinkError("expired", "this survey link has expired", inv.language)
     if inv.status in ("pending", "sent"):
-        with store.write_lock, store.transaction() as con:
-            con.execute("UPDATE survey_invitations SET status = 'opened', opened_at = ? WHERE invitation_id = ? "
-                        "AND status IN ('pending', 'sent')", [now, inv.invitation_id])
+        # recorded later, in groups (flush_opens): a page view must not queue for the store's
+        # one write lock; a crash loses at most the open times of the last seconds
+        with _OPENS_GUARD:
+            store.memo.setdefault("survey_opens", {}).setdefault(inv.invitation_id, now)
         inv = replace(inv, status="opened")
     return inv
+
+
+_OPENS_GUARD = threading.Lock()
+
+
+def flush_opens(store: Store) -> int:
+    """Write the first-open times noted by :func:`open_link` (one statement); how many."""
+    with _OPENS_GUARD:
+        opens = store.memo.pop("survey_opens", {})
+    if not opens:
+        return 0
+    table = pa.table({"invitation_id": list(opens), "at": list(opens.values())})
+    with store.write_lock, store.transaction() as con:
+        con.register("_opens", table)
+        try:
+            con.execute("""UPDATE survey_invitations v SET opened_at = coalesce(v.opened_at, o.at),
+                             status = CASE WHEN v.status IN ('pending', 'sent') THEN 'opened' ELSE v.status END
+                           FROM _opens o WHERE v.invitation_id = o.invitation_id""")
+        finally:
+            con.unregister("_opens")
+    return len(opens)
 
 
 def _score(inv: Invitation, raw: Any) -> float:
@@ -96,8 +123,8 @@ def _write_response(store: Store, inv: Invitation, now: datetime, score: float |
                          agent_id, import_id) VALUES (?, ?, ?, ?, 'inbound', 'survey', NULL, ?, ?, 'survey')""",
                     [f"survey:{inv.invitation_id}", now, inv.person_id, _ANSWERED_ON[inv.channel], inv.case_id,
                      inv.agent_id])
-        con.execute("UPDATE survey_invitations SET status = 'partial', response_id = ? WHERE invitation_id = ?",
-                    [rid, inv.invitation_id])
+        con.execute("UPDATE survey_invitations SET status = 'partial', response_id = ?, opened_at = coalesce("
+                    "opened_at, ?) WHERE invitation_id = ?", [rid, now, inv.invitation_id])
     return rid
 
 

@@ -70,7 +70,8 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
                         AS contact_channels
                FROM touchpoints WHERE person_id IS NOT NULL AND kind <> 'survey' AND {tw} GROUP BY person_id),
         flagged AS MATERIALIZED (
-               SELECT a.*, a.person_id IN (SELECT person_id FROM responses WHERE score IS NOT NULL AND {tw}) AS answered,
+               SELECT a.*,
+                      a.person_id IN (SELECT person_id FROM responses WHERE score IS NOT NULL AND {tw}) AS answered,
                       a.person_id IN (SELECT person_id FROM responses) AS ever, coalesce(p.segment, '—') AS segment
                FROM active a LEFT JOIN persons p USING (person_id))
         SELECT 'segment', segment, count(*), count(*) FILTER (answered), NULL, NULL, NULL FROM flagged GROUP BY 2
@@ -99,7 +100,7 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
                                  count(*) FILTER (status = 'skipped')
                           FROM survey_invitations WHERE {iw}""", ia)[0]
 
-    def rows(data: list[tuple[Any, ...]], key: str) -> list[dict[str, Any]]:
+    def breakdown(data: list[tuple[Any, ...]], key: str) -> list[dict[str, Any]]:
         return [{key: k, "active": n, "answered": a, "coverage": a / n if n else None} for k, n, a in data]
 
     g = {bool(a): {"persons": n, "contacts": c, "failed_share": f, "channels": ch} for a, n, c, f, ch in groups}
@@ -107,7 +108,7 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
     answered = g.get(True, {}).get("persons", 0)
     return {
         "active": active, "answered": answered, "coverage": answered / active if active else None,
-        "by_segment": rows(by_segment, "segment"), "by_channel": rows(by_channel, "channel"),
+        "by_segment": breakdown(by_segment, "segment"), "by_channel": breakdown(by_channel, "channel"),
         "invitations": {"delivered": inv[0], "answered": inv[1], "partial": inv[2], "skipped": inv[3],
                         "response_rate": (inv[1] + inv[2]) / inv[0] if inv[0] else None},
         "never_answered": never, "silent": [dict(zip(("person_id", "segment", "contacts", "failed"), r))
@@ -123,4 +124,5 @@ def _bias(resp: dict[str, Any] | None, silent: dict[str, Any] | None) -> dict[st
     diff = silent["failed_share"] - resp["failed_share"]
     direction = "flattered" if diff > 0.02 else "understated" if diff < -0.02 else "similar"
     return {"failed_share_respondents": resp["failed_share"], "failed_share_silent": silent["failed_share"],
-            "contacts_respondents": resp["contacts"], "contacts_silent": silent["contacts"], "scores_probably": direction}
+            "contacts_respondents": resp["contacts"], "contacts_silent": silent["contacts"],
+            "scores_probably": direction}

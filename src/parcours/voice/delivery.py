@@ -29,7 +29,7 @@ from typing import Any
 from parcours.desk.mail import MailError
 from parcours.desk.smtp import send
 from parcours.store import Store
-from parcours.voice import analysis, invitations, loop, tokens
+from parcours.voice import analysis, answers, invitations, loop, tokens
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import ContactRules, Survey
 
@@ -75,7 +75,8 @@ def compose(survey: Survey, token: str, *, to: str, language: str, base_url: str
     msg.add_alternative(f"""<!doctype html><html lang="{language}"><body style="font-family:sans-serif">
 <p>{escape(t['hello'])}</p><p>{escape(t['intro'])}</p><p><strong>{escape(q)}</strong></p>
 <p>{escape(t['click'])}</p><p>{scores}</p><p>{escape(t['or'])} <a href="{escape(url)}">{escape(url)}</a></p>
-<p>{escape(t['thanks'])}</p><p style="font-size:small">{escape(t['stop'])} <a href="{escape(stop)}">{escape(stop)}</a></p>
+<p>{escape(t['thanks'])}</p>
+<p style="font-size:small">{escape(t['stop'])} <a href="{escape(stop)}">{escape(stop)}</a></p>
 </body></html>""", subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
 
@@ -166,10 +167,15 @@ class VoiceRunner:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(60)
+        try:
+            answers.flush_opens(self.store)  # the last seconds' first opens
+        except Exception:
+            log.exception("voice: could not record the last survey opens")
 
     def run_once(self, store: Store) -> dict[str, Any]:
         out: dict[str, Any] = {}
         steps: dict[str, Callable[[], Any]] = {
+            "opened": lambda: answers.flush_opens(store),
             "invited": lambda: invitations.sweep(store, rules=self.rules),
             "delivered": lambda: deliver(store, base_url=self.base_url, mail=self.mail, webhooks=self.webhooks),
             "analysed": lambda: analysis.analyse_pending(store, limit=analysis.BATCH),

@@ -67,8 +67,8 @@ def answer(store: Store, user_id: str, score: Any, suggestion: str | None, *, te
     period = period_of(now)
     answer_id = f"EA-{secrets.token_hex(6)}"
     with store.write_lock, store.transaction() as con:
-        if con.execute("SELECT count(*) FROM employee_answers WHERE period = ? AND voter_sha256 = ?",
-                       [period, _voter(store, user_id, period)]).fetchone()[0]:
+        if store.query("SELECT count(*) FROM employee_answers WHERE period = ? AND voter_sha256 = ?",
+                       [period, _voter(store, user_id, period)])[0][0]:
             raise AnswerError("score", f"you already answered for {period}: thank you (next time next quarter)")
         con.execute("INSERT INTO employee_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [answer_id, now, period, _voter(store, user_id, period), team_id, v, text, language])

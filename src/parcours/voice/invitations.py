@@ -137,6 +137,10 @@ def _checks(store: Store, survey: Survey, moments: list[Moment], now: datetime,
     return out
 
 
+_INVITE_COLUMNS = ("invitation_id", "survey_id", "trigger_key", "person_id", "language", "channel", "address",
+                   "case_id", "event_id", "agent_id", "touch_channel", "status", "reason", "created_at", "expires_at")
+
+
 def invite(store: Store, survey: Survey, moments: list[Moment], *, now: datetime | None = None,
            rules: ContactRules = ContactRules()) -> dict[str, int]:
     """Record an invitation for each moment (``pending``, or ``skipped`` with its reason);
@@ -144,24 +148,39 @@ def invite(store: Store, survey: Survey, moments: list[Moment], *, now: datetime
     now = now or datetime.now(timezone.utc)
     if not moments:
         return {}
+    with store.write_lock:  # the rules read and the rows written under one lock: no two callers both pass
+        return _invite_locked(store, survey, moments, now, rules)
+
+
+def _invite_locked(store: Store, survey: Survey, moments: list[Moment], now: datetime,
+                   rules: ContactRules) -> dict[str, int]:
+    checks = _checks(store, survey, moments, now, rules)
+    rows: dict[str, list[Any]] = {c: [] for c in _INVITE_COLUMNS}
+    asked: set[str] = set()
+    for m, (reason, address, lang) in zip(moments, checks):
+        if reason is None and m.person_id in asked:
+            reason = f"cooldown: already asked today (one survey per {rules.cooldown.days} days)"
+        status = "skipped" if reason else "pending"
+        if status == "pending":
+            asked.add(m.person_id)
+        for col, v in zip(_INVITE_COLUMNS, (secrets.token_hex(16), survey.survey_id, m.key, m.person_id, lang,
+                                            survey.channel, address, m.case_id, m.event_id, m.agent_id,
+                                            m.touch_channel, status, reason, now,
+                                            now + timedelta(days=survey.expires_days))):
+            rows[col].append(v)
+    table = pa.table({c: pa.array(v, pa.timestamp("us", "UTC") if c in ("created_at", "expires_at") else pa.string())
+                      for c, v in rows.items()})
+    # one statement for the whole batch: a wave of thousands holds the write lock for milliseconds
+    with store.transaction() as con:
+        con.register("_invites", table)
+        try:
+            got = con.execute(f"""INSERT INTO survey_invitations ({', '.join(_INVITE_COLUMNS)})
+                                  SELECT * FROM _invites ON CONFLICT DO NOTHING RETURNING status""").fetchall()
+        finally:
+            con.unregister("_invites")
     counts: dict[str, int] = {}
-    with store.write_lock, store.transaction() as con:
-        checks = _checks(store, survey, moments, now, rules)
-        asked: set[str] = set()
-        for m, (reason, address, lang) in zip(moments, checks):
-            if reason is None and m.person_id in asked:
-                reason = f"cooldown: already asked today (one survey per {rules.cooldown.days} days)"
-            status = "skipped" if reason else "pending"
-            if status == "pending":
-                asked.add(m.person_id)
-            con.execute("""INSERT INTO survey_invitations (invitation_id, survey_id, trigger_key, person_id, language,
-                             channel, address, case_id, event_id, agent_id, touch_channel, status, reason, created_at,
-                             expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                           ON CONFLICT DO NOTHING""",
-                        [secrets.token_hex(16), survey.survey_id, m.key, m.person_id, lang, survey.channel, address,
-                         m.case_id, m.event_id, m.agent_id, m.touch_channel, status, reason, now,
-                         now + timedelta(days=survey.expires_days)])
-            counts[status] = counts.get(status, 0) + 1
+    for (status,) in got:
+        counts[status] = counts.get(status, 0) + 1
     store.touch()
     return counts
 
@@ -183,7 +202,8 @@ def sample(store: Store, *, segment: str | None = None, active_days: int = 365, 
     now = now or datetime.now(timezone.utc)
     where, args = "", [now - timedelta(days=active_days)]
     if segment:
-        where, args = "AND person_id IN (SELECT person_id FROM persons WHERE segment = ?)", [*args, segment]
+        where = "AND person_id IN (SELECT person_id FROM persons WHERE segment = ?)"
+        args.append(segment)  # type: ignore[arg-type]  # a text beside the timestamp
     rows = store.query(f"""SELECT person_id FROM (SELECT DISTINCT person_id FROM touchpoints
                            WHERE ts >= ? AND person_id IS NOT NULL {where}) ORDER BY hash(person_id || ?)
                            LIMIT {int(limit)}""", [*args, now.isoformat()])

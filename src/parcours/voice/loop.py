@@ -24,7 +24,8 @@ from parcours.desk import cases, routing
 from parcours.store import Store
 from parcours.voice.model import VoiceError
 
-__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "problems", "reason", "save_problem", "sweep"]
+__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "problems", "reason", "save_problem",
+           "sweep"]
 
 ACTOR = "voice"
 PROBLEM_STATUSES = ("open", "investigating", "fixed", "wont_fix")
@@ -49,15 +50,18 @@ def reason(metric: str, score: float | None, label: str | None, intensity: float
 def consider(store: Store, response_id: str, *, now: datetime | None = None) -> str | None:
     """Open the loop case this answer calls for (once); its id, or None."""
     now = now or datetime.now(timezone.utc)
-    rows = store.query("""
-        SELECT r.person_id, r.metric, r.score, r.comment, r.channel, r.case_id, r.agent_id, a.label, a.intensity,
-               a.themes, coalesce(p.language, r.language)
-        FROM responses r LEFT JOIN verbatim_analysis a USING (response_id) LEFT JOIN persons p USING (person_id)
-        WHERE r.response_id = ? AND r.person_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM voice_loops l WHERE l.response_id = r.response_id)""", [response_id])
+    # point reads (a join of whole tables would grow with every answer)
+    if store.query("SELECT count(*) FROM voice_loops WHERE response_id = ?", [response_id])[0][0]:
+        return None
+    rows = store.query("SELECT person_id, metric, score, comment, channel, case_id, agent_id, language "
+                       "FROM responses WHERE response_id = ? AND person_id IS NOT NULL", [response_id])
     if not rows:
         return None
-    pid, metric, score, comment, channel, case_id, agent, label, intensity, themes, lang = rows[0]
+    pid, metric, score, comment, channel, case_id, agent, lang = rows[0]
+    read = store.query("SELECT label, intensity, themes FROM verbatim_analysis WHERE response_id = ?", [response_id])
+    label, intensity, themes = read[0] if read else (None, None, None)
+    spoken = store.query("SELECT language FROM persons WHERE person_id = ? AND language IS NOT NULL LIMIT 1", [pid])
+    lang = spoken[0][0] if spoken else lang
     why = reason(metric, score, label, intensity)
     if why is None:
         return None
@@ -148,8 +152,8 @@ _P_COLS = ("problem_id", "theme", "title", "root_cause", "action", "status", "ow
 
 def problems(store: Store, *, status: str | None = None) -> list[Problem]:
     where = "WHERE status = ?" if status else ""
-    return [Problem(*r) for r in store.query(f"SELECT {', '.join(_P_COLS)} FROM problems {where} "
-                                             "ORDER BY status = 'open' DESC, updated_at DESC", [status] if status else [])]
+    sql = f"SELECT {', '.join(_P_COLS)} FROM problems {where} ORDER BY status = 'open' DESC, updated_at DESC"
+    return [Problem(*r) for r in store.query(sql, [status] if status else [])]
 
 
 def save_problem(store: Store, *, actor: str, theme: str, title: str, root_cause: str | None = None,
@@ -172,12 +176,14 @@ def save_problem(store: Store, *, actor: str, theme: str, title: str, root_cause
             problem_id = f"PB-{secrets.token_hex(4)}"
             con.execute(f"INSERT INTO problems ({', '.join(_P_COLS)}, updated_by) VALUES "
                         f"({', '.join('?' * (len(_P_COLS) + 1))})",
-                        [problem_id, theme, title.strip(), root_cause, action, status, owner, now, now, resolved, actor])
+                        [problem_id, theme, title.strip(), root_cause, action, status, owner, now, now, resolved,
+                         actor])
         else:
-            if not con.execute("SELECT count(*) FROM problems WHERE problem_id = ?", [problem_id]).fetchone()[0]:
+            if not store.query("SELECT count(*) FROM problems WHERE problem_id = ?", [problem_id])[0][0]:
                 raise VoiceError(f"problem_id: no problem {problem_id!r}")
             con.execute("""UPDATE problems SET theme = ?, title = ?, root_cause = ?, action = ?, status = ?, owner = ?,
-                             updated_at = ?, resolved_at = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(resolved_at, ?) END,
+                             updated_at = ?,
+                             resolved_at = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(resolved_at, ?) END,
                              updated_by = ? WHERE problem_id = ?""",
                         [theme, title.strip(), root_cause, action, status, owner, now, resolved, resolved, actor,
                          problem_id])

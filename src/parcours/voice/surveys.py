@@ -30,7 +30,8 @@ DEFAULTS: tuple[Survey, ...] = (
             "en": "How likely is it that you would recommend us to a friend or colleague?"},
            _WHY, "case_resolved", channel="email", delay_minutes=60),
     Survey("csat-bot", "CSAT after a chatbot conversation", "csat", 1, 5,
-           {"fr": "Êtes-vous satisfait(e) de la réponse obtenue ?", "en": "How satisfied are you with the answer you got?"},
+           {"fr": "Êtes-vous satisfait(e) de la réponse obtenue ?",
+            "en": "How satisfied are you with the answer you got?"},
            _WHY, "bot_session", channel="widget"),
     Survey("ces-case", "Effort after a resolved case", "ces", 1, 7,
            {"fr": "L'entreprise m'a facilité le traitement de ma demande.",
@@ -118,6 +119,7 @@ def save(store: Store, s: Survey, *, actor: str) -> Survey:
         con.execute("DELETE FROM surveys WHERE survey_id = ?", [s.survey_id])
         con.execute(f"INSERT INTO surveys ({', '.join(_COLUMNS)}, created_at, created_by) "
                     f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", [*_row(s), datetime.now(timezone.utc), actor])
+    store.memo.pop("surveys", None)
     store.touch()
     return s
 
@@ -132,8 +134,11 @@ def install_defaults(store: Store) -> int:
 
 
 def get(store: Store, survey_id: str) -> Survey | None:
-    rows = store.query(f"SELECT {', '.join(_COLUMNS)} FROM surveys WHERE survey_id = ?", [survey_id])
-    return _survey(rows[0]) if rows else None
+    """A survey by id (definitions are kept per store until one is saved: every page view reads one)."""
+    kept = store.memo.get("surveys")
+    if kept is None:
+        kept = store.memo["surveys"] = {s.survey_id: s for s in listed(store)}
+    return kept.get(survey_id)
 
 
 def listed(store: Store, *, active: bool | None = None) -> list[Survey]:

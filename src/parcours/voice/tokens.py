@@ -53,6 +53,9 @@ def invitation_of(key: bytes, token: str) -> str | None:
 
 
 def link_key(store: Store) -> bytes:
-    """The store's survey-link secret."""
-    row = store.query("SELECT value FROM store_secrets WHERE name = 'survey_links'")
-    return bytes.fromhex(row[0][0])
+    """The store's survey-link secret (read once per store: it never changes)."""
+    key = store.memo.get("survey_link_key")
+    if key is None:
+        row = store.query("SELECT value FROM store_secrets WHERE name = 'survey_links'")
+        key = store.memo["survey_link_key"] = bytes.fromhex(row[0][0])
+    return key

@@ -97,7 +97,8 @@ def themes(lang: str = Query("fr", pattern="^(fr|en)$"), start: date | None = Qu
 
 
 @router.get("/voice/verbatims")
-def verbatims(theme: str | None = Query(None, max_length=60), label: str | None = Query(None, pattern="^(negative|neutral|positive)$"),
+def verbatims(theme: str | None = Query(None, max_length=60),
+              label: str | None = Query(None, pattern="^(negative|neutral|positive)$"),
               limit: int = Query(50, ge=1, le=1000), store: Store = Depends(db),
               who: Principal = Depends(require("metrics"))) -> Any:
     """The latest comments with their language, sentiment, intensity, themes and aspects."""

@@ -49,7 +49,7 @@ def voice(request: Request, f: PageFilters = Depends(page_filters),
     lang = language(request)
     metric = metric if metric in SURVEYS else None
     label = label if label in LABELS else None
-    sel = {"start": _utc(f.start), "end": _utc(f.end), "channel": f.channel, "segment": f.segment}
+    sel: dict[str, Any] = {"start": _utc(f.start), "end": _utc(f.end), "channel": f.channel, "segment": f.segment}
     return render(request, "voice.html", rep=rep, filters=f, **trend_specs(rep, lang),
                   verbatims=analysis.recent(store, **sel, metric=metric, theme=theme, label=label, limit=limit),
                   themes=analysis.themes(store, **sel, metric=metric, language=lang),
