@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -124,8 +125,14 @@ def test_resolved_case_to_mailed_survey_to_answer_in_chromium_to_voice_and_loop(
             page.close()
 
             # the comment is read: negative, about delivery, and a loop case is open for the agent
-            _, verbatims = call(server.base, "GET", "/api/v1/voice/verbatims?limit=5", token)
-            mine = next(v for v in verbatims if v["comment"] == COMMENT)
+            # (opened just after the customer's answer was sent back)
+            deadline = time.monotonic() + 30
+            while True:
+                _, verbatims = call(server.base, "GET", "/api/v1/voice/verbatims?limit=5", token)
+                mine = next(v for v in verbatims if v["comment"] == COMMENT)
+                if mine["loop_case"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             assert mine["label"] == "negative" and mine["language"] == "fr" and mine["score"] == 3
             assert "delivery" in mine["themes"] and mine["aspects"].get("delivery") == "negative"
             assert mine["case_id"] == case_id and mine["loop_case"]

@@ -139,9 +139,10 @@ def give_score(store: Store, token: str, score: Any, *, now: datetime | None = N
 
 
 def give_comment(store: Store, token: str, comment: str | None, *, language: str | None = None,
-                 now: datetime | None = None) -> Invitation:
+                 now: datetime | None = None, close_loop: bool = True) -> Invitation:
     """Step two: the why (empty: skipped). The answer is then complete and the link used up;
-    the comment is analysed and the loop closed when the answer calls for it."""
+    the comment is analysed and, with ``close_loop``, the loop case opened when the answer
+    calls for it (a web request leaves that to after its response: ``loop.consider``)."""
     now = now or datetime.now(timezone.utc)
     inv = open_link(store, token, now=now)
     text = (comment or "").strip() or None
@@ -160,7 +161,8 @@ def give_comment(store: Store, token: str, comment: str | None, *, language: str
                     [now, inv.invitation_id])
     store.touch()
     done = replace(inv, status="answered", comment=text, response_id=rid)
-    loop.consider(store, rid, now=now)
+    if close_loop:
+        loop.consider(store, rid, now=now)
     return done
 
 

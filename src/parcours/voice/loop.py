@@ -24,7 +24,7 @@ from parcours.desk import cases, routing
 from parcours.store import Store
 from parcours.voice.model import VoiceError
 
-__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "problems", "reason", "save_problem",
+__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "due", "problems", "reason", "save_problem",
            "sweep"]
 
 ACTOR = "voice"
@@ -45,6 +45,13 @@ def reason(metric: str, score: float | None, label: str | None, intensity: float
     if label == "negative":
         return "negative comment" + (" (strongly felt)" if intensity is not None and intensity >= 0.6 else "")
     return None
+
+
+def due(store: Store, response_id: str) -> str | None:
+    """Why this answer calls for a call-back (None: it does not) — cheap, for the thank-you page."""
+    rows = store.query("SELECT r.metric, r.score, a.label, a.intensity FROM responses r LEFT JOIN verbatim_analysis a "
+                       "ON a.response_id = r.response_id WHERE r.response_id = ?", [response_id])
+    return reason(*rows[0]) if rows else None
 
 
 def consider(store: Store, response_id: str, *, now: datetime | None = None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from parcours.store import Store
@@ -87,10 +87,11 @@ def score(request: Request, token: str, score: str | None = Form(None)) -> Any:
 
 
 @router.post("/s/{token}/why", response_class=HTMLResponse)
-def why(request: Request, token: str, comment: str | None = Form(None), language: str | None = Form(None)) -> Any:
+def why(request: Request, background: BackgroundTasks, token: str, comment: str | None = Form(None),
+        language: str | None = Form(None)) -> Any:
     store = _store(request)
     try:
-        done = answers.give_comment(store, token, comment, language=language)
+        done = answers.give_comment(store, token, comment, language=language, close_loop=False)
     except LinkError as exc:
         return _link_error(request, exc)
     except AnswerError as exc:  # the text typed comes back with the reason: nothing lost
@@ -98,8 +99,21 @@ def why(request: Request, token: str, comment: str | None = Form(None), language
                      error_field=exc.field, comment=comment)
     finally:
         store.close()
+    # the loop case is opened once the customer has the answer (the runner's sweep catches any
+    # the process did not get to)
+    background.add_task(_close_loop, request, done.response_id)
     lang = _lang(request, done)
     return RedirectResponse(f"/s/{token}/thanks?lang={lang}", status_code=303)
+
+
+def _close_loop(request: Request, response_id: str | None) -> None:
+    if response_id is None:
+        return
+    store = _store(request)
+    try:
+        loop.consider(store, response_id)
+    finally:
+        store.close()
 
 
 @router.get("/s/{token}/thanks", response_class=HTMLResponse)
@@ -107,12 +121,12 @@ def thanks(request: Request, token: str) -> Any:
     store = _store(request)
     try:
         inv = answers.invitation(store, token)
-        case = loop.case_for(store, inv.response_id) if inv.response_id else None
+        call_back = loop.due(store, inv.response_id) if inv.response_id else None
     except LinkError as exc:
         return _link_error(request, exc)
     finally:
         store.close()
-    return _page(request, _lang(request, inv), step="thanks", loop_case=case)
+    return _page(request, _lang(request, inv), step="thanks", call_back=call_back)
 
 
 @router.get("/s/{token}/stop", response_class=HTMLResponse)
