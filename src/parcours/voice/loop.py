@@ -24,8 +24,8 @@ from parcours.desk import cases, routing
 from parcours.store import Store
 from parcours.voice.model import VoiceError
 
-__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "due", "problems", "reason", "save_problem",
-           "sweep"]
+__all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "due", "problems", "reason",
+           "save_problem", "sweep"]
 
 ACTOR = "voice"
 PROBLEM_STATUSES = ("open", "investigating", "fixed", "wont_fix")
