@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from parcours.store import Store
 
@@ -32,10 +33,22 @@ def analyse_one(text: str, language: str | None = None) -> Analysis:
 
 def write(con: duckdb.DuckDBPyConnection, response_ids: Sequence[str], found: Sequence[Analysis],
           now: datetime) -> None:
-    rows = [(rid, a.language, a.sentiment, a.label, a.intensity, list(a.themes),
-             json.dumps(dict(a.aspects)), now)
-            for rid, a in zip(response_ids, found)]
-    con.executemany("INSERT OR REPLACE INTO verbatim_analysis VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    """Store what was read, one statement for the batch (DuckDB's executemany costs ~1 ms a row)."""
+    table = pa.table({
+        "response_id": pa.array(list(response_ids), pa.string()),
+        "language": pa.array([a.language for a in found], pa.string()),
+        "sentiment": pa.array([a.sentiment for a in found], pa.float64()),
+        "label": pa.array([a.label for a in found], pa.string()),
+        "intensity": pa.array([a.intensity for a in found], pa.float64()),
+        "themes": pa.array([list(a.themes) for a in found], pa.list_(pa.string())),
+        "aspects": pa.array([json.dumps(dict(a.aspects)) for a in found], pa.string()),
+    })
+    con.register("_analysed", table)
+    try:
+        con.execute("INSERT OR REPLACE INTO verbatim_analysis SELECT response_id, language, sentiment, label, "
+                    "intensity, themes, aspects::JSON, ? FROM _analysed", [now])
+    finally:
+        con.unregister("_analysed")
 
 
 def theme_names(language: str) -> dict[str, str]:
