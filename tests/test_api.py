@@ -283,6 +283,11 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         return api["admin"].post("/channels/sms/messages", json={
             "sender": {"phone": number}, "text": text, "ts": "2026-01-02T10:00:00+01:00", **kw}).json()
 
+    def quieted() -> dict:
+        who = person()
+        api["admin"].post("/voice/quiet", json={"person": who})
+        return {"path": {"person": who}}
+
     def acting(**body: object) -> Callable[[], dict]:
         def build() -> dict:
             got = desk_case()
@@ -393,6 +398,8 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
          lambda: {"path": {"survey_id": "nps-relational"}, "json": {"persons": [person()]}}),
         ("GET", "/surveys/pending", "ingest", lambda: {"params": {"person": person()}}),
         ("POST", "/voice/quiet", "voice", lambda: {"json": {"person": person(), "reason": "asked by phone"}}),
+        ("DELETE", "/voice/quiet/{person}", "voice", quieted),
+        ("GET", "/surveys/invitations", "voice", lambda: {"params": {"person": person()}}),
         ("GET", "/voice/themes", "metrics", lambda: {}),
         ("GET", "/voice/verbatims", "metrics", lambda: {}),
         ("GET", "/voice/loop", "metrics", lambda: {}),

@@ -7,7 +7,7 @@ from parcours.desk import cases
 API = {
     # writing
     "receive", "reply", "note", "assign", "set_status", "set_priority", "set_routing", "hand_over", "close",
-    "open_case",
+    "open_case", "open_for_feedback",
     "merge", "split", "accept_link", "reject_link",
     # reading
     "get", "inbox", "history", "case_for_refs", "opportunities", "pipeline_totals", "describe",

@@ -91,6 +91,8 @@ def test_the_cap_per_period_holds_across_surveys(store):
     for day in (60, 40, 20):
         resolved_case(store, "ines@exemple.fr", at=NOW - timedelta(days=day))
         invitations.sweep(store, now=NOW - timedelta(days=day) + timedelta(minutes=5), rules=rules)
+        with store.write_lock, store.transaction() as con:  # delivered (as the e-mail delivery marks them)
+            con.execute("UPDATE survey_invitations SET status = 'sent', sent_at = created_at WHERE status = 'pending'")
     statuses = [(s, r) for _, s, r, *_ in invitations_of(store)]
     assert statuses[:2] == [("expired", None), ("expired", None)]  # asked (and not answered): they count
     assert statuses[2][0] == "skipped" and statuses[2][1].startswith("cap: 2 surveys")
@@ -199,10 +201,15 @@ def test_employees_answer_once_a_quarter_pseudonymously(store):
     employees.answer(store, "u2", "5", None, team_id="support", now=NOW)
     with pytest.raises(AnswerError, match="score: 12 is not on the scale"):
         employees.answer(store, "u3", "12", None, now=NOW)
-    assert store.query("SELECT count(*) FROM employee_answers WHERE voter_sha256 LIKE '%u1%'")[0][0] == 0
+    stored = " ".join(str(v) for row in store.query("SELECT * FROM employee_answers") for v in row)
+    assert "u1" not in stored and "u2" not in stored  # who answered is nowhere
     q4 = employees.enps(store, period="2026-Q4")[0]
     assert (q4["n"], q4["promoters"], q4["detractors"], q4["nps"]) == (2, 1, 1, 0.0)
-    assert [r["team"] for r in employees.enps(store, by_team=True)] == ["other"]  # under 5 answers: not shown apart
+    # teams under 5 answers are not shown apart, nor as an "other" that would be one team alone
+    assert employees.enps(store, by_team=True) == []
+    for i in range(5):
+        employees.answer(store, f"b{i}", "10", None, team_id="billing" if i < 3 else "shop", now=NOW)
+    assert [(r["team"], r["n"]) for r in employees.enps(store, by_team=True)] == [("other", 8)]  # 4 small teams
 
 
 def test_coverage_counts_the_silent_and_compares_them(store):
@@ -268,3 +275,51 @@ def test_the_invitation_mail_speaks_the_persons_language_with_one_link_per_score
     assert msg["List-Unsubscribe"] == f"<https://avis.example.fr/s/{'T' * 43}/stop>"
     assert [f"?score={s}" in html for s in range(11)] == [True] * 11 and "recommend us" in html
     assert msg["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_half_given_answer_waits_for_its_why_and_one_answer_opens_one_case(store):
+    case = resolved_case(store, "ines@exemple.fr")
+    invitations.sweep(store, now=NOW)
+    tok = token_of(store, case)
+    answers.give_score(store, tok, 2, now=NOW)
+    assert loop.sweep(store, now=NOW + timedelta(minutes=5)) == []          # the customer is still typing
+    stale = answers.invitation(store, tok)                                   # a second tab, read before the end
+    answers.give_comment(store, tok, "Colis perdu, personne ne rappelle.", now=NOW + timedelta(minutes=6),
+                         close_loop=False)
+    with pytest.raises(LinkError):                                           # it cannot write over the answer
+        answers._write_response(store, stale, NOW + timedelta(minutes=7), 9, None, "fr")
+    assert store.query("SELECT score FROM responses")[0][0] == 2
+    opened = loop.sweep(store, now=NOW + timedelta(minutes=8))              # the process died before its task
+    assert len(opened) == 1 and loop.sweep(store, now=NOW + timedelta(minutes=9)) == []
+    assert "Colis perdu" in cases.get(store, opened[0]).messages[0].body
+
+
+def test_unsubscribing_withdraws_waiting_links_and_follows_the_person_through_a_merge(store):
+    from parcours import persons
+
+    case = resolved_case(store, "ines@exemple.fr")
+    invitations.sweep(store, now=NOW)
+    pid = cases.get(store, case).case.person_id
+    answers.unsubscribe(store, token_of(store, case))
+    assert invitations.of_person(store, pid)[0]["status"] == "skipped"
+    with pytest.raises(LinkError):
+        answers.open_link(store, token_of(store, case), now=NOW)
+    # the same person under another address, merged into a new record: still quiet
+    other = resolved_case(store, "ines.pro@exemple.fr", at=NOW - timedelta(minutes=30))
+    kept = cases.get(store, other).case.person_id
+    persons.merge(store, kept, pid, actor="test", reason="same customer")
+    assert invitations.is_quiet(store, kept) == "unsubscribed from a survey link"
+    invitations.sweep(store, now=NOW + timedelta(minutes=1))
+    assert [(i["status"], i["reason"]) for i in invitations.of_person(store, kept)][0] == (
+        "skipped", "quiet list (unsubscribed from a survey link)")
+    assert invitations.let_speak(store, kept) and invitations.is_quiet(store, kept) is None
+
+
+def test_a_link_that_never_left_does_not_count_as_asking(store):
+    resolved_case(store, "ines@exemple.fr", at=NOW - timedelta(days=20))
+    invitations.sweep(store, now=NOW - timedelta(days=20) + timedelta(minutes=5))   # no relay: never sent
+    invitations.sweep(store, now=NOW - timedelta(days=1))                          # 14 days later: unsent
+    assert invitations_of(store)[0][1] == "unsent"
+    case = resolved_case(store, "ines@exemple.fr")
+    invitations.sweep(store, now=NOW)
+    assert invitations_of(store)[-1][:2] == (f"case:{case}", "pending")            # no cooldown from it

@@ -169,6 +169,12 @@ def move_rows(con: duckdb.DuckDBPyConnection, merge_map: str, merge_id_sql: str)
                         f"JOIN {merge_map} m ON {name}.person_id = m.merged")
             con.execute(f"UPDATE {name} SET person_id = m.kept FROM {merge_map} m "
                         f"WHERE {name}.person_id = m.merged")
+    # the surveys' own rows follow the person: an unsubscribe holds for the merged person too
+    con.execute(f"UPDATE survey_invitations SET person_id = m.kept FROM {merge_map} m "
+                f"WHERE survey_invitations.person_id = m.merged")
+    con.execute(f"INSERT INTO survey_quiet SELECT m.kept, q.reason, q.created_at, q.created_by FROM survey_quiet q "
+                f"JOIN {merge_map} m ON q.person_id = m.merged ON CONFLICT DO NOTHING")
+    con.execute(f"DELETE FROM survey_quiet WHERE person_id IN (SELECT merged FROM {merge_map})")
     con.execute(f"DELETE FROM persons WHERE person_id IN (SELECT merged FROM {merge_map})")
     resync_person_copies(con)
 

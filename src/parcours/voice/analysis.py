@@ -25,10 +25,12 @@ __all__ = ["ThemeRow", "analyse_one", "analyse_pending", "recent", "themes", "th
 BATCH = 20_000
 
 
-def analyse_one(text: str, language: str | None = None) -> Analysis:
+def analyse_one(text: str, language: str | None = None, *, default: str = "fr") -> Analysis:
+    """One comment read; ``language`` trusted when given, else detected (``default`` on a tie)."""
+    from parcours.text.language import detect_language
     from parcours.text.verbatims import analyse  # its lexicons load on first use, not at start-up
 
-    return analyse([text], [language] if language else None)[0]
+    return analyse([text], [language or detect_language(text, default)])[0]
 
 
 def write(con: duckdb.DuckDBPyConnection, response_ids: Sequence[str], found: Sequence[Analysis],
@@ -186,13 +188,16 @@ def tone(store: Store, *, start: datetime | None = None, end: datetime | None = 
          segment: str | None = None, metric: str | None = None) -> dict[str, Any]:
     """How the comments feel: counts by label and language, mean intensity of negative ones."""
     where, args = _where(start, end, channel, segment, metric)
-    rows = store.query(f"""SELECT a.label, a.language, count(*), avg(a.intensity) FROM verbatim_analysis a
+    rows = store.query(f"""SELECT a.label, a.language, count(*), sum(a.intensity) FROM verbatim_analysis a
                            JOIN responses r USING (response_id) WHERE {where} GROUP BY ALL""", args)
     out: dict[str, Any] = {"n": 0, "labels": {}, "languages": {}, "negative_intensity": None}
+    negative_sum = 0.0
     for label, lang, n, intensity in rows:
         out["n"] += n
         out["labels"][label] = out["labels"].get(label, 0) + n
         out["languages"][lang] = out["languages"].get(lang, 0) + n
         if label == "negative":
-            out["negative_intensity"] = intensity
+            negative_sum += intensity
+    if out["labels"].get("negative"):
+        out["negative_intensity"] = negative_sum / out["labels"]["negative"]
     return out

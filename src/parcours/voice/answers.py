@@ -27,7 +27,8 @@ from parcours.voice import analysis, invitations, loop, tokens
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import LANGUAGES, MAX_COMMENT_CHARS, AnswerError, Invitation, LinkError
 
-__all__ = ["flush_opens", "give_comment", "give_score", "invitation", "open_link", "response_id", "unsubscribe"]
+__all__ = ["flush_opens", "give_comment", "give_score", "invitation", "open_link", "response_id", "summary",
+           "unsubscribe"]
 
 _ANSWERED_ON = {"email": "email", "sms": "sms", "widget": "web"}
 _FIELDS = ("invitation_id", "survey_id", "person_id", "language", "channel", "status", "expires_at", "address",
@@ -108,10 +109,22 @@ def _score(inv: Invitation, raw: Any) -> float:
 
 
 def _write_response(store: Store, inv: Invitation, now: datetime, score: float | None, comment: str | None,
-                    language: str) -> str:
+                    language: str, found: Any = None) -> str:
+    """The answer as it stands, in one transaction; with ``found`` (the comment's analysis, or
+    the empty tuple for a why left blank) it is complete and the link is used up. The
+    invitation is claimed first: a link answered meanwhile (a double submit, another tab)
+    raises LinkError and writes nothing."""
     rid = response_id(inv.invitation_id)
     s = inv.survey
+    final = found is not None
     with store.write_lock, store.transaction() as con:
+        claimed = con.execute(
+            "UPDATE survey_invitations SET status = ?, response_id = ?, opened_at = coalesce(opened_at, ?), "
+            "answered_at = CASE WHEN ? THEN ? END WHERE invitation_id = ? AND status IN "
+            "('pending', 'sent', 'opened', 'partial') AND expires_at > ? RETURNING 1",
+            ["answered" if final else "partial", rid, now, final, now, inv.invitation_id, now]).fetchall()
+        if not claimed:
+            raise LinkError("answered", "this survey was already answered: thank you", inv.language)
         con.execute("DELETE FROM responses WHERE response_id = ?", [rid])
         con.execute("""INSERT INTO responses (response_id, person_id, ts, metric, score, scale_min, scale_max, comment,
                          language, case_id, event_id, survey_id, channel, agent_id, import_id)
@@ -123,8 +136,8 @@ def _write_response(store: Store, inv: Invitation, now: datetime, score: float |
                          agent_id, import_id) VALUES (?, ?, ?, ?, 'inbound', 'survey', NULL, ?, ?, 'survey')""",
                     [f"survey:{inv.invitation_id}", now, inv.person_id, _ANSWERED_ON[inv.channel], inv.case_id,
                      inv.agent_id])
-        con.execute("UPDATE survey_invitations SET status = 'partial', response_id = ?, opened_at = coalesce("
-                    "opened_at, ?) WHERE invitation_id = ?", [rid, now, inv.invitation_id])
+        if found:
+            analysis.write(con, [rid], [found], now)
     return rid
 
 
@@ -152,18 +165,26 @@ def give_comment(store: Store, token: str, comment: str | None, *, language: str
     lang = (language or inv.language or "fr").strip().lower()
     if lang not in LANGUAGES:
         raise AnswerError("language", f"language: {language!r:.20} is not one of {', '.join(LANGUAGES)}")
-    found = analysis.analyse_one(text) if text else None  # the comment may not be in the page's language
-    rid = _write_response(store, inv, now, inv.score, text, found.language if found else lang)
-    with store.write_lock, store.transaction() as con:
-        if found is not None:
-            analysis.write(con, [rid], [found], now)
-        con.execute("UPDATE survey_invitations SET status = 'answered', answered_at = ? WHERE invitation_id = ?",
-                    [now, inv.invitation_id])
+    # the comment may not be in the page's language; a word or two ("ok", "bad") keeps the page's
+    found = analysis.analyse_one(text, default=lang) if text else ()
+    rid = _write_response(store, inv, now, inv.score, text, found.language if found else lang, found)
     store.touch()
     done = replace(inv, status="answered", comment=text, response_id=rid)
     if close_loop:
         loop.consider(store, rid, now=now)
     return done
+
+
+def summary(store: Store, response_id: str, loop_case: str | None = None) -> dict[str, Any]:
+    """An answer as the ``voice.survey.answered`` webhook sends it."""
+    rows = store.query("""SELECT r.survey_id, r.metric, r.score, r.comment, r.language, r.person_id, r.case_id,
+                                 r.agent_id, r.channel, a.label, a.sentiment, a.themes
+                          FROM responses r LEFT JOIN verbatim_analysis a ON a.response_id = r.response_id
+                          WHERE r.response_id = ?""", [response_id])
+    keys = ("survey_id", "metric", "score", "comment", "language", "person_id", "case_id", "agent_id", "channel",
+            "label", "sentiment", "themes")
+    return {"response_id": response_id, **dict(zip(keys, rows[0] if rows else [None] * len(keys))),
+            "loop_case": loop_case}
 
 
 def unsubscribe(store: Store, token: str) -> Invitation:

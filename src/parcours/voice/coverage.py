@@ -95,7 +95,7 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
     silent = sorted(((pid, seg, n, failed) for kind, pid, n, failed, _, _, seg in rows if kind == "silent"),
                     key=lambda r: (-r[2], -r[3], r[0]))
     iw, ia = _period(start, end, "created_at")
-    inv = store.query(f"""SELECT count(*) FILTER (status NOT IN ('skipped', 'pending', 'failed')),
+    inv = store.query(f"""SELECT count(*) FILTER (sent_at IS NOT NULL OR opened_at IS NOT NULL),
                                  count(*) FILTER (status = 'answered'), count(*) FILTER (status = 'partial'),
                                  count(*) FILTER (status = 'skipped')
                           FROM survey_invitations WHERE {iw}""", ia)[0]

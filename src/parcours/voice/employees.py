@@ -90,6 +90,10 @@ def enps(store: Store, *, period: str | None = None, by_team: bool = False) -> l
         t = t.join(counts, "team_id", how="left")
         t = t.mutate(team=(t.k >= MIN_GROUP).ifelse(t.team_id.fill_null("—"), ibis.literal("other")))
         rows = voc.nps(t, by=["team"]).to_pyarrow().to_pylist()
+        # "other" folds the small teams together; small itself, or one team alone, it would name them
+        small = counts.filter(counts.k < MIN_GROUP).to_pyarrow().to_pylist()
+        if len(small) < 2 or sum(r["k"] for r in small) < MIN_GROUP:
+            rows = [r for r in rows if r["team"] != "other"]
     else:
         rows = voc.nps(t).to_pyarrow().to_pylist()
     return [r for r in rows if r["n"]]

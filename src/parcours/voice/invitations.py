@@ -28,7 +28,8 @@ from parcours.store import Store
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import ContactRules, Survey, VoiceError
 
-__all__ = ["Moment", "due_moments", "invite", "invite_persons", "keep_quiet", "sample", "sweep"]
+__all__ = ["Moment", "due_moments", "invite", "invite_persons", "is_quiet", "keep_quiet",
+           "let_speak", "of_person", "sample", "sweep"]
 
 ACTIVE = ("pending", "sent", "opened", "partial", "answered", "expired")  #: invitations that count as asking
 
@@ -211,11 +212,38 @@ def sample(store: Store, *, segment: str | None = None, active_days: int = 365, 
 
 
 def keep_quiet(store: Store, person_id: str, reason: str, *, actor: str) -> None:
-    """Put a person on the quiet list: no survey of any kind from now on."""
+    """Put a person on the quiet list: no survey of any kind from now on — those waiting to be
+    sent or answered are withdrawn (skipped, "quiet list")."""
     with store.write_lock, store.transaction() as con:
         con.execute("INSERT OR REPLACE INTO survey_quiet VALUES (?, ?, ?, ?)",
                     [person_id, reason, datetime.now(timezone.utc), actor])
+        con.execute("UPDATE survey_invitations SET status = 'skipped', reason = ? WHERE person_id = ? "
+                    "AND status IN ('pending', 'sent', 'opened')", [f"quiet list ({reason})", person_id])
     store.touch()
+
+
+def let_speak(store: Store, person_id: str) -> bool:
+    """Take a person off the quiet list (they asked to be surveyed again); False if not on it."""
+    with store.write_lock, store.transaction() as con:
+        gone = con.execute("DELETE FROM survey_quiet WHERE person_id = ? RETURNING 1", [person_id]).fetchall()
+    store.touch()
+    return bool(gone)
+
+
+def is_quiet(store: Store, person_id: str) -> str | None:
+    """Why a person is on the quiet list, or None."""
+    rows = store.query("SELECT reason FROM survey_quiet WHERE person_id = ?", [person_id])
+    return rows[0][0] if rows else None
+
+
+def of_person(store: Store, person_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """A person's invitations, newest first, with the rule that held back those skipped:
+    "why did she get no survey?" """
+    keys = ("invitation_id", "survey_id", "status", "reason", "channel", "case_id", "created_at", "sent_at",
+            "opened_at", "answered_at", "expires_at")
+    rows = store.query(f"SELECT {', '.join(keys)} FROM survey_invitations WHERE person_id = ? "
+                       f"ORDER BY created_at DESC LIMIT {int(limit)}", [person_id])
+    return [dict(zip(keys, r)) for r in rows]
 
 
 def sweep(store: Store, *, now: datetime | None = None, rules: ContactRules = ContactRules(),
@@ -228,6 +256,8 @@ def sweep(store: Store, *, now: datetime | None = None, rules: ContactRules = Co
         if got:
             done[s.survey_id] = got
     with store.write_lock, store.transaction() as con:
-        con.execute("UPDATE survey_invitations SET status = 'expired' WHERE status IN ('pending', 'sent', 'opened') "
-                    "AND expires_at <= ?", [now])
+        # a link that reached the person and was not answered in time is expired (it counted as
+        # asking); one that never left (no relay, a widget never shown) is unsent (it did not)
+        con.execute("UPDATE survey_invitations SET status = CASE WHEN status = 'pending' THEN 'unsent' "
+                    "ELSE 'expired' END WHERE status IN ('pending', 'sent', 'opened') AND expires_at <= ?", [now])
     return done

@@ -30,6 +30,7 @@ __all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "du
 ACTOR = "voice"
 PROBLEM_STATUSES = ("open", "investigating", "fixed", "wont_fix")
 MAX_AGE = timedelta(days=3)
+GRACE = timedelta(minutes=30)  #: how long a half-given survey answer waits for its why
 log = logging.getLogger(__name__)
 
 
@@ -56,7 +57,13 @@ def due(store: Store, response_id: str) -> str | None:
 
 def consider(store: Store, response_id: str, *, now: datetime | None = None) -> str | None:
     """Open the loop case this answer calls for (once); its id, or None."""
-    now = now or datetime.now(timezone.utc)
+    # under the write lock from the check to the record: the request's task and the sweep may
+    # both look at one answer, and only one may open its case
+    with store.write_lock:
+        return _consider_locked(store, response_id, now or datetime.now(timezone.utc))
+
+
+def _consider_locked(store: Store, response_id: str, now: datetime) -> str | None:
     # point reads (a join of whole tables would grow with every answer)
     if store.query("SELECT count(*) FROM voice_loops WHERE response_id = ?", [response_id])[0][0]:
         return None
@@ -105,17 +112,31 @@ def case_for(store: Store, response_id: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def sweep(store: Store, *, now: datetime | None = None, max_age: timedelta = MAX_AGE, limit: int = 200) -> list[str]:
-    """Loop cases for recent answers not looped yet (imported or arrived through the API)."""
+def sweep(store: Store, *, now: datetime | None = None, max_age: timedelta = MAX_AGE, limit: int = 200,
+          grace: timedelta = GRACE) -> list[str]:
+    """Loop cases for recent answers not looped yet (imported, arrived through the API, or the
+    process stopped before its task ran). A survey answer still being given (a score, the why
+    not yet sent) waits ``grace``: its comment says what the call-back is about."""
     now = now or datetime.now(timezone.utc)
     rows = store.query(f"""
         SELECT r.response_id FROM responses r LEFT JOIN verbatim_analysis a USING (response_id)
         WHERE r.ts >= ? AND r.person_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM survey_invitations v WHERE v.response_id = r.response_id
+                          AND v.status = 'partial' AND r.ts > ?)
           AND ((r.metric = 'nps' AND r.score <= 6) OR (r.metric = 'csat' AND r.score <= 2)
                OR (r.metric = 'ces' AND r.score <= 3) OR a.label = 'negative')
           AND NOT EXISTS (SELECT 1 FROM voice_loops l WHERE l.response_id = r.response_id)
-        ORDER BY r.ts LIMIT {int(limit)}""", [now - max_age])
-    return [cid for (rid,) in rows if (cid := consider(store, rid, now=now))]
+        ORDER BY r.ts LIMIT {int(limit)}""", [now - max_age, now - grace])
+    opened = []
+    for (rid,) in rows:
+        try:  # one answer that cannot be looped must not hold back the others
+            cid = consider(store, rid, now=now)
+        except Exception:
+            log.exception("voice: no loop case for answer %s", rid)
+            continue
+        if cid:
+            opened.append(cid)
+    return opened
 
 
 def closure(store: Store, *, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:

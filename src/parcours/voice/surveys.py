@@ -119,7 +119,7 @@ def save(store: Store, s: Survey, *, actor: str) -> Survey:
         con.execute("DELETE FROM surveys WHERE survey_id = ?", [s.survey_id])
         con.execute(f"INSERT INTO surveys ({', '.join(_COLUMNS)}, created_at, created_by) "
                     f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", [*_row(s), datetime.now(timezone.utc), actor])
-    store.memo.pop("surveys", None)
+    store.memo["surveys_version"] = store.memo.get("surveys_version", 0) + 1
     store.touch()
     return s
 
@@ -135,10 +135,11 @@ def install_defaults(store: Store) -> int:
 
 def get(store: Store, survey_id: str) -> Survey | None:
     """A survey by id (definitions are kept per store until one is saved: every page view reads one)."""
+    version = store.memo.get("surveys_version", 0)  # read first: a save meanwhile makes this copy stale
     kept = store.memo.get("surveys")
-    if kept is None:
-        kept = store.memo["surveys"] = {s.survey_id: s for s in listed(store)}
-    return kept.get(survey_id)
+    if kept is None or kept[0] != version:
+        kept = store.memo["surveys"] = (version, {s.survey_id: s for s in listed(store)})
+    return kept[1].get(survey_id)
 
 
 def listed(store: Store, *, active: bool | None = None) -> list[Survey]:

@@ -4,7 +4,7 @@ A token is an invitation's id (16 random bytes) and an HMAC-SHA256 of it under t
 own secret (``store_secrets``, made by migration 6), base64url: nobody can enumerate 128
 random bits, and nobody without the secret can sign one. The signature is checked before
 the store is asked, so a forged or mistyped link costs no query. The token itself is never
-stored: the server signs the id again when it sends a reminder. Expiry and single use live
+stored: the server signs the id again whenever it sends the link (a retry, the widget). Expiry and single use live
 on the invitation row (``answers.open_link``).
 
 >>> key = b"k" * 32

@@ -79,6 +79,24 @@ def pending(request: Request, person: str = Query(..., min_length=1, max_length=
     return delivery.pending_for(store, _person_id(store, person), base_url=request.app.state.public_url)
 
 
+@router.get("/surveys/invitations")
+def person_invitations(person: str = Query(..., min_length=1, max_length=500), store: Store = Depends(db),
+                       who: Principal = Depends(require("voice"))) -> Any:
+    """A person's invitations, newest first, each with its status and — when held back — the rule that held."""
+    pid = _person_id(store, person)
+    return {"person_id": pid, "quiet": invitations.is_quiet(store, pid),
+            "invitations": invitations.of_person(store, pid)}
+
+
+@router.delete("/voice/quiet/{person}")
+def unquiet(person: str, store: Store = Depends(db), who: Principal = Depends(require("voice"))) -> Any:
+    """Take a person off the quiet list (they asked to be surveyed again)."""
+    pid = _person_id(store, person)
+    if not invitations.let_speak(store, pid):
+        raise HTTPException(404, f"{person!r} is not on the quiet list")
+    return {"person_id": pid, "quiet": None}
+
+
 @router.post("/voice/quiet", status_code=201)
 def quiet(body: QuietIn, store: Store = Depends(db), who: Principal = Depends(require("voice"))) -> Any:
     """Keep a person out of every survey (the quiet list)."""

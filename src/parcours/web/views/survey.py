@@ -78,8 +78,11 @@ def score(request: Request, token: str, score: str | None = Form(None)) -> Any:
     except LinkError as exc:
         return _link_error(request, exc)
     except AnswerError as exc:
-        return _form(request, answers.open_link(store, token), token, 422, step="score", error=str(exc),
-                     error_field=exc.field, chosen=score)
+        try:
+            return _form(request, answers.open_link(store, token), token, 422, step="score", error=str(exc),
+                         error_field=exc.field, chosen=score)
+        except LinkError as gone:  # answered or expired meanwhile (another tab)
+            return _link_error(request, gone)
     finally:
         store.close()
     return RedirectResponse(f"/s/{token}" + (f"?lang={request.query_params['lang']}"
@@ -95,8 +98,11 @@ def why(request: Request, background: BackgroundTasks, token: str, comment: str 
     except LinkError as exc:
         return _link_error(request, exc)
     except AnswerError as exc:  # the text typed comes back with the reason: nothing lost
-        return _form(request, answers.open_link(store, token), token, 422, step="why", error=str(exc),
-                     error_field=exc.field, comment=comment)
+        try:
+            return _form(request, answers.open_link(store, token), token, 422, step="why", error=str(exc),
+                         error_field=exc.field, comment=comment)
+        except LinkError as gone:
+            return _link_error(request, gone)
     finally:
         store.close()
     # the loop case is opened once the customer has the answer (the runner's sweep catches any
@@ -107,11 +113,13 @@ def why(request: Request, background: BackgroundTasks, token: str, comment: str 
 
 
 def _close_loop(request: Request, response_id: str | None) -> None:
+    """After the response: the loop case if the answer calls for one, and the webhook event."""
     if response_id is None:
         return
     store = _store(request)
     try:
-        loop.consider(store, response_id)
+        case_id = loop.consider(store, response_id)
+        request.app.state.webhooks.emit("voice.survey.answered", answers.summary(store, response_id, case_id))
     finally:
         store.close()
 
@@ -131,7 +139,14 @@ def thanks(request: Request, token: str) -> Any:
 
 @router.get("/s/{token}/stop", response_class=HTMLResponse)
 def stop_form(request: Request, token: str) -> Any:
-    return _page(request, _lang(request), step="stop", token=token)
+    store = _store(request)
+    try:
+        inv = answers.invitation(store, token)
+    except LinkError as exc:
+        return _link_error(request, exc)
+    finally:
+        store.close()
+    return _page(request, _lang(request, inv), step="stop", token=token)
 
 
 @router.post("/s/{token}/stop", response_class=HTMLResponse)
