@@ -87,10 +87,13 @@ def _due(store: Store, channel: str, limit: int) -> list[tuple[Any, ...]]:
 
 
 def _mark(store: Store, invitation_id: str, status: str, reason: str | None, now: datetime) -> None:
+    """A pending invitation sent (or failed); by key only (see answers._write_response)."""
     with store.write_lock, store.transaction() as con:
+        row = con.execute("SELECT status FROM survey_invitations WHERE invitation_id = ?", [invitation_id]).fetchone()
+        if row is None or row[0] != "pending":
+            return
         con.execute("UPDATE survey_invitations SET status = ?, reason = ?, sent_at = CASE WHEN ? = 'sent' THEN ? "
-                    "ELSE sent_at END WHERE invitation_id = ? AND status = 'pending'",
-                    [status, reason, status, now, invitation_id])
+                    "ELSE sent_at END WHERE invitation_id = ?", [status, reason, status, now, invitation_id])
 
 
 def deliver(store: Store, *, base_url: str, mail: Any = None, webhooks: Any = None,

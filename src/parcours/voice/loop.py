@@ -57,13 +57,7 @@ def due(store: Store, response_id: str) -> str | None:
 
 def consider(store: Store, response_id: str, *, now: datetime | None = None) -> str | None:
     """Open the loop case this answer calls for (once); its id, or None."""
-    # under the write lock from the check to the record: the request's task and the sweep may
-    # both look at one answer, and only one may open its case
-    with store.write_lock:
-        return _consider_locked(store, response_id, now or datetime.now(timezone.utc))
-
-
-def _consider_locked(store: Store, response_id: str, now: datetime) -> str | None:
+    now = now or datetime.now(timezone.utc)
     # point reads (a join of whole tables would grow with every answer)
     if store.query("SELECT count(*) FROM voice_loops WHERE response_id = ?", [response_id])[0][0]:
         return None
@@ -92,12 +86,16 @@ def _consider_locked(store: Store, response_id: str, now: datetime) -> str | Non
         f"(case {case_id})" if case_id else None) if x)
     urgent = label == "negative" and intensity is not None and intensity >= 0.6 and score is not None and \
         metric == "nps" and score <= 3
-    c = cases.open_for_feedback(store, pid, actor=ACTOR, channel=channel or "web", subject=subject[:200], note=note,
-                                topic=theme or "feedback", priority="urgent" if urgent else "high",
-                                follow_up_of=case_id, owner=agent, ts=now)
-    with store.write_lock, store.transaction() as con:
-        con.execute("INSERT INTO voice_loops VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [response_id, c.case_id, why, now])
+    # checked again and recorded under the write lock: the request's task and the sweep may both
+    # look at one answer, and only one may open its case (the reads above stay outside the lock)
+    with store.write_lock:
+        if store.query("SELECT count(*) FROM voice_loops WHERE response_id = ?", [response_id])[0][0]:
+            return None
+        c = cases.open_for_feedback(store, pid, actor=ACTOR, channel=channel or "web", subject=subject[:200],
+                                    note=note, topic=theme or "feedback", priority="urgent" if urgent else "high",
+                                    follow_up_of=case_id, owner=agent, ts=now)
+        with store.transaction() as con:
+            con.execute("INSERT INTO voice_loops VALUES (?, ?, ?, ?)", [response_id, c.case_id, why, now])
     if c.assignee is None:
         try:
             routing.route(store, c.case_id, ts=now)
