@@ -22,7 +22,7 @@ from typing import Any
 
 from parcours.desk import cases, routing
 from parcours.store import Store
-from parcours.voice.model import VoiceError
+from parcours.voice.model import UNHAPPY, VoiceError
 
 __all__ = ["PROBLEM_STATUSES", "Problem", "case_for", "closure", "consider", "due", "problems", "reason",
            "save_problem", "sweep"]
@@ -37,11 +37,11 @@ log = logging.getLogger(__name__)
 def reason(metric: str, score: float | None, label: str | None, intensity: float | None = None) -> str | None:
     """Why this answer calls for a call-back, or None."""
     if score is not None:
-        if metric == "nps" and score <= 6:
+        if metric == "nps" and score <= UNHAPPY["nps"]:
             return f"NPS detractor ({score:g}/10)"
-        if metric == "csat" and score <= 2:
+        if metric == "csat" and score <= UNHAPPY["csat"]:
             return f"low CSAT ({score:g}/5)"
-        if metric == "ces" and score <= 3:
+        if metric == "ces" and score <= UNHAPPY["ces"]:
             return f"high effort (CES {score:g}/7)"
     if label == "negative":
         return "negative comment" + (" (strongly felt)" if intensity is not None and intensity >= 0.6 else "")
@@ -121,8 +121,8 @@ def sweep(store: Store, *, now: datetime | None = None, max_age: timedelta = MAX
         WHERE r.ts >= ? AND r.person_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM survey_invitations v WHERE v.response_id = r.response_id
                           AND v.status = 'partial' AND r.ts > ?)
-          AND ((r.metric = 'nps' AND r.score <= 6) OR (r.metric = 'csat' AND r.score <= 2)
-               OR (r.metric = 'ces' AND r.score <= 3) OR a.label = 'negative')
+          AND (r.score <= CASE r.metric {" ".join(f"WHEN '{m}' THEN {v}" for m, v in UNHAPPY.items())} END
+               OR a.label = 'negative')
           AND NOT EXISTS (SELECT 1 FROM voice_loops l WHERE l.response_id = r.response_id)
         ORDER BY r.ts LIMIT {int(limit)}""", [now - max_age, now - grace])
     opened = []

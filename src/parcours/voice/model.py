@@ -6,11 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["CHANNELS", "LANGUAGES", "METRIC_SCALES", "TRIGGERS", "AnswerError", "ContactRules", "Invitation",
-           "LinkError", "Survey", "VoiceError"]
+__all__ = ["CHANNELS", "HAPPY", "LANGUAGES", "METRIC_SCALES", "TRIGGERS", "UNHAPPY", "AnswerError",
+           "ContactRules", "Invitation", "LinkError", "Survey", "VoiceError", "score_tone"]
 
 #: Fixed scales (NPS is always 0–10, Reichheld 2003); a custom question states its own.
 METRIC_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+#: Scores that call for a call-back (NPS detractors; CSAT 1–2; CES 1–3: "not easy") and the
+#: scores of the happy (NPS promoters; CSAT 4–5; CES 5–7), on the fixed scales
+UNHAPPY = {"nps": 6, "csat": 2, "ces": 3}
+HAPPY = {"nps": 9, "csat": 4, "ces": 5}
+
+
+def score_tone(metric: str, score: float | None) -> str:
+    """"lo", "mid" or "hi": how a score reads (a detractor, a passive, a promoter and the like)."""
+    if score is None or metric not in UNHAPPY:
+        return "mid"
+    return "lo" if score <= UNHAPPY[metric] else "hi" if score >= HAPPY[metric] else "mid"
+
+
 #: What sends a survey: ``relational`` every ``period_days`` to active customers; the others
 #: right after the moment they name (transactional). ``touchpoint`` takes a touchpoint kind.
 TRIGGERS = ("relational", "case_resolved", "purchase", "delivery", "bot_session", "touchpoint")

@@ -4,7 +4,7 @@ app's widget), the quiet list, and what the comments say (themes, verbatims, loo
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, time, timezone
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,6 +16,7 @@ from parcours.store import Store
 from parcours.voice import analysis, coverage, delivery, invitations, loop, surveys
 from parcours.voice.model import VoiceError
 from parcours.web.deps import db, require
+from parcours.web.views.filters import day_start
 
 router = APIRouter(tags=["voice"])
 
@@ -35,10 +36,6 @@ def _person_id(store: Store, identifier: str) -> str:
     if pid is None:
         raise HTTPException(404, f"no person known by {identifier!r}")
     return pid
-
-
-def _utc(d: date | None) -> datetime | None:
-    return datetime.combine(d, time.min, timezone.utc) if d else None
 
 
 @router.get("/surveys")
@@ -111,7 +108,7 @@ def themes(lang: str = Query("fr", pattern="^(fr|en)$"), start: date | None = Qu
            who: Principal = Depends(require("metrics"))) -> Any:
     """Themes of the comments: mentions, negative and positive counts, NPS of those who mention them, examples."""
     return [{**asdict(t), "negative_share": t.negative_share}
-            for t in analysis.themes(store, language=lang, start=_utc(start), end=_utc(end))]
+            for t in analysis.themes(store, language=lang, start=day_start(start), end=day_start(end))]
 
 
 @router.get("/voice/verbatims")
@@ -127,7 +124,7 @@ def verbatims(theme: str | None = Query(None, max_length=60),
 def closure(start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
             store: Store = Depends(db), who: Principal = Depends(require("metrics"))) -> Any:
     """Loop cases opened from answers: count, closure rate and time; problems tracked."""
-    return {**loop.closure(store, start=_utc(start), end=_utc(end)),
+    return {**loop.closure(store, start=day_start(start), end=day_start(end)),
             "problems": [asdict(p) for p in loop.problems(store)]}
 
 
@@ -135,4 +132,4 @@ def closure(start: date | None = Query(None, alias="from"), end: date | None = Q
 def silent(start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
            store: Store = Depends(db), who: Principal = Depends(require("metrics"))) -> Any:
     """Who answers, who never does, and the non-response bias note's figures."""
-    return coverage.coverage(store, start=_utc(start), end=_utc(end))
+    return coverage.coverage(store, start=day_start(start), end=day_start(end))

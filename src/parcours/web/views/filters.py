@@ -4,7 +4,7 @@ report they select (one cached report per filter set, shared by every dashboard 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,6 +44,11 @@ class PageFilters:
         kw = {"from": self.start, "to": self.end, "channel": self.channel, "segment": self.segment,
               "stage": self.stage}
         return urlencode({k: str(v) for k, v in kw.items() if v})
+
+
+def day_start(d: date | None) -> datetime | None:
+    """Midnight UTC of a day given by a filter (periods are [from, to) in UTC)."""
+    return datetime.combine(d, time.min, timezone.utc) if d else None
 
 
 def _day(text: str | None) -> date | None:

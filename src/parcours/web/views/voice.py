@@ -8,7 +8,6 @@ problems (``/voice/problems``), and the employees' own quarterly answer (``/voic
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -17,27 +16,15 @@ from fastapi.responses import RedirectResponse
 from parcours.auth import Principal
 from parcours.store import Store
 from parcours.voice import analysis, coverage, employees, loop, surveys
-from parcours.voice.model import AnswerError, VoiceError
+from parcours.voice.model import AnswerError, VoiceError, score_tone
 from parcours.web.deps import check_csrf, db, page_user
 from parcours.web.render import language, render
-from parcours.web.views.filters import PageFilters, page_filters, page_report
+from parcours.web.views.filters import PageFilters, day_start, page_filters, page_report
 from parcours.web.views.overview import trend_specs
 
 router = APIRouter()
 SURVEYS = ("nps", "csat", "ces")
 LABELS = ("negative", "neutral", "positive")
-
-
-def _utc(d: date | None) -> datetime | None:
-    return datetime.combine(d, time.min, timezone.utc) if d else None
-
-
-def tone(metric: str, score: float | None) -> str:
-    """lo / mid / hi, to colour a score (detractor, passive, promoter and the like)."""
-    if score is None:
-        return "mid"
-    lo, hi = {"nps": (6, 9), "csat": (2, 4), "ces": (3, 5)}.get(metric, (0, 1e9))
-    return "lo" if score <= lo else "hi" if score >= hi else "mid"
 
 
 @router.get("/voice")
@@ -49,7 +36,8 @@ def voice(request: Request, f: PageFilters = Depends(page_filters),
     lang = language(request)
     metric = metric if metric in SURVEYS else None
     label = label if label in LABELS else None
-    sel: dict[str, Any] = {"start": _utc(f.start), "end": _utc(f.end), "channel": f.channel, "segment": f.segment}
+    sel: dict[str, Any] = {"start": day_start(f.start), "end": day_start(f.end), "channel": f.channel,
+                           "segment": f.segment}
     return render(request, "voice.html", rep=rep, filters=f, **trend_specs(rep, lang),
                   verbatims=analysis.recent(store, **sel, metric=metric, theme=theme, label=label, limit=limit),
                   themes=analysis.themes(store, **sel, metric=metric, language=lang),
@@ -58,7 +46,7 @@ def voice(request: Request, f: PageFilters = Depends(page_filters),
                   closing=loop.closure(store, start=sel["start"], end=sel["end"]),
                   problems=loop.problems(store), enps=employees.enps(store),
                   silent=coverage.coverage(store, start=sel["start"], end=sel["end"]),
-                  metric=metric, theme=theme, label=label, surveys=SURVEYS, labels=LABELS, tone=tone, limit=limit,
+                  metric=metric, theme=theme, label=label, surveys=SURVEYS, labels=LABELS, tone=score_tone, limit=limit,
                   theme_names=analysis.theme_names(lang))
 
 
