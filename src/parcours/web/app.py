@@ -31,6 +31,7 @@ from parcours.ingest.live import Writer
 from parcours.store import Store
 from parcours.voice import surveys
 from parcours.voice.delivery import VoiceRunner
+from parcours.voice.model import LinkError
 from parcours.web.deps import LoginRequired
 from parcours.web.figures import Figures
 from parcours.web.files import BodyLimit
@@ -123,6 +124,12 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     async def to_login(request: Request, exc: LoginRequired) -> Any:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(LinkError)
+    async def unusable_link(request: Request, exc: LinkError) -> Any:
+        from parcours.web.views.survey import link_error
+
+        return link_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def unreadable(request: Request, exc: RequestValidationError) -> Any:
