@@ -32,7 +32,6 @@ import json
 import platform
 import re
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from processes import commit  # benchmarks/ is the script's directory
 from scipy import sparse
 
 from parcours.desk.bot import THRESHOLD, Answer, Bot, Handoff
@@ -227,14 +227,6 @@ def sweep(kb: KnowledgeBase, outcomes: Sequence[Outcome]) -> list[dict[str, floa
 
 def by_split(outcomes: Sequence[Outcome], split: str) -> list[Outcome]:
     return [o for o in outcomes if split == "all" or o.item.split == split]
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=HERE, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def r3(x: float) -> float:

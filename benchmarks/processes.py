@@ -1,7 +1,8 @@
 """Measuring a benchmark step: one command in its own process, its wall time and peak memory.
 
-Shared by run.py and metrics.py. The parent stays small (stdlib only here): Linux counts the
-parent's resident size at fork into the child's ``ru_maxrss``, so it is recorded beside.
+Shared by run.py and metrics.py (``commit`` by bot.py and verbatims.py too). The parent stays
+small (stdlib only here): Linux counts the parent's resident size at fork into the child's
+``ru_maxrss``, so it is recorded beside.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ import time
 from typing import Any
 
 PARCOURS = [sys.executable, "-m", "parcours.cli"]
+
+
+def commit() -> str:
+    """The short hash of the code measured ("unknown" outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__)), check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def measure(cmd: list[str], label: str, stdout: Any = None) -> dict[str, Any]:

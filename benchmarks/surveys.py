@@ -43,7 +43,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from web import PARCOURS, WORK, Server, _Connections, summary, wait_figures  # noqa: E402
+from web import WORK, Server, _Connections, summary, wait_figures  # noqa: E402
+from web import world as web_world  # noqa: E402
 
 HERE = Path(__file__).parent
 SURVEY = "nps-case"  # e-mail channel, NPS 0–10
@@ -53,19 +54,8 @@ COMMENTS = ["Livraison en retard et personne pour me répondre.", "Très bon acc
 
 
 def world(persons: int, reuse: bool) -> Path:
-    """The demo world (``parcours generate`` + ``parcours import``), as `web.world` builds it but
-    in its own file: `web.py` keeps a 100,000-person world under a fixed name."""
-    base = WORK / "surveys_world.duckdb"
-    if reuse and base.exists():
-        return base
-    WORK.mkdir(exist_ok=True)
-    files = WORK / "surveys_world"
-    shutil.rmtree(files, ignore_errors=True)
-    base.unlink(missing_ok=True)
-    subprocess.run([*PARCOURS, "generate", "--persons", str(persons), "--out", str(files)], check=True)
-    subprocess.run([*PARCOURS, "--db", str(base), "import", *map(str, sorted(files.glob("*.parquet")))],
-                   check=True, stdout=subprocess.DEVNULL)
-    return base
+    """The demo world as `web.world` builds it, in its own file (`web.py` keeps a 100,000-person one)."""
+    return web_world(persons, reuse, name="surveys_world")
 
 
 def invite(db: Path, n: int) -> tuple[list[str], dict]:

@@ -25,13 +25,13 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from processes import commit  # benchmarks/ is the script's directory
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -44,14 +44,6 @@ from parcours.text.verbatims import analyse, discover  # noqa: E402
 OUT = HERE / "verbatims_results.json"
 N = 100_000
 RUNS = 2
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=HERE, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def machine() -> dict[str, object]:

@@ -53,12 +53,13 @@ def summary(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(pct(ms, 99), 2), "max_ms": round(max(ms), 2), "mean_ms": round(statistics.mean(ms), 2)}
 
 
-def world(persons: int, reuse: bool) -> Path:
-    base = WORK / "web_world.duckdb"
+def world(persons: int, reuse: bool, name: str = "web_world") -> Path:
+    """The demo world (``parcours generate`` + ``parcours import``) in ``WORK/<name>.duckdb``."""
+    base = WORK / f"{name}.duckdb"
     if reuse and base.exists():
         return base
     WORK.mkdir(exist_ok=True)
-    files = WORK / "web_world"
+    files = WORK / name
     shutil.rmtree(files, ignore_errors=True)
     base.unlink(missing_ok=True)
     subprocess.run([*PARCOURS, "generate", "--persons", str(persons), "--out", str(files)], check=True)
