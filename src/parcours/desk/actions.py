@@ -294,6 +294,17 @@ def _opportunity(o: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def _opened_by_us(store: Store, con: duckdb.DuckDBPyConnection, person_id: str, channel: str, when: datetime,
+                  subject: str | None, text: str | None, topic: str | None, priority: str, actor: str,
+                  follow_up_of: str | None) -> Case:
+    """A new case the company opens (not a customer's contact), version 1, with its link terms
+    and the SLA policy of its priority, team and channel."""
+    c = _open(con, person_id, channel, when, subject, _topic(topic), None)
+    return replace(c, priority=priority, follow_up_of=follow_up_of, version=1, updated_at=when, updated_by=actor,
+                   link_terms=tuple(linking.merge_terms(linking.terms(f"{subject or ''} {text or ''}"))),
+                   sla_snapshot=clocks.policy_for(store.path, priority, c.team_id, channel).snapshot())
+
+
 def open_case(store: Store, person: str, agent_id: str, *, channel: str, subject: str, body: str,
               topic: str | None = None, priority: str = "normal", follow_up_of: str | None = None,
               ts: datetime | None = None) -> Posted:
@@ -311,11 +322,8 @@ def open_case(store: Store, person: str, agent_id: str, *, channel: str, subject
             raise NotFoundError(f"no person known by {person!r}")
         if follow_up_of is not None:
             _load(con, _resolve_merged(con, follow_up_of))
-        c = _open(con, pid, chan, when, subj, _topic(topic), None)
-        c = replace(c, priority=prio, assignee=agent_id, status="pending", follow_up_of=follow_up_of,
-                    first_response_at=when, last_agent_at=when, version=1, updated_at=when, updated_by=agent_id,
-                    link_terms=tuple(linking.merge_terms(linking.terms(f"{subj} {text}"))),
-                    sla_snapshot=clocks.policy_for(store.path, prio, c.team_id, chan).snapshot())
+        c = replace(_opened_by_us(store, con, pid, chan, when, subj, text, topic, prio, agent_id, follow_up_of),
+                    assignee=agent_id, status="pending", first_response_at=when, last_agent_at=when)
         mid = _add_message(con, c.case_id, when, "agent", chan, True, agent_id, text)
         _write(con, c, new=True)
         _event(con, c.case_id, 1, when, agent_id, "opened", {"channel": chan, "by": agent_id,
@@ -340,14 +348,12 @@ def open_for_feedback(store: Store, person_id: str, *, actor: str, channel: str,
     prio = _choice(priority, "priority", PRIORITIES)
     when = _ts(ts)
     with store.write_lock, store.transaction() as con:
-        c = _open(con, person_id, chan, when, subj, _topic(topic), None)
-        c = replace(c, priority=prio, follow_up_of=follow_up_of, waiting_since=when, version=1, updated_at=when,
-                    updated_by=actor, link_terms=tuple(linking.merge_terms(linking.terms(f"{subj} {text}"))),
-                    sla_snapshot=clocks.policy_for(store.path, prio, c.team_id, chan).snapshot())
+        c = replace(_opened_by_us(store, con, person_id, chan, when, subj, text, topic, prio, actor, follow_up_of),
+                    waiting_since=when)
         events: list[tuple[str, dict[str, Any]]] = [("opened", {"channel": chan, "by": actor,
                                                                  "follow_up_of": follow_up_of})]
         known = owner is not None and con.execute("SELECT count(*) FROM agents WHERE agent_id = ? AND "
-                                                  "disabled_at IS NULL", [owner]).fetchone()[0]
+                                                  "disabled_at IS NULL", [owner]).fetchall()[0][0]
         if known:
             c, more = _assigned(con, c, owner, when)
             events += more
