@@ -40,6 +40,13 @@ def resolved_case(store: Store, email: str, *, at: datetime = NOW - timedelta(ho
     return r.case_id
 
 
+def survey_link(store: Store, email: str) -> tuple[str, str]:
+    """A case of this person resolved an hour ago, the survey swept: (case, the link's token)."""
+    case = resolved_case(store, email)
+    invitations.sweep(store, now=NOW)
+    return case, token_of(store, case)
+
+
 def invitations_of(store: Store) -> list[tuple]:
     return store.query("SELECT trigger_key, status, reason, address, agent_id FROM survey_invitations "
                        "ORDER BY created_at, trigger_key")
@@ -99,9 +106,7 @@ def test_the_cap_per_period_holds_across_surveys(store):
 
 
 def test_a_link_cannot_be_forged_guessed_reused_or_used_late(store):
-    case = resolved_case(store, "ines@exemple.fr")
-    invitations.sweep(store, now=NOW)
-    tok = token_of(store, case)
+    case, tok = survey_link(store, "ines@exemple.fr")
     key = tokens.link_key(store)
     inv_id = tokens.invitation_of(key, tok)
     forged = tokens.token_for(b"another secret".ljust(32, b"!"), inv_id)  # right id, wrong key
@@ -125,9 +130,7 @@ def test_a_link_cannot_be_forged_guessed_reused_or_used_late(store):
 
 
 def test_bad_answers_get_the_field_and_the_reason_and_lose_nothing(store):
-    case = resolved_case(store, "ines@exemple.fr")
-    invitations.sweep(store, now=NOW)
-    tok = token_of(store, case)
+    case, tok = survey_link(store, "ines@exemple.fr")
     for bad, why in (("11", "not on the scale"), ("-1", "not on the scale"), ("7.5", "not on the scale"),
                      ("sept", "choose a number"), ("", "choose a number"), ("nan", "not on the scale")):
         with pytest.raises(AnswerError) as e:
@@ -149,9 +152,7 @@ def test_bad_answers_get_the_field_and_the_reason_and_lose_nothing(store):
 
 
 def test_a_detractor_opens_one_loop_case_owned_by_the_agent_with_an_sla(store):
-    case = resolved_case(store, "ines@exemple.fr")
-    invitations.sweep(store, now=NOW)
-    tok = token_of(store, case)
+    case, tok = survey_link(store, "ines@exemple.fr")
     answers.give_score(store, tok, 2, now=NOW)
     answers.give_comment(store, tok, "Colis perdu et personne ne rappelle jamais. Très déçue !", now=NOW)
     rid = answers.response_id(tokens.invitation_of(tokens.link_key(store), tok))
@@ -172,9 +173,7 @@ def test_a_detractor_opens_one_loop_case_owned_by_the_agent_with_an_sla(store):
 
 
 def test_a_promoter_with_a_kind_word_opens_nothing(store):
-    case = resolved_case(store, "ines@exemple.fr")
-    invitations.sweep(store, now=NOW)
-    tok = token_of(store, case)
+    case, tok = survey_link(store, "ines@exemple.fr")
     answers.give_score(store, tok, 10, now=NOW)
     answers.give_comment(store, tok, "Parfait, conseillère très aimable et efficace", now=NOW)
     assert store.query("SELECT count(*) FROM voice_loops")[0][0] == 0
@@ -278,9 +277,7 @@ def test_the_invitation_mail_speaks_the_persons_language_with_one_link_per_score
 
 
 def test_a_half_given_answer_waits_for_its_why_and_one_answer_opens_one_case(store):
-    case = resolved_case(store, "ines@exemple.fr")
-    invitations.sweep(store, now=NOW)
-    tok = token_of(store, case)
+    case, tok = survey_link(store, "ines@exemple.fr")
     answers.give_score(store, tok, 2, now=NOW)
     assert loop.sweep(store, now=NOW + timedelta(minutes=5)) == []          # the customer is still typing
     stale = answers.invitation(store, tok)                                   # a second tab, read before the end
