@@ -155,13 +155,12 @@ class VoiceRunner:
     """The voice of the customer's background work in the served process (see the module)."""
 
     def __init__(self, store: Store, *, base_url: str, mail: Any = None, webhooks: Any = None,
-                 every_s: float = 15.0, rules: ContactRules = ContactRules(),
-                 on_round: Callable[[dict[str, Any]], object] | None = None) -> None:
+                 every_s: float = 15.0, rules: ContactRules = ContactRules()) -> None:
         self.store, self.base_url, self.mail, self.webhooks = store, base_url, mail, webhooks
-        self.every_s, self.rules, self.on_round = every_s, rules, on_round
+        self.every_s, self.rules = every_s, rules
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parcours-voice", daemon=True)
-        self.last: dict[str, Any] = {}
+        self.last: dict[str, Any] = {}  #: what the latest round did, for /health
 
     def start(self) -> VoiceRunner:
         self._thread.start()
@@ -197,7 +196,5 @@ class VoiceRunner:
         try:
             while not self._stop.wait(self.every_s):
                 self.last = self.run_once(view)
-                if self.on_round is not None:
-                    self.on_round(self.last)
         finally:
             view.close()

@@ -49,11 +49,11 @@ def default_spool(db: Path) -> Path:
 
 
 def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings | None = None,
-               public_url: str | None = None, voice_every_s: float | None = None) -> FastAPI:
+               public_url: str | None = None) -> FastAPI:
     """The app on the store ``db``; ``mail`` (else ``PARCOURS_MAIL_DOMAIN``… from the environment)
     turns on the desk's e-mail channel: the SMTP listener and the outbox. ``public_url`` (else
     ``PARCOURS_PUBLIC_URL``, else http://127.0.0.1:8000) is where customers open survey links;
-    ``voice_every_s`` (else ``PARCOURS_VOICE_EVERY_S``, 15 s) paces the surveys' background work."""
+    ``PARCOURS_VOICE_EVERY_S`` (15 s) paces the surveys' background work."""
     store = Store(db)
     mail = mail or MailSettings.from_env()
     public_url = (public_url or os.environ.get("PARCOURS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
@@ -66,7 +66,7 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
         runner = automations.Runner(store, on_sla_event=sla_watch.to_webhooks(app.state.webhooks)).start()
         # surveys invited and delivered, comments analysed, unhappy answers looped to the desk
         voice = VoiceRunner(store, base_url=public_url, mail=mail, webhooks=app.state.webhooks,
-                            every_s=voice_every_s or float(os.environ.get("PARCOURS_VOICE_EVERY_S", 15))).start()
+                            every_s=float(os.environ.get("PARCOURS_VOICE_EVERY_S", 15))).start()
         app.state.voice = voice
         yield
         voice.stop()
@@ -114,7 +114,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
         outbox = app.state.outbox
         return {"status": "ok", "store": str(store.path), "schema_version": store.schema_version,
                 "queued_batches": app.state.writer.queued(), "figures_computing": app.state.figures.computing,
-                "mail": outbox.status() if outbox is not None else None, "chat": app.state.chat.stats()}
+                "mail": outbox.status() if outbox is not None else None, "chat": app.state.chat.stats(),
+                "voice": getattr(app.state, "voice", None) and app.state.voice.last}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:
