@@ -247,6 +247,23 @@ def stamp() -> dict:
             "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
 
 
+def invitation_wave(db: Path, n: int) -> dict:
+    """A relational wave on the run's copy: ``n`` persons invited at once to another survey
+    (what `parcours surveys send` or the API does; the rules checked, the rows written)."""
+    from parcours.store import Store
+    from parcours.voice import invitations
+    from parcours.voice.model import ContactRules
+
+    with Store(db) as store:
+        persons = [r[0] for r in store.query("SELECT DISTINCT person_id FROM identities WHERE kind = 'email' "
+                                             "ORDER BY person_id LIMIT ?", [n])]
+        t0 = time.perf_counter()
+        invitations.invite_persons(store, "nps-relational", persons, rules=ContactRules(cooldown=timedelta(0),
+                                                                                          cap=10**6))
+        took = time.perf_counter() - t0
+    return {"persons": len(persons), "seconds": round(took, 2), "per_s": round(len(persons) / took)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--persons", type=int, default=20_000)
@@ -270,6 +287,9 @@ def main() -> None:
     toks, info = invite(base_db, args.invitations)  # before any server: it would be the store's only writer
     shutil.copy(base_db, db)
     shutil.rmtree(WORK / "surveys_run.duckdb.spool", ignore_errors=True)
+    wave = invitation_wave(db, args.invitations)
+    print(f"a wave of {wave['persons']:,} invitations (another survey) in {wave['seconds']} s "
+          f"({wave['per_s']:,}/s)", flush=True)
     n = int(args.rate * args.seconds)
     warm_n = int(args.rate * args.warmup)
     need = int((n + warm_n) * (1 - why_share - args.post_share * 0.8)) + args.sequential + 100
@@ -305,7 +325,7 @@ def main() -> None:
     print(f"  requests over 100 ms, by second of the run: {slow or 'none'}")
     run = {**st, "machine": mach, "world": info, "rate_per_s": args.rate, "seconds": args.seconds,
            "requests": n, "mix": mix, "comment_step": why, "open_loop": opened, "slow_by_second": slow,
-           "cpu_during_open_loop": server_cpu,
+           "cpu_during_open_loop": server_cpu, "invitation_wave": wave,
            "closed_loop": closed | {"customers": args.sequential}, "target_p95_ms": 100,
            "target_met": all(v["p95_ms"] <= 100 for v in opened.values())}
     print(f"target p95 ≤ 100 ms (every request type): {'met' if run['target_met'] else 'NOT met'}")
