@@ -25,6 +25,8 @@ CASE_STATUSES = ("new", "open", "pending", "resolved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 AUTHORS = ("customer", "agent", "bot", "system")
 METRICS = ("nps", "csat", "ces", "custom")
+#: What a company promises a customer (seed 003, Gartner: "keep your promises").
+PROMISE_KINDS = ("delivery", "callback", "first_response", "resolution", "refund", "appointment", "other")
 IDENTITY_KINDS = ("email", "phone", "social", "app", "crm")
 
 #: Score scales fixed by the published definitions (NPS: Reichheld 2003; CSAT 1–5;
@@ -225,10 +227,29 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         needs_person=True,
         extra_rules=("score within the scale; NPS is always 0–10",),
     ),
+    Table(
+        "promises", "Promises made to customers (a delivery date, a callback time, an SLA) and "
+        "whether they were kept.", ("promise_id",),
+        (
+            Column("promise_id", "id", "Promise id; a later row with the same id updates it (kept_at).",
+                   required=True),
+            *_who(),
+            Column("made_at", "timestamp", "When the promise was made.", required=True),
+            Column("kind", "enum", "What was promised.", required=True, values=PROMISE_KINDS),
+            Column("channel", "enum", "Channel the promise was made on.", values=CHANNELS),
+            Column("due_at", "timestamp", "When it is due.", required=True),
+            Column("kept_at", "timestamp", "When it was fulfilled; empty while it is not."),
+            Column("order_id", "id", "Order the promise is about."),
+            Column("case_id", "id", "Case the promise is about."),
+            Column("detail", "text", "What was said (\"delivered by Friday\", \"we call you back at 3 pm\")."),
+        ),
+        needs_person=True,
+        extra_rules=("due_at must not be before made_at",),
+    ),
 )}
 
 #: Tables a user imports, in the order that lets identities settle first.
-IMPORT_ORDER = ("persons", "identities", "cases", "touchpoints", "messages", "orders", "responses")
+IMPORT_ORDER = ("persons", "identities", "cases", "touchpoints", "messages", "orders", "responses", "promises")
 
 
 def table(name: str) -> Table:

@@ -19,9 +19,15 @@ from parcours.store.sql import scalar
 SYSTEM_COLUMNS = (("import_id", "VARCHAR"),)
 
 
-def canonical_ddl(name: str) -> str:
+#: The canonical tables of the first release: migrations 1 and 2 made these (a table added to
+#: the contract later gets its own migration).
+FIRST_TABLES = ("persons", "identities", "touchpoints", "cases", "messages", "orders", "responses")
+
+
+def canonical_ddl(name: str, *, storage: bool = False) -> str:
+    """CREATE TABLE of a canonical table; ``storage``: enums as DuckDB ENUM types (as migration 2 left them)."""
     t = TABLES[name]
-    cols = [f"{c.name} {c.sql}{' NOT NULL' if c.required else ''}" for c in t.columns]
+    cols = [f"{c.name} {c.storage if storage else c.sql}{' NOT NULL' if c.required else ''}" for c in t.columns]
     cols += [f"{n} {typ}" for n, typ in SYSTEM_COLUMNS]
     # No PRIMARY KEY: uniqueness of natural keys is enforced by the importer with
     # set-based anti-joins, which is much cheaper than an ART index on 10M strings.
@@ -29,7 +35,7 @@ def canonical_ddl(name: str) -> str:
 
 
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
-    for name in TABLES:
+    for name in FIRST_TABLES:
         con.execute(canonical_ddl(name))
     con.execute("""
         CREATE TABLE imports (
@@ -53,7 +59,7 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _v2(con: duckdb.DuckDBPyConnection) -> None:
-    for name, t in TABLES.items():
+    for name, t in ((n, TABLES[n]) for n in FIRST_TABLES):
         for c in t.columns:
             if c.type == "enum":
                 con.execute(f"ALTER TABLE {name} ALTER COLUMN {c.name} SET DATA TYPE {c.storage}")
@@ -247,6 +253,61 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    # promises made to customers: a canonical table (imported, generated, written by the desk)
+    con.execute(canonical_ddl("promises", storage=True))
+    # managers' rules: a condition on a subject (an event as it is stored, or a state swept in
+    # time) and an action; ``source`` 'file' for rules loaded from a TOML file under version control
+    con.execute("""
+        CREATE TABLE rules (
+          rule_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, subject VARCHAR NOT NULL, condition VARCHAR NOT NULL,
+          action VARCHAR NOT NULL, params JSON, practice VARCHAR, enabled BOOLEAN NOT NULL DEFAULT false,
+          enabled_at TIMESTAMPTZ, repeat_after_s DOUBLE, source VARCHAR NOT NULL, created_by VARCHAR,
+          created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+          last_error VARCHAR, last_error_at TIMESTAMPTZ
+        )""")
+    # every firing with its reason; (rule, subject, round) unique: a subject fires a rule once per
+    # round (a repeat rule's round is the period it fired in)
+    con.execute("""
+        CREATE TABLE rule_firings (
+          firing_id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, subject_key VARCHAR NOT NULL, round BIGINT NOT NULL,
+          person_id VARCHAR, case_id VARCHAR, event_ts TIMESTAMPTZ, stored_at TIMESTAMPTZ, fired_at TIMESTAMPTZ NOT NULL,
+          reason VARCHAR, action VARCHAR NOT NULL, status VARCHAR NOT NULL, result VARCHAR, error VARCHAR,
+          UNIQUE (rule_id, subject_key, round)
+        )""")
+    # a team told by a rule (shown in the desk)
+    con.execute("""
+        CREATE TABLE notifications (
+          notification_id VARCHAR PRIMARY KEY, team_id VARCHAR, rule_id VARCHAR, firing_id VARCHAR,
+          person_id VARCHAR, case_id VARCHAR, message VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+          read_at TIMESTAMPTZ, read_by VARCHAR
+        )""")
+    # proactive contacts: queued by rules, sent or held back by the contact-pressure budget
+    con.execute("""
+        CREATE TABLE outreach (
+          outreach_id VARCHAR PRIMARY KEY, person_id VARCHAR NOT NULL, practice VARCHAR NOT NULL,
+          rating DOUBLE NOT NULL, channel VARCHAR NOT NULL, rule_id VARCHAR, firing_id VARCHAR, body VARCHAR,
+          created_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL, reason VARCHAR, decided_at TIMESTAMPTZ
+        )""")
+    # churn risk: trained models (the fitted object, pickled) and each person's latest score
+    con.execute("""
+        CREATE TABLE churn_models (
+          model_id VARCHAR PRIMARY KEY, trained_at TIMESTAMPTZ NOT NULL, as_of TIMESTAMPTZ, horizon_days INTEGER,
+          persons BIGINT, metrics JSON, model BLOB NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE churn_scores (
+          person_id VARCHAR PRIMARY KEY, model_id VARCHAR NOT NULL, scored_at TIMESTAMPTZ NOT NULL,
+          risk DOUBLE NOT NULL, reasons JSON, clv DOUBLE
+        )""")
+    # the Temkin self-assessment: one row per answer to a statement
+    con.execute("""
+        CREATE TABLE maturity_answers (
+          assessment_id VARCHAR NOT NULL, answered_at TIMESTAMPTZ NOT NULL, answered_by VARCHAR,
+          statement VARCHAR NOT NULL, competency VARCHAR NOT NULL, score INTEGER NOT NULL
+        )""")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -262,6 +323,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "web chat conversations kept across restarts", _v5),
     Migration(6, "voice of the customer: surveys, invitations, quiet list, verbatim analysis, loops, problems, "
                  "employee answers", _v6),
+    Migration(7, "acting before the problem: promises, rules and their firings, notifications, outreach, "
+                 "churn models and scores, maturity self-assessment", _v7),
 )
 
 
