@@ -66,4 +66,4 @@ def test_export_to_a_parquet_lake(tmp_path, cli, db):
     with Store(db) as s:
         paths = s.export_parquet(tmp_path / "lake")
     assert duckdb.connect().execute(f"SELECT count(*) FROM '{paths['touchpoints']}'").fetchone()[0] == 7
-    assert set(paths) == {"persons", "identities", "touchpoints", "cases", "messages", "orders", "responses"}
+    assert set(paths) == {"persons", "identities", "touchpoints", "cases", "messages", "orders", "responses", "promises"}

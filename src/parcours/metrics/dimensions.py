@@ -22,7 +22,7 @@ class NotSliceable(ValueError):
 
 
 def time_column(table: Any) -> str:
-    for c in ("ts", "opened_at", "created_at"):
+    for c in ("ts", "opened_at", "made_at", "created_at"):
         if c in table.columns:
             return c
     raise NotSliceable("no time column")
