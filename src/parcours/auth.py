@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "desk": frozenset({"admin", "agent"}),          # work cases: inbox, replies, notes, assignment
     "desk.admin": frozenset({"admin"}),             # teams, agents, SLA policies
     "voice": frozenset({"admin", "analyst"}),       # surveys on and off, problems (the outer loop)
+    "act": frozenset({"admin", "analyst"}),         # rules, outreach, churn models, maturity, what-if
     "admin": frozenset({"admin"}),
 }
 
