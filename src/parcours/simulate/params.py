@@ -6,7 +6,7 @@ Rates are per person-year unless said otherwise; times are in seconds or days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Persons per chunk. Fixed (not a parameter of the output): chunk ``k`` always holds
 #: persons ``k*CHUNK .. (k+1)*CHUNK-1`` and draws from ``numpy.random.default_rng([seed, k])``.
@@ -121,3 +121,18 @@ NPS_WAVE_DAYS = 91                                 # quarterly waves
 P_ANSWER_NPS = 0.35
 P_SKIP_NPS = 0.02
 P_COMMENT = {"neg": 0.60, "neu": 0.30, "pos": 0.40}
+
+
+@dataclass(frozen=True)
+class Tweaks:
+    """Changes planted on purpose in a generated world (to check that an analysis finds them):
+    ``resolve`` adds to the probability that a contact on a channel resolves the issue
+    (``{"chat": 0.10}``: chat resolves 10 points more), ``give_up`` to the probability of
+    giving up after an unresolved contact on it. Channels are the support chain's
+    (sisyphus.SUPPORT); probabilities are clipped to [0, 1]."""
+
+    resolve: dict[str, float] = field(default_factory=dict)
+    give_up: dict[str, float] = field(default_factory=dict)
+
+
+NO_TWEAKS = Tweaks()

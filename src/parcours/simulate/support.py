@@ -131,8 +131,9 @@ class Episodes:
 
 
 def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues,
-             kindness: np.ndarray) -> Episodes:
+             kindness: np.ndarray, tweaks: P.Tweaks = P.NO_TWEAKS) -> Episodes:
     """Run the channel chain for every issue; contacts stop at the window end."""
+    resolve_p, give_up_p = _tweaked(S.RESOLVE, tweaks.resolve), _tweaked(S.GIVE_UP, tweaks.give_up)
     group = people.band[iss.p] * 4 + people.social[iss.p] * 2 + people.app[iss.p]
     first_cum = np.array([S.first_channel_p(g // 4, bool(g // 2 % 2), bool(g % 2))
                           for g in range(20)]).cumsum(axis=1)
@@ -153,7 +154,7 @@ def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues
         if not len(active):
             break
         row, nxt, t_next, out = _contacts(rng, clock, ch, t, next_cum[sgroup[active], ch], step,
-                                          kindness)
+                                          kindness, resolve_p, give_up_p)
         row["ep"] = active
         for name, value in row.items():
             rows[name].append(value)
@@ -170,15 +171,26 @@ def simulate(rng: np.random.Generator, people: People, clock: Clock, iss: Issues
     return ep
 
 
+def _tweaked(base: np.ndarray, delta: dict[str, float]) -> np.ndarray:
+    """Per-channel probabilities with the planted changes (unknown channel: an error, not a no-op)."""
+    if not delta:
+        return base
+    unknown = sorted(set(delta) - set(S.SUPPORT))
+    if unknown:
+        raise ValueError(f"unknown support channel(s) {', '.join(unknown)}; known: {', '.join(S.SUPPORT)}")
+    return np.clip(base + np.array([delta.get(name, 0.0) for name in S.SUPPORT]), 0.0, 1.0)
+
+
 def _contacts(rng: np.random.Generator, clock: Clock, c: np.ndarray, t: np.ndarray,
-              next_cum: np.ndarray, step: int, kindness: np.ndarray
+              next_cum: np.ndarray, step: int, kindness: np.ndarray,
+              resolve_p: np.ndarray = S.RESOLVE, give_up_p: np.ndarray = S.GIVE_UP,
               ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """One contact of each active episode: outcome, durations, agent, and what comes next."""
     m = len(c)
     u = rng.random((6, m))
-    resolved = u[0] < S.RESOLVE[c]
+    resolved = u[0] < resolve_p[c]
     reopen = resolved & (u[1] < S.REOPEN)
-    give = ~resolved & ((u[1] < S.GIVE_UP[c]) | (step == P.MAX_CONTACTS - 1))
+    give = ~resolved & ((u[1] < give_up_p[c]) | (step == P.MAX_CONTACTS - 1))
     nxt = np.where(reopen, c, _draw(next_cum, u[2]))
     go_on = reopen | (~resolved & ~give)
     transfer = go_on & ~resolved & (((c == S.PHONE) & (nxt == S.PHONE) & (u[3] < P_TRANSFER_PHONE))

@@ -51,9 +51,9 @@ _BODIES = pa.array(MESSAGE_BODIES, type=pa.string())
 
 def generate(out_dir: Path, *, persons: int = 20_000, days: int = 365, seed: int = 42,
              fmt: Literal["parquet", "csv"] = "parquet", start: date = date(2025, 1, 1),
-             progress: Callable[[int], None] | None = None) -> dict[str, int]:
+             progress: Callable[[int], None] | None = None, tweaks: P.Tweaks = P.NO_TWEAKS) -> dict[str, int]:
     """Writes persons/cases/touchpoints/messages/orders/responses as <table>.parquet (or .csv)
-    into out_dir; returns rows per table.
+    into out_dir; returns rows per table. ``tweaks``: changes planted on purpose (params.Tweaks).
 
     Also writes the ground truth of identities to ``out_dir/_truth/identities.parquet``
     (kind, value as the importer normalises it, person_id). Rows other than persons carry
@@ -70,7 +70,7 @@ def generate(out_dir: Path, *, persons: int = 20_000, days: int = 365, seed: int
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out_dir = Path(out_dir)
     (out_dir / "_truth").mkdir(parents=True, exist_ok=True)
-    world = _World(Clock(start, days), seed)
+    world = _World(Clock(start, days), seed, tweaks)
     counts = dict.fromkeys(TABLES, 0)
     with _Writers(out_dir, fmt) as writers:
         for k in range(-(-persons // P.CHUNK)):
@@ -122,8 +122,8 @@ class _Counters:
 class _World:
     """World-level state (seed, agents, id counters) and the generation of one chunk."""
 
-    def __init__(self, clock: Clock, seed: int) -> None:
-        self.clock, self.seed = clock, seed
+    def __init__(self, clock: Clock, seed: int, tweaks: P.Tweaks = P.NO_TWEAKS) -> None:
+        self.clock, self.seed, self.tweaks = clock, seed, tweaks
         world_rng = np.random.default_rng([seed, 2**32 - 1])
         self.key = int(world_rng.integers(0, 2**62))
         self.kindness = world_rng.normal(0, P.AGENT_KINDNESS_SD, P.AGENTS)
@@ -137,7 +137,8 @@ class _World:
         people = make_people(rng, n, k * P.CHUNK, clock, self.key)
         buys = buy_till_you_die(rng, people, clock)
         ful = fulfil(rng, clock, buys)
-        episodes = simulate(rng, people, clock, issues(rng, people, clock, buys, ful), self.kindness)
+        episodes = simulate(rng, people, clock, issues(rng, people, clock, buys, ful), self.kindness,
+                            self.tweaks)
         leave = leave_times(rng, people, episodes)
         cancel = np.where(rng.random(n) < P.P_CANCEL_ON_DROPOUT,
                           buys.dropout + rng.exponential(45 * DAY, n), np.inf)
