@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parcours.schema import CHANNELS
+from parcours.schema import CHANNELS, PROMISE_KINDS
 
 from . import params as P
 from . import texts
@@ -128,11 +128,21 @@ def fulfil(rng: np.random.Generator, clock: Clock, buys: Purchases) -> Fulfilmen
     return Fulfilment(delivered, promised, late, shipped, returned, refunded, refund_cents)
 
 
+@dataclass
+class Sold:
+    """What the commerce touchpoints said, for the tables built from purchases."""
+
+    ids: dict[str, np.ndarray]          # identifier selectors of each purchase (orders, delivery promises)
+    returns: np.ndarray                 # purchase rows returned
+    return_channel: np.ndarray          # channel code of each return
+    return_ids: dict[str, np.ndarray]   # identifier selectors of each return (refund promises)
+
+
 def emit_commerce(rng: np.random.Generator, people: People, buys: Purchases, ful: Fulfilment,
-                  events: Events) -> dict[str, np.ndarray]:
+                  events: Events) -> Sold:
     """Purchase, payment, shipping, delivery, return and refund touchpoints.
 
-    Returns the identifier selectors of each purchase (for the orders table).
+    Returns the identifiers each purchase and return was made with (orders, promises).
     """
     p, t, ch = buys.p, buys.t, buys.channel
     m = len(p)
@@ -153,11 +163,11 @@ def emit_commerce(rng: np.random.Generator, people: People, buys: Purchases, ful
     ret = np.flatnonzero(~np.isnan(ful.returned))
     rch = np.where(rng.random(len(ret)) < 0.35, CH["store"], CH["web"])
     rp = p[ret]
-    events.add(rp, ful.returned[ret], ch=rch, kind=KIND["return"], stage=STAGE["use"],
-               ids=identify(people, rng, rp, rch, logged_in=np.ones(len(ret), bool)))
+    ret_ids = identify(people, rng, rp, rch, logged_in=np.ones(len(ret), bool))
+    events.add(rp, ful.returned[ret], ch=rch, kind=KIND["return"], stage=STAGE["use"], ids=ret_ids)
     _notify(rng, people, events, rp, ful.refunded[ret], CH["email"], "transactional",
             texts.REFUND, STAGE["use"])
-    return ids
+    return Sold(ids, ret, rch, ret_ids)
 
 
 def _rows(ids: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -185,3 +195,63 @@ def _notify(rng: np.random.Generator, people: People, events: Events, p: np.ndar
     events.add(p, t, ch=ch, dir=OUTBOUND, kind=KIND["notification"], stage=stage,
                text=CATALOGUE.codes(group, people.lang[p], which),
                ids=identify(people, rng, p, ch, email_slot=email_slot))
+
+
+# --- promises ------------------------------------------------------------------------------
+#: Refunds are promised within the legal limit: 14 days from the withdrawal (French Code de la
+#: consommation, art. L221-24; EU directive 2011/83, art. 13).
+REFUND_DAYS = 14
+#: ``detail`` of the promises, by language (texts.LANGS order); the date follows the delivery one.
+DELIVERY_BY = ("Livraison au plus tard le ", "Delivery by ")
+REFUND_WITHIN = ("Remboursement sous 14 jours", "Refund within 14 days")
+DELIVERY, REFUND = PROMISE_KINDS.index("delivery"), PROMISE_KINDS.index("refund")
+
+
+@dataclass
+class Promised:
+    """The retailer's promises in a chunk: a delivery date per shipped order (made at the
+    purchase, on its channel) and a refund per return (made at the return, on its channel)."""
+
+    order: np.ndarray         # purchase row the promise is about
+    p: np.ndarray             # person (chunk index)
+    kind: np.ndarray          # code in PROMISE_KINDS
+    made: np.ndarray          # window seconds, whole
+    due: np.ndarray
+    kept: np.ndarray          # nan while not kept at the window end
+    channel: np.ndarray       # code in CHANNELS
+    ids: dict[str, np.ndarray]
+    due_day: np.ndarray       # local day number of a delivery date (for its detail), else nan
+
+
+def promise(clock: Clock, buys: Purchases, ful: Fulfilment, sold: Sold) -> Promised:
+    """Delivery and refund promises, with no random draw of their own (every other table of
+    the world stays byte-identical).
+
+    A delivery promise is a *date*: "delivered by <the promised local day>", due at its last
+    second (Paris time); kept when the parcel arrives by then. A parcel delivered on the
+    promised day is on time, a late one (``params.P_LATE``) arrives 1.5–9 days later: so the
+    share kept recovers 1 − P_LATE. A refund is promised within :data:`REFUND_DAYS` of the
+    return. ``kept`` is the delivery or refund time, or nan if it falls after the window.
+    """
+    end = clock.end
+    ship = np.flatnonzero(~np.isnan(ful.shipped))
+    day, _, _ = clock.local(ful.promised[ship])
+    d_due = clock.from_local(day + 1, np.zeros(len(ship))) - 1          # 23:59:59 local
+    d_kept = ful.delivered[ship]
+    ret = sold.returns
+    inside = ful.returned[ret] < end
+    ret, r_channel = ret[inside], sold.return_channel[inside]
+    r_made = np.floor(ful.returned[ret])
+    r_kept = ful.refunded[ret]
+    kept = np.floor(np.r_[d_kept, r_kept])
+    return Promised(
+        order=np.r_[ship, ret],
+        p=buys.p[np.r_[ship, ret]],
+        kind=np.r_[np.full(len(ship), DELIVERY), np.full(len(ret), REFUND)],
+        made=np.r_[np.floor(buys.t[ship]), r_made],
+        due=np.r_[d_due, r_made + REFUND_DAYS * DAY],
+        kept=np.where(kept < end, kept, np.nan),
+        channel=np.r_[buys.channel[ship], r_channel],
+        ids={k: np.r_[v[ship], sold.return_ids[k][inside]] for k, v in sold.ids.items()},
+        due_day=np.r_[day, np.full(len(ret), np.nan)],
+    )

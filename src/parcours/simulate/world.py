@@ -16,16 +16,18 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from parcours.schema import AUTHORS, CASE_STATUSES, CHANNELS, PRIORITIES, arrow_schema
+from parcours.schema import AUTHORS, CASE_STATUSES, CHANNELS, PRIORITIES, PROMISE_KINDS, arrow_schema
 
 from . import params as P
 from . import texts
 from ._arrow import floats, ints, join, money, number_ids, pick, timestamps
 from .clock import DAY, Clock
-from .commerce import Fulfilment, Purchases, buy_till_you_die, emit_commerce, fulfil
+from .commerce import (DELIVERY_BY, REFUND_WITHIN, Fulfilment, Promised, Purchases, buy_till_you_die, emit_commerce,
+                       fulfil, promise)
 from .events import Events, assemble
 from .journeys import emit_journeys, emit_leaving
 from .people import TRUTH_SCHEMA, People, make_people
@@ -44,7 +46,7 @@ from .support import (
 )
 from .surveys import METRICS, SCALES, VERBATIMS, Answers, answer, commented, survey_ids
 
-TABLES = ("persons", "cases", "touchpoints", "messages", "orders", "responses")
+TABLES = ("persons", "cases", "touchpoints", "messages", "orders", "responses", "promises")
 AGENT_IDS = number_ids("A", np.arange(1, P.AGENTS + 1), 3)
 _BODIES = pa.array(MESSAGE_BODIES, type=pa.string())
 
@@ -52,7 +54,7 @@ _BODIES = pa.array(MESSAGE_BODIES, type=pa.string())
 def generate(out_dir: Path, *, persons: int = 20_000, days: int = 365, seed: int = 42,
              fmt: Literal["parquet", "csv"] = "parquet", start: date = date(2025, 1, 1),
              progress: Callable[[int], None] | None = None, tweaks: P.Tweaks = P.NO_TWEAKS) -> dict[str, int]:
-    """Writes persons/cases/touchpoints/messages/orders/responses as <table>.parquet (or .csv)
+    """Writes persons/cases/touchpoints/messages/orders/responses/promises as <table>.parquet (or .csv)
     into out_dir; returns rows per table. ``tweaks``: changes planted on purpose (params.Tweaks).
 
     Also writes the ground truth of identities to ``out_dir/_truth/identities.parquet``
@@ -62,7 +64,7 @@ def generate(out_dir: Path, *, persons: int = 20_000, days: int = 365, seed: int
 
     >>> counts = generate(Path("/tmp/world"), persons=1_000)   # doctest: +SKIP
     >>> sorted(counts)                                          # doctest: +SKIP
-    ['cases', 'messages', 'orders', 'persons', 'responses', 'touchpoints']
+    ['cases', 'messages', 'orders', 'persons', 'promises', 'responses', 'touchpoints']
     """
     if persons < 1 or days < 1:
         raise ValueError("persons and days must be positive")
@@ -148,7 +150,7 @@ class _World:
         buys, ful = _take_purchases(buys, ful, kept)
 
         events = Events()
-        order_ids = emit_commerce(rng, people, buys, ful, events)
+        sold = emit_commerce(rng, people, buys, ful, events)
         contacts = emit_contacts(rng, people, episodes, events)
         emit_journeys(rng, people, clock, buys, stop, events)
         emit_leaving(rng, people, leave, cancel, clock, events)
@@ -158,13 +160,16 @@ class _World:
         case_no = _numbering(episodes.p, episodes.contacts.t[episodes.first], self.next.case)
         case_ids = number_ids("T", case_no + 1, 8)
         tp = assemble(events, people, clock, case_ids, AGENT_IDS, self.next.event)
+        order_no = _numbering(buys.p, buys.t, self.next.order)
+        self.next.order += len(order_no)
         tables = {
             "persons": people.table,
             "cases": self._cases(rng, people, episodes, contacts["ids"], case_no),
             "touchpoints": tp.table,
             "messages": self._messages(rng, people, episodes, contacts["said"], case_no, case_ids),
-            "orders": self._orders(people, buys, ful, order_ids),
+            "orders": self._orders(people, buys, ful, sold.ids, order_no),
             "responses": self._responses(rng, people, answers, case_ids, tp.number),
+            "promises": self._promises(people, promise(clock, buys, ful, sold), order_no),
             "_truth": people.truth,
         }
         self.next.event += tp.table.num_rows
@@ -214,9 +219,7 @@ class _World:
             pick(_BODIES, m["body"][order]),
         ], schema=arrow_schema("messages"))
 
-    def _orders(self, people: People, buys: Purchases, ful: Fulfilment, ids: dict) -> pa.Table:
-        no = _numbering(buys.p, buys.t, self.next.order)
-        self.next.order += len(no)
+    def _orders(self, people: People, buys: Purchases, ful: Fulfilment, ids: dict, no: np.ndarray) -> pa.Table:
         refund = np.flatnonzero(~np.isnan(ful.refunded) & (ful.refunded < self.clock.end))
         rows = np.r_[np.arange(len(no)), refund]
         is_refund = np.r_[np.zeros(len(no), bool), np.ones(len(refund), bool)]
@@ -236,6 +239,32 @@ class _World:
             pick(["EUR"], np.zeros(n, np.int64)),
             pick(CHANNELS, buys.channel[rows]),
         ], schema=arrow_schema("orders"))
+
+    def _promises(self, people: People, pr: Promised, order_no: np.ndarray) -> pa.Table:
+        """One row per promise, keyed by its order: ``P00000001-D`` (delivery), ``-R`` (refund)."""
+        order = np.lexsort((pr.kind, pr.made, order_no[pr.order]))
+        n = len(order)
+        ts = self.clock.epoch
+        kept = pr.kept[order]
+        lang = people.lang[pr.p[order]].astype(np.int64)
+        is_refund = pr.kind[order] == PROMISE_KINDS.index("refund")
+        day = pa.array(np.nan_to_num(pr.due_day[order]).astype(np.int32), pa.date32())
+        when = pc.strftime(day, format="%d/%m/%Y")
+        when = pc.if_else(pa.array(lang == 0), when, pc.strftime(day, format="%Y-%m-%d"))
+        detail = pc.if_else(pa.array(is_refund), pick(REFUND_WITHIN, lang), join(pick(DELIVERY_BY, lang), when))
+        return pa.Table.from_arrays([
+            join(number_ids("P", order_no[pr.order[order]] + 1, 8), pick(["-D", "-R"], is_refund.astype(np.int64))),
+            pa.nulls(n, pa.string()),
+            *_identifiers(people, {k: v[order] for k, v in pr.ids.items()}),
+            timestamps(ts(pr.made[order])),
+            pick(PROMISE_KINDS, pr.kind[order]),
+            pick(CHANNELS, pr.channel[order]),
+            timestamps(ts(pr.due[order])),
+            timestamps(ts(kept), ~np.isnan(kept)),
+            number_ids("O", order_no[pr.order[order]] + 1, 8),
+            pa.nulls(n, pa.string()),
+            detail,
+        ], schema=arrow_schema("promises"))
 
     def _responses(self, rng: np.random.Generator, people: People, a: Answers, case_ids: pa.Array,
                    event_number: np.ndarray) -> pa.Table:
