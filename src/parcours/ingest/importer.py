@@ -27,12 +27,12 @@ from parcours.schema import IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
 from parcours.store.sql import scalar
 
-#: Tables whose rows describe something that changes (a case's status): a newer version
-#: of a stored key replaces it. Events (touchpoints, orders, answers, messages) never change:
-#: a different row under a stored key is a conflict and goes to quarantine.
-MUTABLE = {"persons", "cases", "identities"}
+#: Tables whose rows describe something that changes (a case's status, a promise kept): a newer
+#: version of a stored key replaces it. Events (touchpoints, orders, answers, messages) never
+#: change: a different row under a stored key is a conflict and goes to quarantine.
+MUTABLE = {"persons", "cases", "identities", "promises"}
 TS_COLUMN = {"persons": "created_at", "touchpoints": "ts", "cases": "opened_at", "orders": "ts",
-             "responses": "ts"}
+             "responses": "ts", "promises": "made_at"}
 
 Progress = Callable[[str, float], None]  # (step, percent of that step)
 

@@ -43,7 +43,7 @@ from parcours.schema import IMPORT_ORDER, TABLES
 from parcours.store import Store
 
 #: tables other systems may write through the API
-INGEST_TABLES = ("touchpoints", "orders", "responses")
+INGEST_TABLES = ("touchpoints", "orders", "responses", "promises")
 MAX_BATCH = 10_000
 MAX_GROUP_ROWS = 50_000
 MAX_PAUSE_S = 1.0

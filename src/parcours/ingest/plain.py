@@ -53,6 +53,8 @@ def plainly_valid(table: str, row: Any, *, now: datetime | None = None) -> bool:
             return False
     if tbl.needs_person and all(row.get(c) is None for c in ("person_id", *IDENTIFIER_COLUMNS)):
         return False
+    if table == "promises":
+        return _promise_ok(row)
     return table != "responses" or _answer_ok(row)
 
 
@@ -142,3 +144,8 @@ def _answer_ok(row: dict[str, Any]) -> bool:
     if not isinstance(score, (int, float)) or isinstance(score, bool):
         return False
     return lo <= score <= hi
+
+
+def _promise_ok(row: dict[str, Any]) -> bool:
+    """The promises table's own rule: due_at not before made_at (both already plain timestamps)."""
+    return datetime.fromisoformat(row["due_at"]) >= datetime.fromisoformat(row["made_at"])

@@ -238,6 +238,8 @@ def _table_rules(tbl: Table) -> list[Check]:
                            lit("no person: give person_id or one of " + ", ".join(IDENTIFIER_COLUMNS))))
     if tbl.name == "cases":
         rules.append(Check("t_closed_at < t_opened_at", "closed_at", lit("closed_at is before opened_at")))
+    if tbl.name == "promises":
+        rules.append(Check("t_due_at < t_made_at", "due_at", lit("due_at is before made_at")))
     if tbl.name == "responses":
         lo, hi = scale_sql("min"), scale_sql("max")
         rules += [
