@@ -242,6 +242,7 @@ def default_sections() -> dict[str, Callable[..., Any]]:
         "value": lambda t, start, end: partial(value_of, value_inputs(t["orders"], end)),
         "loyalty": loyalty_section,
         "service": service_section,
+        "promises": promises_section,
     }
 
 
@@ -308,6 +309,24 @@ def service_section(t: dict[str, Any], start: date | None, end: date | None) -> 
         got = [_flag(r) for r in rows(expr)]
         out[name] = got if name.endswith("_by_channel") else (got[0] if got else {"n": 0, "small_n": True})
     return out
+
+
+def promises_section(t: dict[str, Any], start: date | None, end: date | None) -> dict[str, Any]:
+    """Promises kept on time, overall, by kind and by channel (docs/promises.md), judged at the
+    period's end, else at the data end (``as_of``)."""
+    from parcours.metrics import promises as pm
+
+    as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
+    p = t["promises"]
+    state = pm.with_state(p, as_of=as_of)
+    known = _one(state.aggregate(as_of=state._end.max(), made=state.count()))
+    return {
+        "as_of": known.get("as_of"),
+        "made": known.get("made") or 0,
+        "overall": _flag(_one(pm.kept_share(p, as_of=as_of)) or {"n": 0}),
+        "by_kind": [_flag(r) for r in rows(pm.kept_share(p, by=["kind"], as_of=as_of))],
+        "by_channel": [_flag(r) for r in rows(pm.kept_share(p, by=["channel"], as_of=as_of))],
+    }
 
 
 def build(store: Any, **kw: Any) -> dict[str, Any]:
@@ -390,6 +409,14 @@ def render_text(rep: dict[str, Any]) -> str:
                 lines.append(f"  drivers of {label}: " + ", ".join(
                     f"{d['term']} (odds ratio {d['odds_ratio']:.2f} per SD, {d['share']:.0f} % of the explained)"
                     if name == "churn" else f"{d['term']} (β {d['coef']:+.2f}, {d['share']:.0f} % of R²)" for d in top))
+    pr = (rep.get("promises") or {}).get("overall") or {}
+    if pr.get("n"):
+        kinds = ", ".join(f"{r['kind']} {r['kept_share']:.1f} % (n={r['n']:,})"
+                          for r in rep["promises"]["by_kind"] if r.get("n"))
+        late = f", late by {pr['late_median_h']:.0f} h (median)" if pr.get("late_median_h") is not None else ""
+        lines += ["", f"Promises: {pr['kept_share']:.1f} % kept on time [{pr['kept_share_low']:.1f}–"
+                      f"{pr['kept_share_high']:.1f}] (n={pr['n']:,} due): {kinds}; {pr['late']:,} kept late{late}, "
+                      f"{pr['overdue']:,} overdue, {pr['n_not_due']:,} not due yet"]
     v = rep.get("value") or {}
     if v.get("clv_52w"):
         c = v["clv_52w"]
