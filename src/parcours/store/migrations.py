@@ -275,6 +275,13 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
           reason VARCHAR, action VARCHAR NOT NULL, status VARCHAR NOT NULL, result VARCHAR, error VARCHAR,
           UNIQUE (rule_id, subject_key, round)
         )""")
+    # the imports and desk writes the rules have judged (so a restart judges what it missed, once)
+    con.execute("""
+        CREATE TABLE rule_batches (
+          batch VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, judged_at TIMESTAMPTZ NOT NULL, matched BIGINT
+        )""")
+    # settings of acting (the contact-pressure budget…), one JSON value per key
+    con.execute("CREATE TABLE act_settings (key VARCHAR PRIMARY KEY, value JSON NOT NULL, updated_at TIMESTAMPTZ)")
     # a team told by a rule (shown in the desk)
     con.execute("""
         CREATE TABLE notifications (
