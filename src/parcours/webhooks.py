@@ -53,6 +53,11 @@ EVENTS: dict[str, str] = {
     "desk.sla.breach": "a case's SLA clock passed its due time",
     "voice.survey.sms": "a survey link to send by SMS (phone, text with the link): the SMS gateway sends it",
     "voice.survey.answered": "a survey was answered (score, comment's sentiment and themes, loop case if any)",
+    "rules.fired": "a manager's rule fired with the action webhook (rule, subject, person, case, reason); a rule "
+                   "may name its own event under rules.",
+    "act.notify": "a rule told a team (team, message, rule, person, case)",
+    "act.outreach": "a proactive contact to send (person, channel, address, practice, text): the messaging gateway "
+                    "sends it",
     "ping": "a test event, sent on demand to one subscriber (POST /api/v1/webhooks/{id}/test)",
 }
 SIGNATURE_HEADER = "X-Parcours-Signature"

@@ -188,10 +188,25 @@ def judge_events(store: Store, table: str, actions: Actions, *, import_ids: list
     return fired
 
 
+#: rows written by the served process itself (the desk's contacts, survey answers): no import
+#: tells the rules about them, so each sweep judges the recent ones not judged yet
+LIVE_WRITES = ("desk", "survey")
+RECENT = timedelta(hours=1)
+
+
 def sweep(store: Store, actions: Actions, *, now: datetime | None = None) -> list[Firing]:
-    """Judge every enabled state rule against the clock."""
+    """Judge every enabled state rule against the clock, and the event rules on the recent rows
+    the desk and the survey pages wrote."""
     now = now or datetime.now(timezone.utc)
     fired: list[Firing] = []
+    for rule in _enabled(store, "event"):
+        try:
+            found = _matches(store, rule, "t.import_id IN (SELECT unnest(?::VARCHAR[])) AND t.ts >= ? AND t.ts >= ?",
+                             [list(LIVE_WRITES), now - RECENT, rule.enabled_at], now, round_=0, fresh_only=True)
+            fired += _fire(store, rule, found, actions, now)
+        except Exception as e:
+            log.exception("rule %s failed", rule.rule_id)
+            rule_store.record_error(store, rule.rule_id, f"{type(e).__name__}: {e}", now)
     for rule in _enabled(store, "state"):
         subject = SUBJECTS[rule.subject]
         try:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parcours.act.runner import RuleEngine
 from parcours.desk import automations, sla_watch
 from parcours.desk.chat import ChatService
 from parcours.desk.email_channel import MailSettings, start_listener
@@ -53,7 +54,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     """The app on the store ``db``; ``mail`` (else ``PARCOURS_MAIL_DOMAIN``… from the environment)
     turns on the desk's e-mail channel: the SMTP listener and the outbox. ``public_url`` (else
     ``PARCOURS_PUBLIC_URL``, else http://127.0.0.1:8000) is where customers open survey links;
-    ``PARCOURS_VOICE_EVERY_S`` (15 s) paces the surveys' background work."""
+    ``PARCOURS_VOICE_EVERY_S`` (15 s) paces the surveys' background work, ``PARCOURS_RULES_EVERY_S``
+    (10 s) the rules' sweeps."""
     store = Store(db)
     mail = mail or MailSettings.from_env()
     public_url = (public_url or os.environ.get("PARCOURS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
@@ -68,7 +70,9 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
         voice = VoiceRunner(store, base_url=public_url, mail=mail, webhooks=app.state.webhooks,
                             every_s=float(os.environ.get("PARCOURS_VOICE_EVERY_S", 15))).start()
         app.state.voice = voice
+        app.state.rules.start()  # managers' rules: events as they are stored, states as time passes
         yield
+        app.state.rules.stop()
         voice.stop()
         runner.stop()
         if listener is not None:
@@ -92,6 +96,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     app.state.chat = ChatService(store)
     app.state.outbox = None
     app.state.webhooks = Webhooks(store)  # before the writer: batches left in the spool emit too
+    app.state.rules = RuleEngine(store, webhooks=app.state.webhooks,
+                                 every_s=float(os.environ.get("PARCOURS_RULES_EVERY_S", 10)))
     app.state.writer = Writer(store, spool or default_spool(store.path),
                               on_stored=lambda table, rep: _stored(app, table, rep))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -115,7 +121,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
         return {"status": "ok", "store": str(store.path), "schema_version": store.schema_version,
                 "queued_batches": app.state.writer.queued(), "figures_computing": app.state.figures.computing,
                 "mail": outbox.status() if outbox is not None else None, "chat": app.state.chat.stats(),
-                "voice": getattr(app.state, "voice", None) and app.state.voice.last}
+                "voice": getattr(app.state, "voice", None) and app.state.voice.last,
+                "rules": app.state.rules.stats}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:
@@ -174,7 +181,9 @@ def _start_mail(app: FastAPI, store: Store, mail: MailSettings | None) -> tuple[
 
 
 def _stored(app: FastAPI, table: str, rep: Any) -> None:
-    """After the writer committed API rows: tell webhook subscribers."""
+    """After the writer committed API rows: the rules judge them, webhook subscribers are told."""
+    if rep.accepted:
+        app.state.rules.notify(table, import_id=rep.import_id)
     hooks = getattr(app.state, "webhooks", None)
     if hooks is not None and rep.accepted:
         hooks.emit(f"{table}.stored", {"table": table, "import_id": rep.import_id, "accepted": rep.accepted,

@@ -538,3 +538,76 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
 }
 for _lang, _strings in VOICE_STRINGS.items():
     STRINGS[_lang].update(_strings)
+
+#: acting before the problem (/act): rules, firings, notifications, outreach
+ACT_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "nav_act": "Act", "act_title": "Act before the problem", "act_help": "Rules watch what is stored and "
+        "what has gone on too long, and act: open or update a case, send a survey or a message, call a webhook, "
+        "tell a team. Back-test a rule on past data before switching it on; every firing is kept with its reason.",
+        "act_churn": "Churn risk", "act_promises": "Promises kept", "act_maturity": "Maturity",
+        "act_whatif": "What-if", "act_rules": "Rules", "act_rule": "Rule", "act_subject": "About",
+        "act_when": "When", "act_action": "Do", "act_fired": "Fired", "act_from_file": "from a file",
+        "act_error": "Last error", "act_no_rules": "No rule yet: write the first one below.",
+        "act_new_rule": "Write a rule", "act_id": "Id", "act_name": "Name", "act_fields": "Fields a condition "
+        "may name", "act_syntax": "Combine comparisons (= != < <= > >=, in (…), is null, contains '…') with and, "
+        "or, not. Durations: 30m, 48h, 5d, 2w. Example: channels(48h) >= 2 and kind = 'contact'.",
+        "act_params": "Parameters (JSON)", "act_repeat": "Fire again after", "act_actions_help": "Actions and "
+        "their parameters (* required)", "act_save_rule": "Save the rule", "act_saved_off": "A new rule is saved "
+        "switched off: back-test it first.", "act_firings": "Latest firings", "act_when_fired": "When",
+        "act_reason": "Why", "act_result": "What came of it", "act_no_firings": "No firing yet.",
+        "act_notifications": "Teams told", "act_no_notifications": "No notification yet.",
+        "act_outreach": "Outreach customers welcome", "act_outreach_help": "Each proactive practice carries how "
+        "customers rate it. A contact-pressure budget caps proactive contacts per person; when it runs short, "
+        "the lowest-rated practices are the first to go.", "act_practice": "Practice", "act_rating": "Rated (1–5)",
+        "act_queued": "Queued", "act_sent": "Sent", "act_held": "Held back", "act_rating_source": "Ratings: Genesys "
+        "survey of 1,000 web users, from 1 (very annoying) to 5 (very useful), quoted in seed 003.",
+        "act_budget": "Proactive contacts per person", "act_per_days": "per days", "act_reserve": "kept for welcome "
+        "practices", "act_welcome": "welcome from rating", "act_effect": "Effect on answers",
+        "act_reached": "Reached", "act_held_back": "Held back", "act_difference": "Difference [95 %]",
+        "act_no_outreach": "No outreach decided yet.", "act_effect_help": "NPS of answers given within 30 days "
+        "after the decision. Persons held back by the budget had had more outreach: read the difference as "
+        "evidence, not proof.", "act_since": "since", "act_backtest": "Back-test",
+        "act_backtest_help": "How often this rule would have fired over a past period: events by their own "
+        "time, cases and promises as they stood at each day's check point.", "act_run_backtest": "Back-test",
+        "act_would_fire": "This rule would have fired {n} times ({persons} persons).", "act_by_day": "by day",
+        "act_check_points": "check points",
+    },
+    "fr": {
+        "nav_act": "Agir", "act_title": "Agir avant le problème", "act_help": "Les règles surveillent ce qui "
+        "arrive et ce qui traîne, et agissent : ouvrir ou compléter une demande, envoyer un questionnaire ou un "
+        "message, appeler un webhook, prévenir une équipe. Testez une règle sur le passé avant de l’activer ; "
+        "chaque déclenchement est gardé avec sa raison.",
+        "act_churn": "Risque de départ", "act_promises": "Promesses tenues", "act_maturity": "Maturité",
+        "act_whatif": "Et si…", "act_rules": "Règles", "act_rule": "Règle", "act_subject": "Sur",
+        "act_when": "Quand", "act_action": "Faire", "act_fired": "Déclenchée", "act_from_file": "d’un fichier",
+        "act_error": "Dernière erreur", "act_no_rules": "Aucune règle : écrivez la première ci-dessous.",
+        "act_new_rule": "Écrire une règle", "act_id": "Identifiant", "act_name": "Nom",
+        "act_fields": "Champs qu’une condition peut nommer", "act_syntax": "Combinez des comparaisons (= != < <= "
+        "> >=, in (…), is null, contains '…') avec and, or, not. Durées : 30m, 48h, 5d, 2w. Exemple : "
+        "channels(48h) >= 2 and kind = 'contact'.", "act_params": "Paramètres (JSON)",
+        "act_repeat": "Redéclencher après", "act_actions_help": "Actions et leurs paramètres (* obligatoire)",
+        "act_save_rule": "Enregistrer la règle", "act_saved_off": "Une nouvelle règle est enregistrée inactive : "
+        "testez-la d’abord.", "act_firings": "Derniers déclenchements", "act_when_fired": "Quand",
+        "act_reason": "Pourquoi", "act_result": "Suite donnée", "act_no_firings": "Aucun déclenchement.",
+        "act_notifications": "Équipes prévenues", "act_no_notifications": "Aucune notification.",
+        "act_outreach": "Des sollicitations bienvenues", "act_outreach_help": "Chaque pratique proactive porte la "
+        "note que lui donnent les clients. Un budget de pression commerciale plafonne les contacts proactifs par "
+        "personne ; quand il manque, les pratiques les moins bien notées passent en dernier.",
+        "act_practice": "Pratique", "act_rating": "Note (1–5)", "act_queued": "En attente", "act_sent": "Envoyés",
+        "act_held": "Retenus", "act_rating_source": "Notes : enquête Genesys auprès de 1 000 internautes, de 1 "
+        "(très agaçant) à 5 (très utile), citée dans la source 003.", "act_budget": "Contacts proactifs par "
+        "personne", "act_per_days": "sur (jours)", "act_reserve": "réservés aux pratiques bienvenues",
+        "act_welcome": "bienvenue à partir de la note", "act_effect": "Effet sur les réponses",
+        "act_reached": "Contactés", "act_held_back": "Retenus", "act_difference": "Écart [95 %]",
+        "act_no_outreach": "Aucune sollicitation décidée.", "act_effect_help": "NPS des réponses données dans "
+        "les 30 jours suivant la décision. Les personnes retenues par le budget avaient déjà été plus sollicitées : "
+        "l’écart est un indice, pas une preuve.", "act_since": "depuis", "act_backtest": "Test sur le passé",
+        "act_backtest_help": "Combien de fois cette règle se serait déclenchée sur une période passée : les "
+        "événements à leur date, les demandes et promesses telles qu’elles étaient à chaque point de contrôle "
+        "quotidien.", "act_run_backtest": "Tester", "act_would_fire": "Cette règle se serait déclenchée {n} fois "
+        "({persons} personnes).", "act_by_day": "par jour", "act_check_points": "points de contrôle",
+    },
+}
+for _lang, _strings in ACT_STRINGS.items():
+    STRINGS[_lang].update(_strings)

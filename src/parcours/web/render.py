@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 #: the navigation: (path, label key, permission needed or None)
 NAV = (("/", "nav_overview", "metrics"), ("/journeys", "nav_journeys", "metrics"),
        ("/service", "nav_service", "metrics"), ("/loyalty", "nav_loyalty", "metrics"),
-       ("/voice", "nav_voice", "metrics"), ("/customers", "nav_customers", "persons.read"),
+       ("/voice", "nav_voice", "metrics"), ("/act", "nav_act", "act"), ("/customers", "nav_customers", "persons.read"),
        ("/api/docs", "nav_api", None))
 
 

@@ -93,6 +93,7 @@ def _close_loop(request: Request, response_id: str | None) -> None:
     Its own connection: the request's is closed once the response is sent."""
     if response_id is None:
         return
+    request.app.state.rules.notify("responses", keys=[response_id])
     store = request.app.state.store.cursor()
     try:
         case_id = loop.consider(store, response_id)

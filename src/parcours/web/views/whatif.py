@@ -1,0 +1,94 @@
+"""What if…: ask the journey model how a change (a channel resolving more, fewer give-ups, episodes
+starting elsewhere) would move contacts, calls, give-up and NPS (``/act/whatif``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from parcours.auth import Principal
+from parcours.simulate.whatif import WhatIf, WhatIfError, cached_model, scenario
+from parcours.store import Store
+from parcours.web.deps import db, page_user
+from parcours.web.i18n import CHANNEL_NAMES, STRINGS
+from parcours.web.i18n_whatif import WHATIF_STRINGS
+from parcours.web.render import language, num, render
+from parcours.web.views import charts
+
+router = APIRouter()
+DEFAULT = {"channel": "chat", "resolve": 10.0, "scope": "every", "give_up": 0.0, "shift_to": "", "shift": 0.0}
+
+
+def texts(lang: str) -> dict[str, str]:
+    """The page's strings: the app's, with this page's (until they are merged into ``STRINGS``)."""
+    return {**STRINGS[lang], **WHATIF_STRINGS[lang]}
+
+
+def rows(answer: WhatIf, t: dict[str, str], names: dict[str, str]) -> list[dict[str, Any]]:
+    """The answer's table: contacts per 1,000 episodes by channel, calls in the period, give-up,
+    first-contact settlement, NPS; each with its intervals."""
+    out = []
+    for f in answer.figures:
+        if f.key == "contacts":
+            label = names.get(f.channel, f.channel) if f.channel else t["whatif_all_channels"]
+            out.append({"group": t["whatif_contacts_per_1000"], "label": label, "f": f, "digits": 1, "unit": ""})
+        elif f.key == "contacts_total" and f.channel in ("phone", None):
+            label = (f"{t['whatif_contacts_period']} · {names.get('phone', 'phone')}" if f.channel
+                     else f"{t['whatif_contacts_period']} · {t['whatif_all_channels']}")
+            out.append({"group": t["whatif_contacts_period"], "label": label, "f": f, "digits": 0, "unit": ""})
+        elif f.key in ("give_up", "one_done", "nps"):
+            out.append({"group": "", "label": t[f"whatif_{f.key}"], "f": f, "digits": 1,
+                        "unit": "" if f.key == "nps" else " %"})
+    return out
+
+
+def describe(answer: WhatIf, t: dict[str, str], names: dict[str, str], lang: str) -> str:
+    """The scenario in the reader's words."""
+    sc = answer.scenario
+    scope = t[f"whatif_scope_{sc.scope}"]
+    parts = [t["whatif_desc_resolve"].format(channel=names.get(c, c), points=num(100 * d, 1, lang, True), scope=scope)
+             for c, d in sc.resolve.items()]
+    parts += [t["whatif_desc_give_up"].format(channel=names.get(c, c), points=num(100 * d, 1, lang, True))
+              for c, d in sc.give_up.items()]
+    if sc.shift:
+        src, dst, share = sc.shift
+        parts.append(t["whatif_desc_shift"].format(share=num(100 * share, 1, lang), src=names.get(src, src),
+                                                   dst=names.get(dst, dst)))
+    return " · ".join(parts) or t["whatif_desc_none"]
+
+
+def chart(answer: WhatIf, t: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
+    values = [{"channel": names.get(f.channel, f.channel), "change": f.change, "low": f.change_ci[0],
+               "high": f.change_ci[1]} for f in answer.figures if f.key == "contacts" and f.channel]
+    return charts.bars_ci(t["whatif_chart"], values, cat="channel", cat_title=t["whatif_channel"], value="change",
+                          value_title=t["whatif_chart_axis"], low="low", high="high", sort=None)
+
+
+@router.get("/act/whatif")
+def whatif_page(request: Request, channel: str = Query(DEFAULT["channel"]),
+                resolve: float = Query(DEFAULT["resolve"]), scope: str = Query(DEFAULT["scope"]),
+                give_up: float = Query(DEFAULT["give_up"]), shift_to: str = Query(DEFAULT["shift_to"]),
+                shift: float = Query(DEFAULT["shift"]), store: Store = Depends(db),
+                who: Principal = Depends(page_user("act"))) -> Any:
+    lang = language(request)
+    t, names = texts(lang), CHANNEL_NAMES[lang]
+    form = {"channel": channel, "resolve": resolve, "scope": scope, "give_up": give_up, "shift_to": shift_to,
+            "shift": shift}
+    try:
+        model = cached_model(store)
+    except WhatIfError as exc:
+        return render(request, "whatif.html", status_code=422, t=t, form=form, channels=[], error=str(exc),
+                      answer=None)
+    try:
+        answer = model.ask(scenario(channel, resolve_points=resolve, give_up_points=give_up, scope=scope,
+                                    shift_to=shift_to or None, shift_points=shift))
+    except WhatIfError as exc:
+        return render(request, "whatif.html", status_code=422, t=t, form=form, channels=model.channels,
+                      error=str(exc), answer=None)
+    calls = next((f for f in answer.figures if f.key == "contacts_total" and f.channel == "phone"), None)
+    return render(request, "whatif.html", t=t, form=form, channels=model.channels, error=None, answer=answer,
+                  rows=rows(answer, t, names), calls=calls, spec=chart(answer, t, names),
+                  question=describe(answer, t, names, lang),
+                  based_on=t["whatif_based_on"].format(episodes=num(answer.episodes, 0, lang),
+                                                       answers=num(answer.answers, 0, lang), draws=answer.draws))
