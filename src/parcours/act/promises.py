@@ -126,8 +126,6 @@ def promise(store: Store, person_id: str, kind: str, due_at: datetime, channel: 
         raise PromiseError(f"channel: unknown channel {channel!r} (expected one of: {', '.join(CHANNELS)})")
     made = _aware(made_at, "made_at")
     due = _aware(due_at, "due_at")
-    if due < made:
-        raise PromiseError(f"due_at: {due.isoformat()} is before made_at ({made.isoformat()})")
     if detail is not None and len(detail) > MAX_TEXT_CHARS:
         raise PromiseError(f"detail: {len(detail):,} characters, over the limit of {MAX_TEXT_CHARS:,}")
     pid = promise_id or "PR-" + uuid.uuid4().hex[:16]
@@ -145,6 +143,8 @@ def promise(store: Store, person_id: str, kind: str, due_at: datetime, channel: 
             if (old[0][1],) + old[0][3:6] + old[0][7:] != (row[1],) + row[3:6] + row[7:]:
                 raise PromiseError(f"promise_id: {pid!r} is already a different promise")
             return pid  # the same promise again (a retried action): made once
+        if due < made:
+            raise PromiseError(f"due_at: {due.isoformat()} is before made_at ({made.isoformat()})")
         con.execute("INSERT INTO promises (promise_id, person_id, made_at, kind, channel, due_at, kept_at, order_id, "
                     f"case_id, detail, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{SOURCE}')", list(row))
     store.touch()
