@@ -689,5 +689,12 @@ def surveys_send(ctx: click.Context, survey_id: str, segment: str | None, active
     console.print(", ".join(f"{n:,} {status}" for status, n in counts.items()) or "nobody to ask")
 
 
+# -- acting before the problem (rules, outreach…): their own module, registered here ----------------
+from parcours.cli_act import COMMANDS  # noqa: E402  (it uses this module's helpers)
+
+for _command in COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
