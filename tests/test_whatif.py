@@ -160,3 +160,93 @@ def test_bad_questions(worlds, tmp_path):
     assert scenario("chat", resolve_points=10) == Scenario(resolve={"chat": 0.10})
     with Store(tmp_path / "empty.duckdb") as s, pytest.raises(WhatIfError, match="no service episode"):
         fit(s)
+
+
+@pytest.fixture(scope="module")
+def site(demo_world, tmp_path_factory):
+    """The app on a copy of the demo world, with the what-if page and API mounted as the app will mount
+    them, served over real HTTP on loopback (uvicorn in a thread); an analyst's session and token (may
+    act) and an agent's (may not)."""
+    import shutil
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from conftest import free_port
+    from parcours import auth
+    from parcours.web.api import whatif as whatif_api
+    from parcours.web.app import create_app
+    from parcours.web.views import whatif as whatif_view
+
+    db = tmp_path_factory.mktemp("whatif_web") / "web.duckdb"
+    shutil.copy(demo_world[0], db)
+    password = "correct horse battery"
+    with Store(db) as store:
+        auth.add_user(store, "analyst@parcours.test", password, "analyst", name="Ana")
+        auth.add_user(store, "agent@parcours.test", password, "agent", name="Agent")
+        session = auth.open_session(store, auth.check_password(store, "analyst@parcours.test", password))
+        agent_session = auth.open_session(store, auth.check_password(store, "agent@parcours.test", password))
+        token = auth.create_token(store, "analyst", "analyst")[1]
+        agent_token = auth.create_token(store, "agent", "agent")[1]
+    app = create_app(db)
+    app.include_router(whatif_api.router, prefix="/api/v1")
+    app.include_router(whatif_view.router)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(300):
+        if server.started:
+            break
+        time.sleep(0.1)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        yield {"client": client, "session": session, "agent_session": agent_session, "token": token,
+               "agent_token": agent_token, "app": app}
+    server.should_exit = True
+    thread.join(60)
+
+
+def test_page_in_both_languages(site):
+    c = site["client"]
+    c.cookies.set("parcours_session", site["session"])
+    page = c.get("/act/whatif", params={"channel": "chat", "resolve": "10"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="whatif-table"' in html and 'data-key="contacts" data-channel="phone"' in html
+    assert 'data-vega="whatif-chart-spec"' in html and "Calls that disappear in the period" in html
+    fr = c.get("/act/whatif", params={"channel": "chat", "resolve": "10", "lang": "fr"})
+    assert fr.status_code == 200 and "Appels évités sur la période" in fr.text and "Et si…" in fr.text
+    assert "Résolution à un contact" in fr.text
+    bad = c.get("/act/whatif", params={"channel": "chat", "resolve": "80"})
+    assert bad.status_code == 422 and 'id="whatif-error"' in bad.text and "outside 0–100 %" in bad.text
+    c.cookies.set("parcours_session", site["agent_session"])
+    assert c.get("/act/whatif").status_code == 403
+    c.cookies.clear()
+
+
+def test_api_answers_as_the_model_does(site):
+    c = site["client"]
+    auth_h = {"Authorization": f"Bearer {site['token']}"}
+    r = c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 10}, headers=auth_h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    store = site["app"].state.store.cursor()
+    try:
+        direct = fit(store).ask(Scenario(resolve={"chat": 0.10}))
+    finally:
+        store.close()
+    assert body["scenario"]["resolve"] == {"chat": 0.1} and body["episodes"] == direct.episodes
+    phone = next(f for f in body["figures"] if f["key"] == "contacts" and f["channel"] == "phone")
+    expected = direct.figure("contacts", "phone")
+    assert phone["change"] == pytest.approx(expected.change)
+    assert phone["change_ci"] == pytest.approx(list(expected.change_ci))
+    assert phone["change"] < 0
+    unknown = c.get("/api/v1/whatif", params={"channel": "fax", "resolve": 10}, headers=auth_h)
+    assert unknown.status_code == 422 and "unknown channel 'fax'" in unknown.json()["detail"]
+    assert c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 500}, headers=auth_h).status_code == 422
+    assert c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 10}).status_code == 401
+    agent = c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 10},
+                  headers={"Authorization": f"Bearer {site['agent_token']}"})
+    assert agent.status_code == 403

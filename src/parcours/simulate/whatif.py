@@ -30,6 +30,7 @@ under the scenario would show.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -48,7 +49,8 @@ from .whatif_data import (
     load,
 )
 
-__all__ = ["Figure", "JourneyModel", "Scenario", "WhatIf", "WhatIfError", "fit", "scenario", "what_if"]
+__all__ = ["Figure", "JourneyModel", "Scenario", "WhatIf", "WhatIfError", "cached_model", "fit", "scenario",
+           "what_if"]
 
 DRAWS = 400
 WINDOW_DAYS = 180.0
@@ -462,3 +464,19 @@ def scenario(channel: str | None = None, *, resolve_points: float = 0.0, give_up
 def what_if(store: Store, sc: Scenario, *, draws: int = DRAWS, seed: int = 0) -> WhatIf:
     """Fit on the store and answer ``sc`` (fit once with :func:`fit` to ask several questions)."""
     return fit(store, draws=draws, seed=seed).ask(sc)
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_model(store: Store) -> JourneyModel:
+    """The model of the store's current data, fit once per data version (``store.changes``) and
+    shared by the store's cursors: the web page and the API ask many questions of one fit."""
+    key = ("whatif", store.changes)
+    with _CACHE_LOCK:
+        model = store.memo.get(key)
+        if model is None:
+            for old in [k for k in store.memo if isinstance(k, tuple) and k and k[0] == "whatif"]:
+                del store.memo[old]
+            model = store.memo[key] = fit(store)
+    return model

@@ -41,9 +41,9 @@ WHATIF_STRINGS: dict[str, dict[str, str]] = {
         "whatif_all_channels": "All channels",
         "whatif_calls_gone": "Calls that disappear in the period",
         "whatif_calls_more": "Calls added in the period",
-        "whatif_give_up": "Episodes given up",
-        "whatif_one_done": "Settled at the first contact",
-        "whatif_nps": "NPS",
+        "whatif_fig_give_up": "Episodes given up",
+        "whatif_fig_one_done": "Settled at the first contact",
+        "whatif_fig_nps": "NPS",
         "whatif_chart": "Change in contacts per 1,000 episodes, by channel (95 % interval)",
         "whatif_chart_axis": "Change per 1,000 episodes",
         "whatif_error": "The model cannot answer this",
@@ -93,16 +93,16 @@ WHATIF_STRINGS: dict[str, dict[str, str]] = {
         "whatif_all_channels": "Tous canaux",
         "whatif_calls_gone": "Appels évités sur la période",
         "whatif_calls_more": "Appels en plus sur la période",
-        "whatif_give_up": "Épisodes abandonnés",
-        "whatif_one_done": "Réglés au premier contact",
-        "whatif_nps": "NPS",
+        "whatif_fig_give_up": "Épisodes abandonnés",
+        "whatif_fig_one_done": "Réglés au premier contact",
+        "whatif_fig_nps": "NPS",
         "whatif_chart": "Variation des contacts pour 1 000 épisodes, par canal (intervalle à 95 %)",
         "whatif_chart_axis": "Variation pour 1 000 épisodes",
         "whatif_error": "Le modèle ne peut pas répondre à cette question",
         "whatif_notes": "Remarques",
         "whatif_model": "Le modèle",
-        "whatif_model_help": "Une chaîne de Markov absorbante sur les contacts, ajustée sur les données de cette base : "
-                             "l’étape suivante ne dépend que du canal et de l’issue du contact en cours, et un "
+        "whatif_model_help": "Une chaîne de Markov absorbante sur les contacts, ajustée sur les données de cette "
+                             "base : l’étape suivante ne dépend que du canal et de l’issue du contact en cours, et un "
                              "changement laisse tout le reste en l’état (qui a des demandes, quand, et comment on "
                              "change de canal). Voir docs/whatif.md.",
     },

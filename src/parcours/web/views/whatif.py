@@ -38,7 +38,7 @@ def rows(answer: WhatIf, t: dict[str, str], names: dict[str, str]) -> list[dict[
                      else f"{t['whatif_contacts_period']} · {t['whatif_all_channels']}")
             out.append({"group": t["whatif_contacts_period"], "label": label, "f": f, "digits": 0, "unit": ""})
         elif f.key in ("give_up", "one_done", "nps"):
-            out.append({"group": "", "label": t[f"whatif_{f.key}"], "f": f, "digits": 1,
+            out.append({"group": "", "label": t[f"whatif_fig_{f.key}"], "f": f, "digits": 1,
                         "unit": "" if f.key == "nps" else " %"})
     return out
 
