@@ -6,6 +6,7 @@ the share kept that the world was built with (1 − P_LATE)."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -255,3 +256,140 @@ def test_an_agents_callback_promise_and_its_keeping(tmp_path):
         act.promise(s, "C1", "callback", due, "phone", made_at=T, promise_id="cb-2")
         with pytest.raises(act.PromiseError, match="at: .* is before the promise was made"):
             act.keep(s, "cb-2", T - timedelta(hours=1))
+
+
+# -- the page and the API, over real HTTP ------------------------------------------------------------
+SERVE = """
+import sys
+import uvicorn
+from parcours.web.app import create_app
+from parcours.web.api import promises as api
+from parcours.web.views import promises as view
+
+app = create_app(sys.argv[1])
+# until the routers are registered in the app (see the report of this work), the test adds them
+routes = {(getattr(r, "path", None), m) for r in app.routes for m in (getattr(r, "methods", None) or ())}
+if ("/act/promises", "GET") not in routes:
+    app.include_router(view.router)
+if ("/api/v1/promises", "GET") not in routes:
+    app.include_router(api.router, prefix="/api/v1")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@pytest.fixture(scope="module")
+def served(demo_world, tmp_path_factory):
+    """A copy of the demo store with users, tokens and a callback promise overdue now, served by
+    the real app in a subprocess; yields (base URL, tokens, the store's own promises section)."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import free_port
+    from parcours import auth
+
+    db = tmp_path_factory.mktemp("promises_web") / "web.duckdb"
+    shutil.copy(demo_world[0], db)
+    with Store(db) as s:
+        for role in ("admin", "analyst", "agent"):
+            auth.add_user(s, f"{role}@parcours.test", "correct horse battery", role)
+        tokens = {role: auth.create_token(s, f"t-{role}", role)[1] for role in ("admin", "analyst", "agent")}
+        person = s.query("SELECT min(person_id) FROM promises")[0][0]
+        made = datetime.now(timezone.utc) - timedelta(hours=3)
+        act.promise(s, person, "callback", made + timedelta(hours=1), "phone", made_at=made, promise_id="cb-web",
+                    detail="Nous vous rappelons dans l'heure")
+        expected = report.promises_section({"promises": s.table("promises")}, None, None)
+    port = free_port()
+    log = db.with_name("server.log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(db), str(port)], stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:  # refused, or slow while the app warms its figures
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    else:
+        proc.kill()
+    if proc.poll() is not None:
+        pytest.fail("server did not start: " + log.read_text(errors="replace"))
+    yield base, tokens, person, expected
+    proc.terminate()
+    proc.wait(30)
+
+
+def _session(base: str, role: str, lang: str = "en"):
+    import httpx
+
+    c = httpx.Client(base_url=base, timeout=120, headers={"Accept-Language": lang})
+    c.get("/login")
+    r = c.post("/login", data={"email": f"{role}@parcours.test", "password": "correct horse battery",
+                               "csrf": c.cookies["parcours_csrf"], "next": "/"})
+    assert r.status_code == 303
+    return c
+
+
+def test_the_promises_page_shows_shares_by_kind_and_channel_and_the_overdue_callback(served):
+    import html
+    import re
+
+    base, _, person, expected = served
+    deliveries = next(r for r in expected["by_kind"] if r["kind"] == "delivery")
+    with closing(_session(base, "analyst")) as c:
+        page = c.get("/act/promises")
+        assert page.status_code == 200, page.text[:500]
+        text = page.text
+        assert "<h1>Promises kept</h1>" in text
+        row = re.search(r'<tr data-kind="delivery">(.*?)</tr>', text).group(1)
+        assert f"{deliveries['kept_share']:.1f} %" in row and f"{deliveries['n']:,}" in row
+        assert f"{deliveries['kept_share_low']:.1f}–{deliveries['kept_share_high']:.1f} %" in row
+        assert 'data-channel="web"' in text and 'id="promises-channel-chart"' in text
+        spec = json.loads(html.unescape(re.search(r'<script type="application/json" id="promises-kind-chart-spec">'
+                                                  r'(.*?)</script>', text, re.S).group(1)))
+        assert {v["kind"]: v["kept_share"] for v in spec["data"]["values"]}["delivery"] == deliveries["kept_share"]
+        late = re.search(r'<tr data-promise="cb-web">(.*?)</tr>', text).group(1)
+        assert "Callback" in late and person in late and "Nous vous rappelons" in html.unescape(late)
+        fr = c.get("/act/promises?lang=fr").text
+        assert "<h1>Promesses tenues</h1>" in fr
+        share_fr = f"{deliveries['kept_share']:.1f}".replace(".", ",")
+        assert f"{share_fr} %" in re.search(r'<tr data-kind="delivery">(.*?)</tr>', fr).group(1)
+        # a channel filter keeps the overdue list to that channel
+        assert 'data-promise="cb-web"' not in c.get("/act/promises?channel=web").text
+    with closing(_session(base, "agent")) as c:
+        assert c.get("/act/promises").status_code == 403                    # agents have no figures
+    import httpx
+
+    anonymous = httpx.get(base + "/act/promises", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_the_promises_api_gives_the_figures_and_an_update_through_the_ingest_api_keeps_the_callback(served):
+    import httpx
+
+    base, tokens, person, expected = served
+    auth = lambda role: {"Authorization": f"Bearer {tokens[role]}"}  # noqa: E731
+    assert httpx.get(base + "/api/v1/promises").status_code == 401
+    assert httpx.get(base + "/api/v1/promises", headers=auth("agent")).status_code == 403
+    got = httpx.get(base + "/api/v1/promises", headers=auth("analyst"), timeout=120).json()
+    assert got["overall"] == expected["overall"] and got["by_kind"] == expected["by_kind"]
+    assert got["by_channel"] == expected["by_channel"]
+    assert [r["promise_id"] for r in got["overdue"] if r["kind"] == "callback"] == ["cb-web"]
+    # the callback was made: its system sends the promise again with kept_at (the ingest API)
+    cb = next(r for r in got["overdue"] if r["promise_id"] == "cb-web")
+    row = {k: cb[k] for k in ("promise_id", "person_id", "kind", "channel", "made_at", "due_at", "detail")}
+    kept = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    sent = httpx.post(base + "/api/v1/promises?wait=true", json=[row | {"kept_at": kept}], headers=auth("admin"),
+                      timeout=120)
+    assert sent.status_code == 200 and sent.json()["status"] == "stored", sent.text
+    bad = httpx.post(base + "/api/v1/promises?wait=true", headers=auth("admin"), timeout=120,
+                     json=[row | {"promise_id": "cb-bad", "due_at": "2020-01-01T00:00:00Z"}])
+    assert bad.json()["errors"] == [{"row": 1, "field": "due_at", "reason": "due_at is before made_at"}]
+    after = httpx.get(base + "/api/v1/promises?fresh=true", headers=auth("analyst"), timeout=120).json()
+    assert "cb-web" not in [r["promise_id"] for r in after["overdue"]]
+    callbacks = next(r for r in after["by_kind"] if r["kind"] == "callback")
+    assert (callbacks["n"], callbacks["late"]) == (1, 1)                     # kept, two hours after its time

@@ -169,12 +169,15 @@ def keep(store: Store, promise_id: str, at: datetime | None = None) -> bool:
     return True
 
 
-def overdue(store: Store, now: datetime | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+def overdue(store: Store, now: datetime | None = None, *, channel: str | None = None,
+            limit: int | None = None) -> list[dict[str, Any]]:
     """Open promises past due at ``now`` (default now), the longest overdue first — what a rule
-    on broken promises fires on. Each: promise_id, person_id, kind, channel, made_at, due_at,
-    order_id, case_id, detail, overdue_h."""
+    on broken promises fires on; ``channel``: only those made on it. Each: promise_id, person_id,
+    kind, channel, made_at, due_at, order_id, case_id, detail, overdue_h."""
     from parcours.metrics import promises as pm
     from parcours.report import rows
 
     expr = pm.overdue(store.table("promises"), as_of=_aware(now, "now"))
+    if channel is not None:
+        expr = expr.filter(expr.channel == channel)
     return rows(expr.limit(limit) if limit else expr)
