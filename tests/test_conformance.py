@@ -68,6 +68,17 @@ def test_the_whole_report_is_the_same_on_spark(engines):
     assert not diffs, "\n".join(diffs[:40])
 
 
+@pytest.mark.parametrize("end", [None, date(2025, 7, 1)])
+def test_the_promises_section_is_the_same_on_spark(engines, end):
+    """Kept on time by kind and channel, at the data end each engine finds (no ``end``) or at ``end``."""
+    duck, spark, _, _ = engines
+    a, b = (json.loads(json.dumps(report.promises_section(t, None, end), default=str)) for t in (duck, spark))
+    assert a["overall"]["n"] > 1000 and {r["kind"] for r in a["by_kind"]} == {"delivery", "refund"}
+    assert len(a["by_channel"]) >= 3
+    diffs = _differences(a, b)
+    assert not diffs, "\n".join(diffs[:40])
+
+
 def _differences(a, b, path: str = "") -> list[str]:
     """Where two reports differ. The report rounds figures to 4 decimals; a mean that falls exactly
     on a rounding tie (82.73625) may round either way after a sum in another order, so numbers may
