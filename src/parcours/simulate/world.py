@@ -26,8 +26,17 @@ from . import params as P
 from . import texts
 from ._arrow import floats, ints, join, money, number_ids, pick, timestamps
 from .clock import DAY, Clock
-from .commerce import (DELIVERY_BY, REFUND_WITHIN, Fulfilment, Promised, Purchases, buy_till_you_die, emit_commerce,
-                       fulfil, promise)
+from .commerce import (
+    DELIVERY_BY,
+    REFUND_WITHIN,
+    Fulfilment,
+    Promised,
+    Purchases,
+    buy_till_you_die,
+    emit_commerce,
+    fulfil,
+    promise,
+)
 from .events import Events, assemble
 from .journeys import emit_journeys, emit_leaving
 from .people import TRUTH_SCHEMA, People, make_people
