@@ -10,6 +10,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import httpx
 import pyarrow.parquet as pq
@@ -320,6 +321,26 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         b = desk_case("Livreur impoli", number=number)
         return {"path": {"case_id": b["case_id"]}, "json": {"version": b["version"]}}
 
+    def rule(**kw: object) -> str:
+        rid = f"r{uid()}"
+        api["admin"].put(f"/rules/{rid}", json={"name": "Role matrix", "subject": "touchpoint", "action": "notify",
+                                                 "when": "kind = 'visit'", "params": {"team": "rm"}, **kw})
+        return rid
+
+    def notification() -> dict:
+        mark = uid()
+        rule(when=f"text contains '{mark}'", enabled=True)
+        api["admin"].post("/touchpoints", params={"wait": "true"},
+                          json=tp(f"rm-{uid()}", "rm@exemple.fr", text=f"note {mark}",
+                                  ts=datetime.now(timezone.utc).isoformat()))
+        for _ in range(200):
+            found = [n for n in api["admin"].get("/notifications", params={"team": "rm"}).json()
+                     if mark in n["message"]]
+            if found:
+                return {"path": {"notification_id": found[0]["notification_id"]}}
+            time.sleep(0.1)
+        raise AssertionError("the rule did not notify")
+
     for agent in ("test-admin", "test-agent"):  # the tokens act as the agents named like them
         api["admin"].post("/desk/agents", json={"agent_id": agent, "name": agent})
     api["admin"].post("/desk/teams", json={"team_id": "rm-team", "name": "Role matrix"})
@@ -333,6 +354,9 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
                                                         "email": "rm@exemple.fr", "amount": 1, "currency": "EUR"}}),
         ("POST", "/responses", "ingest", lambda: {"json": {"response_id": uid(), "ts": "2026-01-01T00:00:00Z",
                                                            "email": "rm@exemple.fr", "metric": "nps", "score": 9}}),
+        ("POST", "/promises", "ingest", lambda: {"json": {
+            "promise_id": uid(), "email": "rm@exemple.fr", "made_at": "2026-01-01T00:00:00Z", "kind": "callback",
+            "due_at": "2026-01-01T15:00:00Z"}}),
         ("GET", "/quarantine", "ingest", lambda: {}),
         ("GET", "/ingest/batches/{batch_id}", "ingest", lambda: {"path": {"batch_id": batch}}),
         ("GET", "/persons", "persons.read", lambda: {"params": {"identifier": known}}),
@@ -404,6 +428,22 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/voice/verbatims", "metrics", lambda: {}),
         ("GET", "/voice/loop", "metrics", lambda: {}),
         ("GET", "/voice/coverage", "metrics", lambda: {}),
+        ("GET", "/rules", "act", lambda: {}),
+        ("GET", "/rules/subjects", "act", lambda: {}),
+        ("PUT", "/rules/{rule_id}", "act", lambda: {"path": {"rule_id": f"r{uid()}"}, "json": {
+            "name": "Detractor", "subject": "response", "when": "detractor", "action": "notify",
+            "params": {"team": "loop"}}}),
+        ("POST", "/rules/{rule_id}/on", "act", lambda: {"path": {"rule_id": rule()}}),
+        ("POST", "/rules/{rule_id}/off", "act", lambda: {"path": {"rule_id": rule()}}),
+        ("DELETE", "/rules/{rule_id}", "act", lambda: {"path": {"rule_id": rule()}}),
+        ("POST", "/rules/{rule_id}/backtest", "act",
+         lambda: {"path": {"rule_id": rule()}, "json": {"from": "2025-06-01", "to": "2025-07-01"}}),
+        ("GET", "/rules/firings", "act", lambda: {}),
+        ("GET", "/notifications", "desk", lambda: {}),
+        ("POST", "/notifications/{notification_id}/read", "desk", notification),
+        ("GET", "/outreach", "act", lambda: {}),
+        ("PUT", "/outreach/budget", "act", lambda: {"json": {"per_person": 3, "period_days": 30}}),
+        ("GET", "/outreach/effect", "act", lambda: {}),
     ]
 
 

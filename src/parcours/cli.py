@@ -6,7 +6,6 @@ there), 1 when some rows went to quarantine, 2 when a file could not be imported
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,28 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from parcours.cli_act import COMMANDS as ACT_COMMANDS
+from parcours.cli_common import _json, _store, console, out
 from parcours.schema import CHANNELS, STAGES
 from parcours.store import Store, StoreError, default_db_path
 
-console = Console(stderr=True)
-out = Console()
-
 EXIT_QUARANTINE, EXIT_FAILED = 1, 2
-
-
-def _store(ctx: click.Context, read_only: bool = False) -> Store:
-    try:
-        return Store(ctx.obj["db"], read_only=read_only, memory_limit=ctx.obj.get("memory"))
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
-
-
-def _json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -689,10 +675,7 @@ def surveys_send(ctx: click.Context, survey_id: str, segment: str | None, active
     console.print(", ".join(f"{n:,} {status}" for status, n in counts.items()) or "nobody to ask")
 
 
-# -- acting before the problem (rules, outreach…): their own module, registered here ----------------
-from parcours.cli_act import COMMANDS  # noqa: E402  (it uses this module's helpers)
-
-for _command in COMMANDS:
+for _command in ACT_COMMANDS:  # acting before the problem (rules, outreach…): their own module
     main.add_command(_command)
 
 

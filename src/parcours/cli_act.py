@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from parcours.cli import _json, _store, console
+from parcours.cli_common import _json, _store, console
 
 
 def _day(d: datetime) -> datetime:

@@ -182,8 +182,8 @@ class _Parser:
         t = self.peek()
         if t is None or t.kind not in ("op", "kw") or t.value in ("(", ")", ",", "and", "or"):
             if lt != "bool":
-                raise ConditionError(f"{start.value if start else 'this'!r} is a value: compare it "
-                                     "(e.g. {0} > 1)".format(start.value if start else "x"), start.col if start else None)
+                name = start.value if start else "x"
+                raise ConditionError(f"{name!r} is a value: compare it (e.g. {name} > 1)", start.col if start else None)
             return f"coalesce({left}, false)", "bool"
         self.i += 1
         if t.value == "in":
@@ -303,4 +303,5 @@ def compile_condition(text: str, fields: dict[str, Field], subject: str) -> Comp
         raise ConditionError(f"the condition has {len(text):,} characters; at most {MAX_CHARS:,}")
     p = _Parser(text, fields, subject)
     sql = p.parse()
-    return Compiled(text, sql, p.params, sorted(set(p.used)), [(label, sql, typ) for label, (sql, typ) in p.shown.items()])
+    shown = [(label, expr, typ) for label, (expr, typ) in p.shown.items()]
+    return Compiled(text, sql, p.params, sorted(set(p.used)), shown)

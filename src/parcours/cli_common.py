@@ -1,0 +1,25 @@
+"""What every ``parcours`` command module shares: the consoles, the store from the options, JSON out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+
+from parcours.store import Store, StoreError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _store(ctx: click.Context, read_only: bool = False) -> Store:
+    try:
+        return Store(ctx.obj["db"], read_only=read_only, memory_limit=ctx.obj.get("memory"))
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
