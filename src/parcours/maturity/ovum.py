@@ -195,12 +195,21 @@ def nps_diff(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[float, f
 
 
 def welch_diff(x: list[float], y: list[float]) -> tuple[float, float, float]:
-    """mean(x) − mean(y) and its 95 % Welch interval (unequal variances; Welch 1947)."""
-    from scipy import stats
+    """mean(x) − mean(y) and its 95 % Welch interval (unequal variances, Welch–Satterthwaite
+    degrees of freedom; Welch 1947). Both groups need two values; constant groups give a
+    zero-width interval rather than a division by zero."""
+    from scipy.stats import t
 
-    res = stats.ttest_ind(x, y, equal_var=False)
-    ci = res.confidence_interval(0.95)
-    return float(sum(x) / len(x) - sum(y) / len(y)), float(ci.low), float(ci.high)
+    n1, n2 = len(x), len(y)
+    m1, m2 = sum(x) / n1, sum(y) / n2
+    v1 = sum((a - m1) ** 2 for a in x) / (n1 - 1) / n1
+    v2 = sum((b - m2) ** 2 for b in y) / (n2 - 1) / n2
+    d, se = m1 - m2, math.sqrt(v1 + v2)
+    if se == 0:
+        return d, d, d
+    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+    half = float(t.ppf(0.975, df)) * se
+    return d, d - half, d + half
 
 
 def _gap_fails(d: float, low: float, high: float, limit: float, *, below_only: bool) -> bool:
