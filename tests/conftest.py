@@ -74,11 +74,14 @@ def run_parcours(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
 def demo_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A generated world of 4,000 persons imported into a store, built once per test session:
     (store path, folder of the generated Parquet files). Tests must open the store read-only."""
-    from parcours.demo import build
+    from parcours.demo import act, build
+    from parcours.store import Store
 
     root = tmp_path_factory.mktemp("demo_world")
     db, world = root / "store.duckdb", root / "world"
     build(db, world, persons=4000)
+    with Store(db) as store:  # churn risk scored, the example rules saved (as `parcours demo` does)
+        act(store)
     return db, world
 
 

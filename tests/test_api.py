@@ -444,6 +444,12 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/outreach", "act", lambda: {}),
         ("PUT", "/outreach/budget", "act", lambda: {"json": {"per_person": 3, "period_days": 30}}),
         ("GET", "/outreach/effect", "act", lambda: {}),
+        ("POST", "/churn/train", "act", lambda: {}),
+        ("GET", "/churn/model", "act", lambda: {}),
+        ("GET", "/churn/at-risk", "act", lambda: {"params": {"threshold": 0.3}}),
+        ("GET", "/churn/value-at-risk", "act", lambda: {}),
+        ("GET", "/churn/persons/{identifier}", "persons.read", lambda: {"path": {"identifier": api["admin"].get(
+            "/churn/at-risk", params={"threshold": 0, "limit": 1}).json()[0]["person_id"]}}),
     ]
 
 

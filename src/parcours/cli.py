@@ -464,10 +464,15 @@ def demo(ctx: click.Context, n_persons: int, days: int, seed: int, out_dir: Path
         desk_cases = demo_world.desk(store)
         with _progress() as bar:
             analysed = _analyse(store, bar)
+        acting = demo_world.act(store)
     console.print(f"\nLog in as [bold]{email}[/] with the password [bold]{password}[/] (admin); "
                   f"API token (admin, shown once): [bold]{token}[/]")
     console.print(f"The service desk (/desk) holds the world's {desk_cases:,} cases; the web chat is at /chat; "
                   f"{analysed:,} comments analysed (/voice).")
+    churn_auc = acting["churn"]
+    console.print(f"Rules (/act): {', '.join(acting['rules'])}; churn risk "
+                  + (f"AUC {churn_auc:.3f}, {acting['scored']:,} customers scored (/act/churn)."
+                     if isinstance(churn_auc, float) else f"not computed: {churn_auc}"))
     if do_serve:
         ctx.obj["db"] = db
         _serve(ctx, host, port)

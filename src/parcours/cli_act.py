@@ -185,5 +185,66 @@ def outreach_effect(ctx: click.Context, days: int, as_json: bool) -> None:
                       f"{e['held_persons']:>6,} (n {e['held_n']:>4})  NPS difference {diff}")
 
 
-COMMANDS = (rules, outreach)
+
+@click.group()
+def churn() -> None:
+    """Churn risk per customer: train on the history, score, list who is at risk and why (docs/churn.md)."""
+
+
+@churn.command("train")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Cut-off date (default: 90 days before the data end, the latest whose outcome is known).")
+@click.option("--horizon", "horizon_days", default=90, show_default=True, help="Days after the cut-off.")
+@click.option("--no-score", is_flag=True, help="Train only; do not score the customers.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def churn_train(ctx: click.Context, as_of: datetime | None, horizon_days: int, no_score: bool, as_json: bool) -> None:
+    """Train a model (evaluated on held-out customers), then score every customer."""
+    from parcours.act import churn as ch
+
+    store = _store(ctx)
+    try:
+        trained = ch.train(store, as_of=_day(as_of) if as_of else None, horizon_days=horizon_days)
+        scored = None if no_score else ch.score(store)
+    except ch.ChurnError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json({"trained": trained, "scored": scored})
+        return
+    m = trained["metrics"]
+    console.print(f"{trained['model_id']}: AUC {m['auc']:.3f} [{m['auc_low']:.3f}; {m['auc_high']:.3f}] on "
+                  f"{m['holdout_persons']:,} held-out customers, Brier {m['brier']:.3f} (base rate "
+                  f"{m['brier_base_rate']:.3f}), {100 * m['base_rate']:.1f} % churned within {horizon_days} days "
+                  f"after {trained['as_of']:%Y-%m-%d}")
+    if scored:
+        console.print(f"{scored['persons']:,} customers scored, mean risk {100 * scored['mean_risk']:.1f} %"
+                      + (f" ({scored['clv_note']})" if scored.get("clv_note") else ""))
+
+
+@churn.command("top")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.6, show_default=True)
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def churn_top(ctx: click.Context, threshold: float, limit: int, as_json: bool) -> None:
+    """Customers at risk, most valuable first, with their reasons; and the value at risk."""
+    from parcours.act import churn as ch
+
+    store = _store(ctx, read_only=True)
+    try:
+        people, value = ch.at_risk(store, threshold, limit), ch.clv_at_risk(store, threshold)
+    except ch.ChurnError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        _json({"value": value, "at_risk": people})
+        return
+    tot = value["total"]
+    console.print(f"{tot['at_risk']:,} of {tot['persons']:,} customers at {100 * threshold:.0f} %+ risk; expected "
+                  f"CLV lost {tot['expected_clv_lost']:,.0f} €, CLV of those at risk {tot['clv_at_risk']:,.0f} €")
+    for p in people:
+        why = "; ".join(r["label_en"] for r in p["reasons"])
+        console.print(f"  {p['person_id']:<14} {100 * p['risk']:5.1f} %  CLV {p['clv'] or 0:8,.0f}  {why}")
+
+
+COMMANDS = (rules, outreach, churn)
 __all__ = ["COMMANDS"]

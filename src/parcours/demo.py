@@ -52,3 +52,20 @@ def desk(store: Store) -> int:
     agents.add_agent(store, "demo", "Demo admin", email=DEMO_ADMIN, user_id=admin["user_id"] if admin else None,
                      teams=["support"], languages=["fr", "en"], capacity=20, status="online")
     return cases.adopt_imported(store)
+
+
+def act(store: Store) -> dict[str, object]:
+    """The demo world's churn risk (a model trained on its history, every customer scored) and
+    the example rules (src/parcours/act/examples.toml). Returns what was done."""
+    from parcours.act import churn, rules
+
+    done: dict[str, object] = {"rules": [r.rule_id for r in rules.load_file(store, EXAMPLE_RULES, actor="demo")]}
+    try:
+        done["churn"] = churn.train(store)["metrics"]["auc"]
+        done["scored"] = churn.score(store)["persons"]
+    except churn.ChurnError as e:  # a world too small or too short to learn from
+        done["churn"] = str(e)
+    return done
+
+
+EXAMPLE_RULES = Path(__file__).parent / "act" / "examples.toml"

@@ -611,3 +611,48 @@ ACT_STRINGS: dict[str, dict[str, str]] = {
 }
 for _lang, _strings in ACT_STRINGS.items():
     STRINGS[_lang].update(_strings)
+
+#: churn risk (/act/churn, and the agent's panel on a case)
+CHURN_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "churn_title": "Churn risk", "churn_help": "Each customer's probability of leaving over the next 90 days, "
+        "from behaviour (recency, frequency, value, contacts, unresolved issues, channel hops, scores, comments' "
+        "tone), with the three reasons that raise it most, and the customer value at risk.",
+        "churn_model": "The model", "churn_base_brier": "guessing the base rate:",
+        "churn_model_help": "Measured on {holdout} customers kept out of training (of {persons}); {base} % "
+        "churned within {horizon} days after {as_of}. AUC with its 95 % DeLong interval; a calibrated model's "
+        "points follow the diagonal.", "churn_calibration": "Calibration: predicted vs observed churn",
+        "churn_predicted": "predicted", "churn_observed": "observed",
+        "churn_no_model": "No model yet: train one on the store's history.", "churn_train": "Train and score",
+        "churn_train_help": "Trains on the history (cut-off 90 days before the data end), then scores every "
+        "customer as the data stand.", "churn_value": "Customer value at risk",
+        "churn_value_line": "{lost} € of expected customer value may be lost; {n} of {persons} customers are "
+        "above {threshold} % risk, worth {clv} €.", "churn_at_risk": "at risk", "churn_mean_risk": "mean risk",
+        "churn_expected_lost": "expected loss (Σ CLV × risk)", "churn_clv_at_risk": "CLV of those at risk",
+        "churn_people": "Customers at risk, most valuable first", "churn_threshold": "Risk from",
+        "churn_person": "Customer", "churn_risk": "Churn risk", "churn_clv": "CLV", "churn_why": "Why",
+        "churn_nobody": "Nobody above this risk.",
+    },
+    "fr": {
+        "churn_title": "Risque de départ", "churn_help": "La probabilité que chaque client parte dans les 90 "
+        "prochains jours, d’après son comportement (récence, fréquence, valeur, contacts, problèmes non résolus, "
+        "changements de canal, notes, ton des commentaires), avec les trois raisons qui la font le plus monter, "
+        "et la valeur client en jeu.", "churn_model": "Le modèle", "churn_base_brier": "en devinant le taux moyen :",
+        "churn_model_help": "Mesuré sur {holdout} clients tenus à l’écart de l’apprentissage (sur {persons}) ; "
+        "{base} % sont partis dans les {horizon} jours suivant le {as_of}. AUC avec son intervalle de DeLong à "
+        "95 % ; les points d’un modèle bien calibré suivent la diagonale.",
+        "churn_calibration": "Calibration : départs prédits et observés", "churn_predicted": "prédit",
+        "churn_observed": "observé", "churn_no_model": "Pas encore de modèle : entraînez-en un sur l’historique.",
+        "churn_train": "Entraîner et noter", "churn_train_help": "Apprend sur l’historique (date de coupure 90 "
+        "jours avant la fin des données), puis note chaque client tel qu’il est aujourd’hui.",
+        "churn_value": "Valeur client en jeu", "churn_value_line": "{lost} € de valeur client attendue pourraient "
+        "être perdus ; {n} clients sur {persons} dépassent {threshold} % de risque, pour {clv} €.",
+        "churn_at_risk": "à risque", "churn_mean_risk": "risque moyen",
+        "churn_expected_lost": "perte attendue (Σ CLV × risque)", "churn_clv_at_risk": "CLV des clients à risque",
+        "churn_people": "Clients à risque, les plus précieux d’abord", "churn_threshold": "Risque à partir de",
+        "churn_person": "Client", "churn_risk": "Risque de départ", "churn_clv": "CLV", "churn_why": "Pourquoi",
+        "churn_nobody": "Personne au-dessus de ce risque.",
+    },
+}
+for _lang, _strings in CHURN_STRINGS.items():
+    STRINGS[_lang].update(_strings)

@@ -94,3 +94,18 @@ def heatmap(description: str, values: list[dict[str, Any]], *, x: str, x_title: 
          "encoding": {"x": enc_x, "y": enc_y, "text": {"field": value, "type": "quantitative", "format": ".0f"},
                       "color": {"condition": {"test": f"datum['{value}'] > 55", "value": "white"},
                                 "value": "#1d2433"}}}])
+
+
+def reliability(description: str, values: list[dict[str, Any]], *, predicted_title: str,
+                observed_title: str) -> dict[str, Any]:
+    """A calibration plot (rows: predicted, observed, n per bin): points against the diagonal a
+    calibrated model follows; the points' size is the bin's n."""
+    diagonal = {"data": {"values": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]},
+                "mark": {"type": "line", "color": GREY, "strokeDash": [4, 4]},
+                "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
+    axis = {"type": "quantitative", "scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
+    points = {"mark": {"type": "point", "filled": True, "color": BLUE, "tooltip": True},
+              "encoding": {"x": {"field": "predicted", "title": predicted_title, **axis},
+                           "y": {"field": "observed", "title": observed_title, **axis},
+                           "size": {"field": "n", "type": "quantitative", "legend": None}}}
+    return _chart(description, values, height=260, layer=[diagonal, points])

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, 
 from fastapi.responses import RedirectResponse
 
 from parcours import persons
+from parcours.act import churn
 from parcours.auth import Principal
 from parcours.desk import agents, cases, clocks, macros
 from parcours.desk.cases import (
@@ -243,7 +244,8 @@ def _case_page(request: Request, store: Store, who: Principal, case_id: str, *, 
         "priorities": PRIORITIES, "dispositions": DISPOSITIONS,
         "draft": "", "mode": "public", "error": None, "conflict": None, "version": c.version, "seen": c.version,
         "changed": False, "live": False, "case_id": c.case_id, "macros": _macros(store),
-        "teams": agents.list_teams(store), "agent_choices": [a for a in agents.list_agents(store) if not a.disabled]})
+        "teams": agents.list_teams(store), "agent_choices": [a for a in agents.list_agents(store) if not a.disabled],
+        "risk": churn.risk_of(store, c.person_id) if c.person_id else None})
     ctx.update(extra)
     return render(request, "desk_case.html", status_code=status_code, **ctx)
 
