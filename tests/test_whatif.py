@@ -250,3 +250,51 @@ def test_api_answers_as_the_model_does(site):
     agent = c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 10},
                   headers={"Authorization": f"Bearer {site['agent_token']}"})
     assert agent.status_code == 403
+
+
+def test_cli(demo_world):
+    from click.testing import CliRunner
+
+    from parcours.cli import main
+    from parcours.simulate.whatif_cli import whatif
+
+    if "whatif" not in main.commands:   # until parcours.cli registers it
+        main.add_command(whatif)
+    runner = CliRunner()
+    db = str(demo_world[0])
+    res = runner.invoke(main, ["--db", db, "whatif", "--channel", "chat", "--resolve", "10", "--draws", "50",
+                               "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    import json
+
+    body = json.loads(res.stdout)
+    assert body["draws"] == 50 and body["scenario"]["resolve"] == {"chat": 0.1}
+    with Store(demo_world[0], read_only=True) as s:
+        direct = fit(s, draws=50).ask(Scenario(resolve={"chat": 0.10}))
+    phone = next(f for f in body["figures"] if f["key"] == "contacts" and f["channel"] == "phone")
+    assert phone["change"] == pytest.approx(direct.figure("contacts", "phone").change)
+    text = runner.invoke(main, ["--db", db, "whatif", "--channel", "chat", "--resolve", "10", "--draws", "20"],
+                         env={"COLUMNS": "200"})
+    assert text.exit_code == 0 and "contacts per 1,000 episodes" in text.output and "phone" in text.output
+    bad = runner.invoke(main, ["--db", db, "whatif", "--channel", "fax", "--resolve", "10"])
+    assert bad.exit_code == 1 and "unknown channel 'fax'" in bad.output
+
+
+def test_chain_solver_on_the_drunkards_walk():
+    """The textbook absorbing chain (Grinstead & Snell, *Introduction to Probability*, 1997, §11.2;
+    Kemeny & Snell 1960, ch. III): a walk on 0…4 absorbed at 0 and 4, one step left or right with
+    probability 1/2, from 2. Published: visits to 1, 2, 3 of (1, 2, 1), time to absorption 4 with
+    variance 8, absorbed at either end with probability 1/2. As a journey: three channels, the two
+    outer ones "resolve" half the time and otherwise send to the middle one, which never resolves
+    and sends either way."""
+    from parcours.simulate.whatif import _Chain, _solve
+
+    half = 0.5
+    moves = np.array([[0, 1, 0], [half, 0, half], [0, 1, 0]], dtype=float)
+    chain = _Chain(start=np.array([[0.0, 1.0, 0.0]]), resolve=np.array([[half, 0, half, half, 0, half]]),
+                   reopen=np.zeros((1, 3)), give_up=np.zeros((1, 3)), t_unres=moves[None], t_res=np.zeros((1, 3, 3)))
+    out = _solve(chain)
+    assert out.contacts[0] == pytest.approx([1, 2, 1, 4])
+    assert out.contacts_var[0, -1] == pytest.approx(8)
+    assert out.give_up[0] == pytest.approx(0)
+    assert out.switches[0] == pytest.approx(3)        # every step changes channel: 4 contacts, 3 moves

@@ -9,9 +9,9 @@ c' with probability Tr[c, c']; an unresolved one is given up with probability G[
 the customer tries again on c' with probability Tu[c, c']. Every probability is the share
 counted in the data (maximum likelihood for a Markov chain, Anderson & Goodman 1957). With Q
 the transient-to-transient matrix and α the start distribution, the fundamental matrix
-N = (I − Q)⁻¹ gives the expected contacts per state αN, and the absorption probabilities
-αN·a (Kemeny & Snell, theorems 3.2.4, 3.3.7); the variance of the contacts on a set of states
-comes from the second moment N(r + 2 r∘QNr) (ibid., theorem 3.3.5).
+N = (I − Q)⁻¹ gives the expected contacts per state αN and the absorption probabilities αN·a
+(Kemeny & Snell, ch. III); the variance of the contacts on a set of states (indicator r) follows by
+first-step analysis from the second moment αN(r + 2 r∘QNr).
 
 **NPS** is linked to episodes through the answers: each NPS answer gets the sums, over the
 person's episodes that ended in the 180 days before it, of contacts, switches, give-ups and
@@ -173,16 +173,22 @@ def _counts(d: JourneyData, lay: _Layout) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(d.n_episodes, lay.size))
 
 
-def _resampled(rng: np.random.Generator, counts: sparse.csr_matrix, draws: int) -> np.ndarray:
-    """Totals of ``draws`` bootstrap resamples of the rows (with replacement), one row per draw."""
-    n = counts.shape[0]
-    out = np.empty((draws, counts.shape[1]))
-    ct = counts.T.tocsr()
+def _weights(rng: np.random.Generator, n: int, draws: int) -> np.ndarray:
+    """How many times each of ``n`` rows is drawn in each of ``draws`` resamples with replacement."""
+    idx = rng.integers(0, n, (draws, n)) + (np.arange(draws) * n)[:, None]
+    return np.bincount(idx.ravel(), minlength=draws * n).reshape(draws, n).astype(np.float64)
+
+
+def _resampled(rng: np.random.Generator, rows: Any, draws: int) -> np.ndarray:
+    """Column totals of ``draws`` bootstrap resamples of the rows of ``rows`` (a sparse or dense
+    matrix), one row per draw: one matrix product per block of draws."""
+    n = rows.shape[0]
+    out = np.empty((draws, rows.shape[1]))
+    rows_t = rows.T.tocsr() if sparse.issparse(rows) else None
     for lo in range(0, draws, _BLOCK):
         b = min(_BLOCK, draws - lo)
-        idx = rng.integers(0, n, (b, n)) + (np.arange(b) * n)[:, None]
-        w = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
-        out[lo:lo + b] = (ct @ w.T).T
+        w = _weights(rng, n, b)
+        out[lo:lo + b] = (rows_t @ w.T).T if rows_t is not None else w @ rows
     return out
 
 
@@ -421,19 +427,21 @@ def _score_model(rng: np.random.Generator, feats: np.ndarray, y: np.ndarray,
     """Least squares of the answers' NPS value on their episode sums, per bootstrap draw.
 
     Returns beta (B, 5), episodes per answer (B,), NPS (B,) and the variance of one answer's value.
+    Each draw's normal equations X'WX β = X'Wy come from resampled totals of the answers' rows
+    x xᵀ, x·y, y and their episodes, so the draws cost one matrix product.
     """
     n = len(y)
     if n == 0:
         zeros = np.zeros(draws + 1)
         return np.zeros((draws + 1, 5)), zeros, zeros, 0.0
     x = np.column_stack([np.ones(n), feats[:, 1:]])
-    w = np.vstack([np.ones(n), np.stack([np.bincount(rng.integers(0, n, n), minlength=n)
-                                         for _ in range(draws)]) if draws else np.zeros((0, n))])
-    xtx = np.einsum("bn,ni,nj->bij", w, x, x)
-    xty = np.einsum("bn,ni,n->bi", w, x, y)
+    k = x.shape[1]
+    per_row = np.column_stack([(x[:, :, None] * x[:, None, :]).reshape(n, k * k), x * y[:, None], y, feats[:, 0]])
+    totals = np.vstack([per_row.sum(axis=0), _resampled(rng, per_row, draws)])
+    xtx = totals[:, :k * k].reshape(-1, k, k)
+    xty = totals[:, k * k:k * k + k]
     beta = np.einsum("bij,bj->bi", np.linalg.pinv(xtx), xty)
-    total = w.sum(-1)
-    return beta, (w @ feats[:, 0]) / total, (w @ y) / total, float(y.var())
+    return beta, totals[:, -1] / n, totals[:, -2] / n, float(y.var())
 
 
 def scenario(channel: str | None = None, *, resolve_points: float = 0.0, give_up_points: float = 0.0,
