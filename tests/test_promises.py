@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from conftest import write_csv
@@ -23,10 +25,11 @@ from parcours.ingest.importer import import_file
 from parcours.ingest.live import check_rows
 from parcours.ingest.plain import plainly_valid
 from parcours.metrics import promises as pm
-from parcours.schema import arrow_schema
+from parcours.schema import TABLES, arrow_schema
 from parcours.simulate import generate
 from parcours.simulate import params as P
 from parcours.store import Store
+from test_plain_rows import NOW, _values
 
 HEADER = ["promise_id", "email", "made_at", "kind", "channel", "due_at", "kept_at", "order_id", "detail"]
 T = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
@@ -141,6 +144,35 @@ def test_the_apis_fast_check_of_promises_agrees_with_the_importers_rule():
         {"row": 2, "field": "due_at", "reason": "due_at is before made_at"}]
 
 
+def _clean_promise(i: int, hours: int) -> dict:
+    made = NOW - timedelta(hours=i % 5000)
+    due = (made + timedelta(hours=hours)).astimezone(timezone(timedelta(hours=1)))   # another offset
+    return {"promise_id": f"p{i}", "phone": "+33612345678", "made_at": made.isoformat(), "kind": "delivery",
+            "channel": "web", "due_at": due.isoformat(), "detail": "Livraison au plus tard demain"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_plainly_valid_promises_pass_the_importers_rules(data):
+    """The API's fast path never accepts a promise the importer's SQL rules refuse (due before made
+    included), over rows mixing clean values with the shapes that trip importers."""
+    cols = TABLES["promises"].columns
+    change = st.sampled_from(cols).flatmap(lambda c: st.tuples(st.just(c.name), _values(c)))
+    row = st.builds(lambda i, h, changes: _clean_promise(i, h) | dict(changes), st.integers(0, 10**6),
+                    st.integers(-3, 3), st.lists(change, max_size=3))
+    rows = data.draw(st.lists(row, min_size=1, max_size=30))
+    sure = [i for i, r in enumerate(rows, 1) if plainly_valid("promises", r)]
+    problems = check_rows(_CON, "promises", rows, _PREPARED)
+    wrong = [p for p in problems if p["row"] in sure]
+    assert not wrong, f"said valid, but the importer refuses: {wrong} in {json.dumps(rows, default=str)[:2000]}"
+    assert all(plainly_valid("promises", _clean_promise(i, 1)) for i in range(20))
+
+
+_CON = duckdb.connect(config={"threads": 1})
+_CON.execute("SET TimeZone = 'UTC'")
+_PREPARED: set[str] = set()
+
+
 # -- the figures ---------------------------------------------------------------------------------
 @pytest.fixture
 def measured(tmp_path: Path) -> Store:
@@ -182,6 +214,8 @@ def test_share_kept_counts_only_due_promises_and_matches_the_wilson_interval(mea
     # a day later x1 is known kept (late); nothing is due that was not
     later = report.rows(pm.kept_share(measured.table("promises"), as_of=AS_OF + timedelta(days=2)))[0]
     assert (later["late"], later["overdue"]) == (4, 1)
+    months = report.rows(pm.kept_share(measured.table("promises"), by=["period"], as_of=AS_OF))
+    assert [(str(r["period"])[:7], r["n"], r["kept"]) for r in months] == [("2025-03", 25, 20)]
     gone = report.rows(pm.overdue(measured.table("promises"), as_of=AS_OF))
     assert [r["promise_id"] for r in gone] == ["o1", "x1"]
 
