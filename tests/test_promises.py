@@ -73,6 +73,18 @@ def test_the_world_writes_promises_with_the_canonical_schema_and_same_bytes_ever
     assert con.execute(f"SELECT max(made_at) < ?, max(kept_at) < ? FROM {p}", [end, end]).fetchone() == (True, True)
 
 
+def test_the_worlds_csv_promises_import_cleanly_as_the_same_instants(tmp_path):
+    generate(tmp_path / "p", persons=1_000, days=90, seed=3)
+    generate(tmp_path / "c", persons=1_000, days=90, seed=3, fmt="csv")
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = import_file(s, tmp_path / "c" / "promises.csv", "promises")
+        assert rep.rows_read > 100 and rep.quarantined == 0 and rep.accepted == rep.rows_read
+        stored = s.query("SELECT promise_id, made_at, due_at, kept_at, detail FROM promises ORDER BY 1")
+        written = s.query(f"SELECT promise_id, made_at, due_at, kept_at, detail FROM "
+                          f"read_parquet('{tmp_path / 'p' / 'promises.parquet'}') ORDER BY 1")
+    assert stored == written
+
+
 def test_the_delivery_promises_kept_recover_the_worlds_on_time_share(demo_world):
     db, _ = demo_world
     with Store(db, read_only=True) as s:
