@@ -60,7 +60,8 @@ def build(db: Path, *, silo: bool = False, new_case_on_hop: bool = False, csat: 
         rows_c.append((case1, p1, ts1, first, "resolved", "billing"))
         if case2 != case1:
             rows_c.append((case2, p2, ts2, second, "resolved", "billing"))
-        rows_t += [(f"E{i:04d}a", ts1, p1, first, case1, "unresolved"), (f"E{i:04d}b", ts2, p2, second, case2, "resolved")]
+        rows_t += [(f"E{i:04d}a", ts1, p1, first, case1, "unresolved"),
+                   (f"E{i:04d}b", ts2, p2, second, case2, "resolved")]
         # the answer about the (first) case: satisfied for the first share of that channel's cases
         k = by_channel[first] = by_channel.get(first, 0) + 1
         n_first = sum(1 for j in range(persons) if pairs[j % len(pairs)][0] == first)
@@ -189,7 +190,8 @@ def test_stores_far_better_than_remote_channels_is_a_physical_remote_gap(tmp_pat
 
 def test_a_period_without_data_says_so_and_shows_nothing_met(tmp_path):
     with build(tmp_path / "h.duckdb") as s:
-        a = ovum.assess(s, start=datetime(2030, 1, 1, tzinfo=timezone.utc), end=datetime(2030, 2, 1, tzinfo=timezone.utc))
+        a = ovum.assess(s, start=datetime(2030, 1, 1, tzinfo=timezone.utc),
+                        end=datetime(2030, 2, 1, tzinfo=timezone.utc))
         assert a.level == 1 and not any(passed(a).values())
         assert "No inbound contact in the period" in a.criterion("identity").evidence["en"]
         assert "trop peu pour juger" in a.criterion("context").evidence["fr"]
@@ -207,7 +209,8 @@ def test_the_level_needs_every_criterion_of_the_levels_below():
 def test_newcombe_interval_matches_the_published_example_and_statsmodels():
     # Newcombe 1998, Statistics in Medicine 17:873, Table II example (a): 56/70 − 48/80, method 10
     d, low, high = ovum.newcombe_diff(56, 70, 48, 80)
-    assert d == pytest.approx(20.0) and low == pytest.approx(5.24, abs=0.005) and high == pytest.approx(33.39, abs=0.005)
+    assert d == pytest.approx(20.0)
+    assert low == pytest.approx(5.24, abs=0.005) and high == pytest.approx(33.39, abs=0.005)
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     for k1, n1, k2, n2 in [(9, 10, 3, 10), (6, 7, 2, 7), (5, 56, 0, 29), (44, 50, 230, 281)]:
@@ -287,10 +290,18 @@ def test_the_demo_worlds_channel_gaps_agree_with_statsmodels_and_scipy(demo):
     assert pr["n_physical"] + pr["n_remote"] == cons.figures["csat"]["n"]
 
 
-def test_the_demo_world_has_no_rules_so_it_is_not_customer_adaptive(demo):
-    _, a = demo
+def test_the_demo_worlds_proactive_figures_are_those_of_its_tables(demo):
+    s, a = demo
     p = a.criterion("proactive")
-    assert not p.passed and a.level < 4 and p.figures["rules"] == 0
+    rules, enabled = s.query("SELECT count(*), count(*) FILTER (enabled) FROM rules")[0]
+    firings = s.query("SELECT count(*) FROM rule_firings")[0][0]
+    sent = s.query("SELECT count(*) FROM outreach WHERE status = 'sent'")[0][0]
+    assert (p.figures["rules"], p.figures["rules_enabled"], p.figures["firings"]) == (rules, enabled, firings)
+    assert p.figures["outreach"].get("sent", 0) == sent
+    effect = p.figures["effect"]
+    assert p.passed == (enabled > 0 and firings > 0 and sent > 0 and effect is not None and effect["low"] > 0)
+    if not p.passed:  # rules loaded but no server ran them: no measured effect, so not customer-adaptive
+        assert a.level < 4
 
 
 def test_the_assessment_is_computed_once_until_the_data_change(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from parcours.maturity.ovum import LEVEL_TEXT, LEVELS, Assessment, Criterion, assess
+from parcours.maturity.ovum import LEVELS, Assessment, Criterion, assess
 from parcours.maturity.temkin import STATEMENTS, MaturityError, latest, record
 from parcours.maturity.tips import COMPETENCIES, advice
 from parcours.store import Store

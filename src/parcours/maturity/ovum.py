@@ -252,24 +252,23 @@ INBOUND = "kind = 'contact' AND (direction IS NULL OR direction = 'inbound')"
 # -- the criteria ---------------------------------------------------------------------------
 def _identity(store: Store, start: datetime | None, end: datetime | None) -> Criterion:
     where, args = _period(start, end, "ts")
-    contacts, attached, channels, persons, multi, cross = store.query(f"""
+    # one statement: the period's contacts scanned once, per person once, their identifiers once
+    rows = store.query(f"""
         WITH c AS MATERIALIZED (SELECT person_id, channel FROM touchpoints WHERE {INBOUND} AND {where}),
-        p AS (SELECT person_id, count(*) AS k, count(DISTINCT channel) AS ch FROM c
-               WHERE person_id IS NOT NULL GROUP BY person_id)
-        SELECT (SELECT count(*) FROM c),
+        p AS MATERIALIZED (SELECT person_id, count(*) AS k, count(DISTINCT channel) AS ch FROM c
+                            WHERE person_id IS NOT NULL GROUP BY person_id),
+        i AS MATERIALIZED (SELECT person_id, kind, count(*) AS k FROM identities
+                            WHERE person_id IN (SELECT person_id FROM p) GROUP BY ALL)
+        SELECT 'totals', NULL, (SELECT count(*) FROM c),
                (SELECT count(*) FROM c WHERE person_id IN (SELECT person_id FROM persons)),
-               (SELECT count(DISTINCT channel) FROM c),
-               (SELECT count(*) FROM p), (SELECT count(*) FROM p WHERE k >= 2),
-               (SELECT count(*) FROM p WHERE k >= 2 AND ch >= 2)""", args)[0]
-    kinds = store.query(f"""
-        WITH p AS (SELECT DISTINCT person_id FROM touchpoints WHERE {INBOUND} AND {where} AND person_id IS NOT NULL),
-        i AS (SELECT person_id, kind, count(*) AS k FROM identities WHERE person_id IN (SELECT person_id FROM p)
-               GROUP BY ALL)
-        SELECT kind, sum(k), count(*) FROM i GROUP BY kind ORDER BY kind""", args)
-    several = store.query(f"""
-        SELECT count(*) FROM (SELECT person_id FROM identities WHERE person_id IN (
-            SELECT person_id FROM touchpoints WHERE {INBOUND} AND {where} AND person_id IS NOT NULL)
-            GROUP BY person_id HAVING count(DISTINCT kind) >= 2)""", args)[0][0]
+               (SELECT count(DISTINCT channel) FROM c), (SELECT count(*) FROM p),
+               (SELECT count(*) FROM p WHERE k >= 2), (SELECT count(*) FROM p WHERE k >= 2 AND ch >= 2),
+               (SELECT count(*) FROM (SELECT person_id FROM i GROUP BY person_id HAVING count(*) >= 2))
+        UNION ALL
+        SELECT 'kind', CAST(kind AS VARCHAR), sum(k), count(*), NULL, NULL, NULL, NULL, NULL FROM i GROUP BY kind
+        """, args)
+    contacts, attached, channels, persons, multi, cross, several = rows[0][2:]
+    kinds = sorted((r[1], r[2], r[3]) for r in rows[1:])
     attached_pct, cross_pct = _share(attached, contacts), _share(cross, multi)
     checks = [
         Check("cross_channel", {"en": "persons with 2+ contacts recognised on 2+ channels",
@@ -362,8 +361,9 @@ def _context(store: Store, start: datetime | None, end: datetime | None) -> Crit
                     "des contacts de plusieurs canaux.")
         return (f"Of {_f(n_hops, lang, 0)} channel hops inside an episode, {_f(same_pct, lang)} % land on the same "
                 f"case, {_f(_share(new, n_hops), lang)} % on a new case (the customer starts over and repeats the "
-                f"question), {_f(_share(no_case, n_hops), lang)} % on no case; {_f(_share(multi_cases, cases), lang)} % "
-                f"of the {_f(cases, lang, 0)} cases hold contacts from several channels.")
+                f"question), {_f(_share(no_case, n_hops), lang)} % on no case; "
+                f"{_f(_share(multi_cases, cases), lang)} % of the {_f(cases, lang, 0)} cases hold contacts from "
+                "several channels.")
 
     todo = {"en": "Carry the context: link a contact on a new channel to the issue already open (the desk "
                   "links e-mail, chat, phone and store contacts to the open case of the person), show agents "
@@ -371,8 +371,8 @@ def _context(store: Store, start: datetime | None, end: datetime | None) -> Crit
             "fr": "Transmettre le contexte : rattacher un contact sur un nouveau canal au dossier déjà ouvert "
                   "(le desk relie e-mails, chats, appels et visites au dossier ouvert de la personne), montrer "
                   "l’historique au conseiller, ne jamais redemander ce que le dossier dit déjà."}
-    return Criterion("context", {"en": "Context carried between channels",
-                                 "fr": "Contexte transmis d’un canal à l’autre"}, checks, _both(evidence), todo, figures)
+    name = {"en": "Context carried between channels", "fr": "Contexte transmis d’un canal à l’autre"}
+    return Criterion("context", name, checks, _both(evidence), todo, figures)
 
 
 def _answers_by_channel(store: Store, start: datetime | None, end: datetime | None) -> list[tuple[Any, ...]]:
@@ -536,8 +536,8 @@ def _physical_remote(rows: list[tuple[Any, ...]]) -> Criterion:
             "fr": "Donner les mêmes moyens au magasin et à la distance : même historique et même dossier des deux "
                   "côtés, mêmes réponses et même latitude pour régler, et les bonnes pratiques du magasin "
                   "reprises dans les macros des équipes à distance (ou l’inverse)."}
-    return Criterion("physical_remote", {"en": "Physical and remote alike", "fr": "Physique et distance au même niveau"},
-                     checks, _both(evidence), todo, figures)
+    name = {"en": "Physical and remote alike", "fr": "Physique et distance au même niveau"}
+    return Criterion("physical_remote", name, checks, _both(evidence), todo, figures)
 
 
 def _proactive(store: Store, start: datetime | None, end: datetime | None) -> Criterion:
@@ -567,8 +567,8 @@ def _proactive(store: Store, start: datetime | None, end: datetime | None) -> Cr
         d, low, high = welch_diff(sent, held)
         effect = {"gap": d, "low": low, "high": high}
 
-    def mean(xs: list[float | None]) -> float | None:
-        xs = [x for x in xs if x is not None]
+    def mean(values: list[float | None]) -> float | None:
+        xs = [float(x) for x in values if x is not None]
         return sum(xs) / len(xs) if xs else None
 
     figures = {"rules": rules, "rules_enabled": enabled, "firings": firings, "rules_fired": firing_rules,
