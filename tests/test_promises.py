@@ -261,6 +261,9 @@ def test_the_desks_sla_clocks_become_promises_idempotently(tmp_path):
         now = t0 + timedelta(hours=3)
         assert act.from_desk(s, now=now) == {"added": 0, "updated": 2, "unchanged": 2, "cases": 2}
         assert act.from_desk(s, now=now) == {"added": 0, "updated": 0, "unchanged": 4, "cases": 2}
+        # beside the SLA sweep: the active cases and those changed since the last round
+        assert act.from_desk(s, now=now, since=now - timedelta(minutes=1))["cases"] == 1
+        assert act.from_desk(s, now=now, since=t0)["cases"] == 2
         got = {r[0]: r[1:] for r in s.query("SELECT promise_id, kind::VARCHAR, due_at, kept_at, channel::VARCHAR "
                                             "FROM promises")}
         fr = got[f"{opened[0]}/first_response/1"]

@@ -61,17 +61,23 @@ def _clock_rows(case_id: str, person_id: str | None, channel: str | None, policy
     return out
 
 
-def from_desk(store: Store, *, now: datetime | None = None, case_ids: Sequence[str] | None = None
-              ) -> dict[str, int]:
+def from_desk(store: Store, *, now: datetime | None = None, case_ids: Sequence[str] | None = None,
+              since: datetime | None = None) -> dict[str, int]:
     """Record the desk's first-response and resolution promises as their SLA clocks stand at
-    ``now`` (default: now), for ``case_ids`` or every desk case. Returns counts: ``added``,
-    ``updated`` (a clock that stopped, or a deadline moved by a pause or a priority change),
-    ``unchanged``, ``cases`` evaluated. Imported cases (no desk history) have no clocks."""
+    ``now`` (default: now), for ``case_ids``, else the active cases and those changed at or after
+    ``since`` (what the SLA watch sweeps: run it beside the sweep, every minute), else every desk
+    case. Returns counts: ``added``, ``updated`` (a clock that stopped, or a deadline moved by a
+    pause or a priority change), ``unchanged``, ``cases`` evaluated. Imported cases (no desk
+    history) have no clocks."""
     at = _aware(now, "now")
-    if case_ids is None:
-        ids = [r[0] for r in store.query("SELECT case_id FROM desk_cases WHERE merged_into IS NULL ORDER BY 1")]
-    else:
+    if case_ids is not None:
         ids = list(case_ids)
+    elif since is not None:
+        ids = [r[0] for r in store.query(
+            "SELECT case_id FROM desk_inbox UNION SELECT case_id FROM desk_cases WHERE updated_at >= ? "
+            "AND merged_into IS NULL ORDER BY 1", [_aware(since, "since")])]
+    else:
+        ids = [r[0] for r in store.query("SELECT case_id FROM desk_cases WHERE merged_into IS NULL ORDER BY 1")]
     counts = {"added": 0, "updated": 0, "unchanged": 0, "cases": len(ids)}
     for i in range(0, len(ids), CHUNK):
         part = ids[i:i + CHUNK]
