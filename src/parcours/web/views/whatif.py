@@ -26,21 +26,29 @@ def texts(lang: str) -> dict[str, str]:
 
 
 def rows(answer: WhatIf, t: dict[str, str], names: dict[str, str]) -> list[dict[str, Any]]:
-    """The answer's table: contacts per 1,000 episodes by channel, calls in the period, give-up,
-    first-contact settlement, NPS; each with its intervals."""
-    out = []
+    """The answer's table: contacts per 1,000 episodes by channel then all together, contacts in the
+    period (calls, all), give-up, first-contact settlement, NPS; each with its intervals."""
+    per_1000, period, others = [], [], []
     for f in answer.figures:
+        name = names.get(f.channel, f.channel) if f.channel else t["whatif_all_channels"]
         if f.key == "contacts":
-            label = names.get(f.channel, f.channel) if f.channel else t["whatif_all_channels"]
-            out.append({"group": t["whatif_contacts_per_1000"], "label": label, "f": f, "digits": 1, "unit": ""})
+            per_1000.append({"group": t["whatif_contacts_per_1000"], "label": name, "f": f, "digits": 1, "unit": ""})
         elif f.key == "contacts_total" and f.channel in ("phone", None):
-            label = (f"{t['whatif_contacts_period']} · {names.get('phone', 'phone')}" if f.channel
-                     else f"{t['whatif_contacts_period']} · {t['whatif_all_channels']}")
-            out.append({"group": t["whatif_contacts_period"], "label": label, "f": f, "digits": 0, "unit": ""})
+            period.append({"group": t["whatif_contacts_period"], "label": name, "f": f, "digits": 0, "unit": ""})
         elif f.key in ("give_up", "one_done", "nps"):
-            out.append({"group": "", "label": t[f"whatif_fig_{f.key}"], "f": f, "digits": 1,
-                        "unit": "" if f.key == "nps" else " %"})
-    return out
+            others.append({"group": t["whatif_episodes_nps"], "label": t[f"whatif_fig_{f.key}"], "f": f, "digits": 1,
+                           "unit": "" if f.key == "nps" else " %"})
+    return per_1000 + period + others
+
+
+def calls_card(answer: WhatIf) -> dict[str, Any] | None:
+    """Calls that disappear (or are added) in the period, as a positive number with its interval."""
+    f = next((f for f in answer.figures if f.key == "contacts_total" and f.channel == "phone"), None)
+    if f is None:
+        return None
+    sign = -1 if f.change <= 0 else 1
+    low, high = sorted((sign * f.change_ci[0], sign * f.change_ci[1]))
+    return {"fewer": f.change <= 0, "n": sign * f.change, "low": low, "high": high}
 
 
 def describe(answer: WhatIf, t: dict[str, str], names: dict[str, str], lang: str) -> str:
@@ -86,9 +94,8 @@ def whatif_page(request: Request, channel: str = Query(DEFAULT["channel"]),
     except WhatIfError as exc:
         return render(request, "whatif.html", status_code=422, t=t, form=form, channels=model.channels,
                       error=str(exc), answer=None)
-    calls = next((f for f in answer.figures if f.key == "contacts_total" and f.channel == "phone"), None)
     return render(request, "whatif.html", t=t, form=form, channels=model.channels, error=None, answer=answer,
-                  rows=rows(answer, t, names), calls=calls, spec=chart(answer, t, names),
+                  rows=rows(answer, t, names), calls=calls_card(answer), spec=chart(answer, t, names),
                   question=describe(answer, t, names, lang),
                   based_on=t["whatif_based_on"].format(episodes=num(answer.episodes, 0, lang),
                                                        answers=num(answer.answers, 0, lang), draws=answer.draws))
