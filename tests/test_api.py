@@ -446,6 +446,7 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/outreach/effect", "act", lambda: {}),
         ("POST", "/churn/train", "act", lambda: {}),
         ("GET", "/churn/model", "act", lambda: {}),
+        ("GET", "/promises", "metrics", lambda: {}),
         ("GET", "/churn/at-risk", "act", lambda: {"params": {"threshold": 0.3}}),
         ("GET", "/churn/value-at-risk", "act", lambda: {}),
         ("GET", "/churn/persons/{identifier}", "persons.read", lambda: {"path": {"identifier": api["admin"].get(

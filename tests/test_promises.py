@@ -308,35 +308,13 @@ def test_an_agents_callback_promise_and_its_keeping(tmp_path):
 
 
 # -- the page and the API, over real HTTP ------------------------------------------------------------
-SERVE = """
-import sys
-import uvicorn
-from parcours.web.app import create_app
-from parcours.web.api import promises as api
-from parcours.web.views import promises as view
-
-app = create_app(sys.argv[1])
-# until the routers are registered in the app (see the report of this work), the test adds them
-routes = {(getattr(r, "path", None), m) for r in app.routes for m in (getattr(r, "methods", None) or ())}
-if ("/act/promises", "GET") not in routes:
-    app.include_router(view.router)
-if ("/api/v1/promises", "GET") not in routes:
-    app.include_router(api.router, prefix="/api/v1")
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
 @pytest.fixture(scope="module")
 def served(demo_world, tmp_path_factory):
     """A copy of the demo store with users, tokens and a callback promise overdue now, served by
-    the real app in a subprocess; yields (base URL, tokens, the store's own promises section)."""
+    ``parcours serve``; yields (base URL, tokens, the store's own promises section)."""
     import shutil
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
-    from conftest import free_port
+    from conftest import Served
     from parcours import auth
 
     db = tmp_path_factory.mktemp("promises_web") / "web.duckdb"
@@ -350,26 +328,9 @@ def served(demo_world, tmp_path_factory):
         act.promise(s, person, "callback", made + timedelta(hours=1), "phone", made_at=made, promise_id="cb-web",
                     detail="Nous vous rappelons dans l'heure")
         expected = report.promises_section({"promises": s.table("promises")}, None, None)
-    port = free_port()
-    log = db.with_name("server.log")
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(db), str(port)], stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:  # refused, or slow while the app warms its figures
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    else:
-        proc.kill()
-    if proc.poll() is not None:
-        pytest.fail("server did not start: " + log.read_text(errors="replace"))
-    yield base, tokens, person, expected
-    proc.terminate()
-    proc.wait(30)
+    server = Served(db)
+    yield server.base, tokens, person, expected
+    server.stop()
 
 
 def _session(base: str, role: str, lang: str = "en"):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
+from parcours.act import promises as act_promises
 from parcours.desk import cases, sla_watch
 from parcours.desk.sla import SlaEvent
 from parcours.schema import PRIORITIES
@@ -140,8 +141,12 @@ class Runner:
                                                                  self.every_s)
                 try:  # on its own: a failing rule must not silence the SLA events
                     sla_watch.sweep(view, now=started, since=since, on_event=self.on_sla_event)
-                    since = started - timedelta(seconds=self.every_s)  # overlap: a slow sweep misses nothing
                 except Exception:
                     logging.getLogger("parcours.desk").exception("SLA sweep failed; next run in %s s", self.every_s)
+                try:  # the SLA clocks as promises kept or not (parcours.act.promises)
+                    act_promises.from_desk(view, now=started, since=since)
+                except Exception:
+                    logging.getLogger("parcours.desk").exception("desk promises failed; next run in %s s", self.every_s)
+                since = started - timedelta(seconds=self.every_s)  # overlap: a slow sweep misses nothing
         finally:
             view.close()

@@ -21,7 +21,7 @@ from typing import Any
 from parcours import report
 from parcours.store import Store
 
-SECTIONS = ("voice", "journeys", "service", "loyalty", "value")
+SECTIONS = ("voice", "journeys", "service", "loyalty", "value", "promises")
 _VOICE_KEYS = ("nps", "csat", "ces")
 log = logging.getLogger("parcours.web")
 

@@ -612,6 +612,11 @@ ACT_STRINGS: dict[str, dict[str, str]] = {
 for _lang, _strings in ACT_STRINGS.items():
     STRINGS[_lang].update(_strings)
 
+from parcours.web.i18n_promises import PROMISES_STRINGS  # noqa: E402  (its own file, merged here)
+
+for _lang, _strings in PROMISES_STRINGS.items():
+    STRINGS[_lang].update(_strings)
+
 #: churn risk (/act/churn, and the agent's panel on a case)
 CHURN_STRINGS: dict[str, dict[str, str]] = {
     "en": {

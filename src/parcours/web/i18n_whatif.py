@@ -50,6 +50,12 @@ WHATIF_STRINGS: dict[str, dict[str, str]] = {
         "whatif_error": "The model cannot answer this",
         "whatif_notes": "Notes",
         "whatif_model": "The model",
+        "whatif_rates": "What the model learnt from the data, per channel (95 % interval)",
+        "whatif_rate_start": "Episodes starting here",
+        "whatif_rate_resolve_first": "Resolution, first contact",
+        "whatif_rate_resolve_later": "Resolution, later contacts",
+        "whatif_rate_give_up": "Giving up after an unresolved contact",
+        "whatif_rate_reopen": "Reopened after a resolution",
         "whatif_model_help": "An absorbing Markov chain over contacts, fit on this store's data: it assumes the next "
                              "step depends only on the current contact's channel and outcome, and that a change "
                              "leaves everything else as it is (who has issues, when, and how they switch). "
@@ -103,6 +109,12 @@ WHATIF_STRINGS: dict[str, dict[str, str]] = {
         "whatif_error": "Le modèle ne peut pas répondre à cette question",
         "whatif_notes": "Remarques",
         "whatif_model": "Le modèle",
+        "whatif_rates": "Ce que le modèle a appris des données, par canal (intervalle à 95 %)",
+        "whatif_rate_start": "Épisodes qui commencent ici",
+        "whatif_rate_resolve_first": "Résolution, premier contact",
+        "whatif_rate_resolve_later": "Résolution, contacts suivants",
+        "whatif_rate_give_up": "Abandon après un contact non résolu",
+        "whatif_rate_reopen": "Réouverture après une résolution",
         "whatif_model_help": "Une chaîne de Markov absorbante sur les contacts, ajustée sur les données de cette "
                              "base : l’étape suivante ne dépend que du canal et de l’issue du contact en cours, et un "
                              "changement laisse tout le reste en l’état (qui a des demandes, quand, et comment on "

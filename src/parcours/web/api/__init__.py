@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from parcours.web.api import admin, channels, churn, desk, ingest, metrics, persons, rules, voice, webhooks
+from parcours.web.api import admin, channels, churn, desk, ingest, metrics, persons, promises, rules, voice, webhooks
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn):
+for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn, promises):
     router.include_router(module.router)

@@ -26,10 +26,12 @@ def whatif(channel: str | None = Query(None, description="the channel changed (p
     """Baseline against scenario, from the model fit on the store's episodes and NPS answers:
     contacts per channel (per 1,000 episodes and in the period), give-up, settled at the first
     contact and NPS, each with 95 % bootstrap intervals (``change_ci``: the expected change;
-    ``change_period_ci``: what one period like the data's would show). 422 names the field and why."""
+    ``change_period_ci``: what one period like the data's would show); ``rates``: what the model
+    learnt per channel (start share, resolution, give-up, reopening, in %). 422 names the field and why."""
     try:
         sc = scenario(channel, resolve_points=resolve, give_up_points=give_up, scope=scope, shift_to=shift_to,
                       shift_points=shift)
-        return cached_model(store).ask(sc).as_dict()
+        model = cached_model(store)
+        return {**model.ask(sc).as_dict(), "rates": model.rates()}
     except WhatIfError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -2,10 +2,24 @@
 
 from fastapi import APIRouter
 
-from parcours.web.views import (act, apidocs, chat, churn, customers, desk, journeys, loyalty, overview, service,
-                               session, survey, voice)
+from parcours.web.views import (
+    act,
+    apidocs,
+    chat,
+    churn,
+    customers,
+    desk,
+    journeys,
+    loyalty,
+    overview,
+    promises,
+    service,
+    session,
+    survey,
+    voice,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (session, overview, journeys, service, loyalty, voice, act, churn, survey, customers, desk, chat,
-               apidocs):
+for module in (session, overview, journeys, service, loyalty, voice, act, churn, promises, survey, customers, desk,
+               chat, apidocs):
     router.include_router(module.router)

@@ -95,7 +95,8 @@ def whatif_page(request: Request, channel: str = Query(DEFAULT["channel"]),
         return render(request, "whatif.html", status_code=422, t=t, form=form, channels=model.channels,
                       error=str(exc), answer=None)
     return render(request, "whatif.html", t=t, form=form, channels=model.channels, error=None, answer=answer,
-                  rows=rows(answer, t, names), calls=calls_card(answer), spec=chart(answer, t, names),
+                  rows=rows(answer, t, names), calls=calls_card(answer), rates=model.rates(),
+                  spec=chart(answer, t, names),
                   question=describe(answer, t, names, lang),
                   based_on=t["whatif_based_on"].format(episodes=num(answer.episodes, 0, lang),
                                                        answers=num(answer.answers, 0, lang), draws=answer.draws))
