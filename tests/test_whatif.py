@@ -82,6 +82,22 @@ def test_recovers_chat_resolving_ten_points_more(worlds):
     assert calls.change == pytest.approx(answer.episodes * answer.figure("contacts", "phone").change / 1000)
 
 
+def test_rates_learnt_are_the_generators(worlds):
+    """Each channel's first-contact resolution and give-up, as fit on the base world, against the
+    generator's (sisyphus.RESOLVE, GIVE_UP); in the planted world chat resolves 10 points more."""
+    fitted = []
+    for db in worlds:
+        with Store(db, read_only=True) as s:
+            fitted.append({r["channel"]: r for r in fit(s, draws=200).rates()})
+    base, planted = fitted
+    for channel, r in base.items():
+        i = sisyphus.SUPPORT.index(channel)
+        assert _within(100 * sisyphus.RESOLVE[i], r["resolve_first_ci"]), r
+        assert _within(100 * sisyphus.GIVE_UP[i], r["give_up_ci"]), r
+    assert _within(70.0, planted["chat"]["resolve_first_ci"])
+    assert planted["chat"]["resolve_first"] - base["chat"]["resolve_first"] == pytest.approx(10, abs=4)
+
+
 def test_no_change_contains_the_data_itself(worlds):
     with Store(worlds[0], read_only=True) as s:
         answer = fit(s, draws=200, seed=3).ask(NO_CHANGE)

@@ -294,6 +294,22 @@ class JourneyModel:
     def draws(self) -> int:
         return len(self.nps) - 1
 
+    def rates(self) -> list[dict[str, Any]]:
+        """What the chain learnt, per channel, in %: start share, resolution at a first and at a
+        later contact, giving up after an unresolved contact, reopening after a resolved one; each
+        with its 95 % bootstrap interval (``<name>_ci``)."""
+        c, k = self.chain, len(self.channels)
+        cols = {"start": c.start, "resolve_first": c.resolve[:, :k], "resolve_later": c.resolve[:, k:],
+                "give_up": c.give_up, "reopen": c.reopen}
+        out = []
+        for i, channel in enumerate(self.channels):
+            row: dict[str, Any] = {"channel": channel}
+            for name, a in cols.items():
+                row[name] = 100 * float(a[0, i])
+                row[f"{name}_ci"] = tuple(100 * x for x in _pct(a[:, i]))
+            out.append(row)
+        return out
+
     def ask(self, sc: Scenario) -> WhatIf:
         """Baseline against ``sc``: contacts per channel, give-up, first-contact settlement, NPS."""
         changed, notes = self._apply(sc)
