@@ -152,6 +152,7 @@ def test_hand_computed_chain(tmp_path, cli, db):
     assert answer.figure("contacts").scenario == pytest.approx(1000.0)
     assert answer.figure("one_done").scenario == pytest.approx(100.0)
     assert answer.figure("give_up").baseline == 0
+    assert answer.figure("nps").observed is None and "no NPS answer" in " ".join(answer.notes)
     with pytest.raises(WhatIfError, match=r"resolve\[chat\]: 50.0 % in the data.*between -50.0 and \+50.0"):
         model.ask(Scenario(resolve={"chat": 0.60}))
 

@@ -313,7 +313,12 @@ class JourneyModel:
     def ask(self, sc: Scenario) -> WhatIf:
         """Baseline against ``sc``: contacts per channel, give-up, first-contact settlement, NPS."""
         changed, notes = self._apply(sc)
-        base, new = _solve(self.chain), _solve(changed)
+        try:
+            base, new = _solve(self.chain), _solve(changed)
+        except np.linalg.LinAlgError:
+            # a loop with no way out: some channel never resolves nor loses anyone, and sends back to itself
+            raise WhatIfError("the journeys never end in this model: a channel (or a loop of channels) neither "
+                              "resolves nor loses anyone; look at its rates (JourneyModel.rates)") from None
         rng = np.random.default_rng([self.seed, 1])
         n = self.episodes
         z = rng.standard_normal((2, *base.contacts.shape))
