@@ -309,7 +309,11 @@ def test_the_assessment_is_computed_once_until_the_data_change(tmp_path):
         first = ovum.assess(s)
         assert ovum.assess(s) is first
         temkin.record(s, {st.id: 3 for st in temkin.STATEMENTS}, "test")  # a write moves the counter
-        assert ovum.assess(s) is not first
+        second = ovum.assess(s)
+        assert second is not first and ovum.assess(s) is second
+        _proactive(s, effect=True)  # as the rules' thread writes: no change counter, yet seen
+        third = ovum.assess(s)
+        assert third is not second and third.criterion("proactive").figures["firings"] == 80
 
 
 # -- Temkin self-assessment ---------------------------------------------------------------------

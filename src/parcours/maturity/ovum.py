@@ -638,10 +638,14 @@ _GUARD = threading.Lock()
 
 def assess(store: Store, start: date | datetime | None = None, end: date | datetime | None = None) -> Assessment:
     """The level and the evidence of each criterion for ``[start, end)`` (dates are UTC days).
-    Kept until the data change (the store's change counter), like the voice pages' figures."""
+    Kept until the data change (the store's change counter, and the rules' firings and outreach)."""
     start, end = _as_datetime(start), _as_datetime(end)
     key, kept = (start, end), store.memo.setdefault("maturity", OrderedDict())
-    version = store.changes
+    # the rules' thread writes firings and outreach without moving the change counter: their
+    # counts (small tables, cheap to count) are part of the version
+    version = (store.changes, *store.query(
+        "SELECT (SELECT count(*) FROM rules WHERE enabled), (SELECT count(*) FROM rule_firings), "
+        "(SELECT count(*) FROM outreach WHERE status IN ('sent', 'held'))")[0])
     with _GUARD:
         hit = kept.get(key)
         if hit is not None and hit[0] == version:
