@@ -501,3 +501,17 @@ def test_the_api_needs_the_act_permission_and_names_a_bad_statement(site):
         assert got["temkin"]["assessment_id"] == ok.json()["assessment_id"] and got["language"] == "fr"
     with login(server.base, "agent@parcours.test", "en") as c:
         assert c.get("/act/maturity").status_code == 403
+
+
+def test_the_period_selects_the_data_on_the_page_and_the_api(site):
+    server, tokens = site
+    empty = {"from": "2030-01-01", "to": "2030-02-01"}
+    got = httpx.get(server.base + "/api/v1/maturity", params=empty, timeout=120,
+                    headers={"Authorization": f"Bearer {tokens['analyst']}"}).json()
+    assert got["level"] == 1 and got["start"].startswith("2030-01-01") and got["end"].startswith("2030-02-01")
+    with login(server.base, "analyst@parcours.test", "en") as c:
+        page = c.get("/act/maturity", params={**empty, "lang": "en"}).text
+        assert 'value="2030-01-01"' in page and "Level 1 of 4 — Departmental" in page
+        assert "No inbound contact in the period" in page
+        whole = c.get("/act/maturity", params={"from": "not a date", "lang": "en"})
+        assert whole.status_code == 200 and 'value=""' in whole.text  # a wrong date is ignored
