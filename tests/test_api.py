@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import Served, make_token
+from parcours.maturity.temkin import STATEMENTS
 
 ROLES = ("admin", "analyst", "agent", "ingest")
 
@@ -447,6 +448,8 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("POST", "/churn/train", "act", lambda: {}),
         ("GET", "/churn/model", "act", lambda: {}),
         ("GET", "/promises", "metrics", lambda: {}),
+        ("GET", "/maturity", "act", lambda: {}),
+        ("POST", "/maturity/assessment", "act", lambda: {"json": {"answers": {s.id: 4 for s in STATEMENTS}}}),
         ("GET", "/churn/at-risk", "act", lambda: {"params": {"threshold": 0.3}}),
         ("GET", "/churn/value-at-risk", "act", lambda: {}),
         ("GET", "/churn/persons/{identifier}", "persons.read", lambda: {"path": {"identifier": api["admin"].get(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from parcours.cli_common import _json, _store, console
+from parcours.cli_common import _json, _store, console, out
 
 
 def _day(d: datetime) -> datetime:
@@ -246,5 +246,33 @@ def churn_top(ctx: click.Context, threshold: float, limit: int, as_json: bool) -
         console.print(f"  {p['person_id']:<14} {100 * p['risk']:5.1f} %  CLV {p['clv'] or 0:8,.0f}  {why}")
 
 
-COMMANDS = (rules, outreach, churn)
+@click.command("maturity")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC), included.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC), excluded.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Everything as JSON (criteria, figures, self-assessment, tips).")
+@click.pass_context
+def maturity_cmd(ctx: click.Context, start: datetime | None, end: datetime | None, lang: str, as_json: bool) -> None:
+    """Ovum's maturity level measured on the store, each criterion's evidence, the latest Temkin
+    self-assessment and Temkin's tips for the weak points (docs/maturity.md)."""
+    from parcours import maturity
+
+    store = _store(ctx, read_only=True)
+    m = maturity.summary(store, start.date() if start else None, end.date() if end else None, lang)
+    if as_json:
+        _json(m)
+        return
+    level = f"{'Niveau' if lang == 'fr' else 'Level'} {m['level']} {'sur' if lang == 'fr' else 'of'} 4"
+    out.print(f"{level} — {m['name'][lang]}. {m['description'][lang]}", markup=False, highlight=False)
+    for c in m["criteria"]:
+        out.print(f"{'✓' if c['passed'] else '✗'} {c['name'][lang]}: {c['evidence'][lang]}", markup=False,
+                  highlight=False)
+    if m["temkin"]:
+        out.print("Temkin: " + ", ".join(f"{k} {v:.0f}/100" for k, v in m["temkin"]["scores"].items()), markup=False)
+    for a in m["advice"]:
+        for t in a["tips"]:
+            out.print(f"  [{a['id']}] {t['number']}. {t['text']}", markup=False, highlight=False)
+
+
+COMMANDS = (rules, outreach, churn, maturity_cmd)
 __all__ = ["COMMANDS"]

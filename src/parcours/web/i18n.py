@@ -612,10 +612,12 @@ ACT_STRINGS: dict[str, dict[str, str]] = {
 for _lang, _strings in ACT_STRINGS.items():
     STRINGS[_lang].update(_strings)
 
-from parcours.web.i18n_promises import PROMISES_STRINGS  # noqa: E402  (its own file, merged here)
+from parcours.web.i18n_maturity import MATURITY_STRINGS  # noqa: E402  (their own files, merged here)
+from parcours.web.i18n_promises import PROMISES_STRINGS  # noqa: E402
 
-for _lang, _strings in PROMISES_STRINGS.items():
-    STRINGS[_lang].update(_strings)
+for _more in (PROMISES_STRINGS, MATURITY_STRINGS):
+    for _lang, _strings in _more.items():
+        STRINGS[_lang].update(_strings)
 
 #: churn risk (/act/churn, and the agent's panel on a case)
 CHURN_STRINGS: dict[str, dict[str, str]] = {

@@ -2,8 +2,21 @@
 
 from fastapi import APIRouter
 
-from parcours.web.api import admin, channels, churn, desk, ingest, metrics, persons, promises, rules, voice, webhooks
+from parcours.web.api import (
+    admin,
+    channels,
+    churn,
+    desk,
+    ingest,
+    maturity,
+    metrics,
+    persons,
+    promises,
+    rules,
+    voice,
+    webhooks,
+)
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn, promises):
+for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn, promises, maturity):
     router.include_router(module.router)

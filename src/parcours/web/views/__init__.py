@@ -11,6 +11,7 @@ from parcours.web.views import (
     desk,
     journeys,
     loyalty,
+    maturity,
     overview,
     promises,
     service,
@@ -20,6 +21,6 @@ from parcours.web.views import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (session, overview, journeys, service, loyalty, voice, act, churn, promises, survey, customers, desk,
-               chat, apidocs):
+for module in (session, overview, journeys, service, loyalty, voice, act, churn, promises, maturity, survey, customers,
+               desk, chat, apidocs):
     router.include_router(module.router)
