@@ -39,13 +39,12 @@ from processes import commit  # benchmarks/ is the script's directory
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from test_churn import compare_on_telco  # noqa: E402
-
 from parcours.act import churn  # noqa: E402
 from parcours.act import churn_features as cf  # noqa: E402
 from parcours.act import churn_model as cm  # noqa: E402
 from parcours.demo import build  # noqa: E402
 from parcours.store import Store  # noqa: E402
+from test_churn import compare_on_telco  # noqa: E402
 
 OUT = HERE / "churn_results.json"
 
