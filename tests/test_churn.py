@@ -160,7 +160,10 @@ def test_demo_world_holdout_auc_well_above_chance(trained: tuple[Path, dict, dic
     assert m["holdout_persons"] > 200
     assert m["auc"] > 0.65 and m["auc_low"] > 0.55, m
     assert m["brier"] < m["brier_base_rate"]
-    assert m["features_unused"] == ["negative_verbatims"]   # nothing analysed in the fixture's store
+    with Store(trained[0], read_only=True) as store:
+        analysed = store.query("SELECT count(*) FROM verbatim_analysis")[0][0]
+    # a feature with no value at all (no verbatim analysed yet) is left out, and said so
+    assert m["features_unused"] == ([] if analysed else ["negative_verbatims"])
     assert 0 < m["base_rate"] < 1
 
 
@@ -244,6 +247,33 @@ def test_retraining_keeps_every_model_and_scoring_replaces_rows(trained: tuple[P
         assert model_id == summary["model_id"] and row["metrics"]["auc"] == pytest.approx(summary["metrics"]["auc"])
         metrics = json.loads(store.query("SELECT metrics FROM churn_models")[0][0])
         assert len(metrics["bins"]) >= 3
+
+
+def test_negative_verbatims_once_analysed(trained: tuple[Path, dict, dict]) -> None:
+    from parcours.voice.analysis import analyse_pending
+
+    db, summary, _ = trained
+    copy = db.with_name("voice.duckdb")
+    shutil.copy(db, copy)
+    with Store(copy) as store:
+        analyse_pending(store)
+        as_of = summary["as_of"]
+        feats = cf.features(store, as_of)
+        share = dict(zip(feats.column("person_id").to_pylist(), feats.column("negative_verbatims").to_pylist(),
+                         strict=True))
+        rows = store.query("""SELECT r.person_id, a.label FROM responses r JOIN verbatim_analysis a USING (response_id)
+                              WHERE r.ts < ? AND r.ts >= ? AND r.person_id IS NOT NULL""",
+                           [as_of, as_of - timedelta(days=365)])
+        by_person: dict[str, list[str]] = {}
+        for pid, label in rows:
+            by_person.setdefault(pid, []).append(label)
+        checked = 0
+        for pid, labels in by_person.items():
+            if pid in share:
+                assert share[pid] == pytest.approx(sum(lb == "negative" for lb in labels) / len(labels))
+                checked += 1
+        assert checked > 20 and any(v for v in share.values() if v)
+        assert all(share[p] is None for p in share if p not in by_person)
 
 
 # --- bad input -----------------------------------------------------------------------------------------------
