@@ -221,6 +221,10 @@ def site(demo_world, tmp_path_factory):
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
         yield {"client": client, "session": session, "agent_session": agent_session, "token": token,
                "agent_token": agent_token, "app": app}
+        for _ in range(600):  # the dashboards' report, computed at start, done before the store closes
+            if not client.get("/health").json().get("figures_computing"):
+                break
+            time.sleep(0.2)
     server.should_exit = True
     thread.join(60)
 

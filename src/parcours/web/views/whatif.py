@@ -88,6 +88,8 @@ def whatif_page(request: Request, channel: str = Query(DEFAULT["channel"]),
     except WhatIfError as exc:
         return render(request, "whatif.html", status_code=422, t=t, form=form, channels=[], error=str(exc),
                       answer=None)
+    if "channel" not in request.query_params and channel not in model.channels:
+        channel = form["channel"] = model.channels[0]      # the default question, on a store without chat
     try:
         answer = model.ask(scenario(channel, resolve_points=resolve, give_up_points=give_up, scope=scope,
                                     shift_to=shift_to or None, shift_points=shift))
