@@ -449,6 +449,7 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/churn/model", "act", lambda: {}),
         ("GET", "/promises", "metrics", lambda: {}),
         ("GET", "/maturity", "act", lambda: {}),
+        ("GET", "/whatif", "act", lambda: {"params": {"channel": "chat", "resolve": 10}}),
         ("POST", "/maturity/assessment", "act", lambda: {"json": {"answers": {s.id: 4 for s in STATEMENTS}}}),
         ("GET", "/churn/at-risk", "act", lambda: {"params": {"threshold": 0.3}}),
         ("GET", "/churn/value-at-risk", "act", lambda: {}),

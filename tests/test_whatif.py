@@ -181,21 +181,14 @@ def test_bad_questions(worlds, tmp_path):
 
 @pytest.fixture(scope="module")
 def site(demo_world, tmp_path_factory):
-    """The app on a copy of the demo world, with the what-if page and API (mounted here as the app
-    will mount them, if it does not yet), served over real HTTP on loopback (uvicorn in a thread);
-    an analyst's session and token (may act) and an agent's (may not)."""
+    """``parcours serve`` on a copy of the demo world, over real HTTP; an analyst's session and
+    token (may act) and an agent's (may not)."""
     import shutil
-    import threading
-    import time
 
     import httpx
-    import uvicorn
 
-    from conftest import free_port
+    from conftest import Served
     from parcours import auth
-    from parcours.web.api import whatif as whatif_api
-    from parcours.web.app import create_app
-    from parcours.web.views import whatif as whatif_view
 
     db = tmp_path_factory.mktemp("whatif_web") / "web.duckdb"
     shutil.copy(demo_world[0], db)
@@ -207,29 +200,11 @@ def site(demo_world, tmp_path_factory):
         agent_session = auth.open_session(store, auth.check_password(store, "agent@parcours.test", password))
         token = auth.create_token(store, "analyst", "analyst")[1]
         agent_token = auth.create_token(store, "agent", "agent")[1]
-    app = create_app(db)
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/whatif" not in paths:  # until parcours.web registers them
-        app.include_router(whatif_api.router, prefix="/api/v1")
-    if "/act/whatif" not in paths:
-        app.include_router(whatif_view.router)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started:
-            break
-        time.sleep(0.1)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+    server = Served(db)
+    with httpx.Client(base_url=server.base, timeout=120) as client:
         yield {"client": client, "session": session, "agent_session": agent_session, "token": token,
-               "agent_token": agent_token, "app": app}
-        for _ in range(600):  # the dashboards' report, computed at start, done before the store closes
-            if not client.get("/health").json().get("figures_computing"):
-                break
-            time.sleep(0.2)
-    server.should_exit = True
-    thread.join(60)
+               "agent_token": agent_token, "original": demo_world[0]}
+    server.stop()
 
 
 def test_page_in_both_languages(site):
@@ -256,11 +231,8 @@ def test_api_answers_as_the_model_does(site):
     r = c.get("/api/v1/whatif", params={"channel": "chat", "resolve": 10}, headers=auth_h)
     assert r.status_code == 200, r.text
     body = r.json()
-    store = site["app"].state.store.cursor()
-    try:
+    with Store(site["original"], read_only=True) as store:  # the served copy's data (its file is the server's)
         direct = fit(store).ask(Scenario(resolve={"chat": 0.10}))
-    finally:
-        store.close()
     assert body["scenario"]["resolve"] == {"chat": 0.1} and body["episodes"] == direct.episodes
     phone = next(f for f in body["figures"] if f["key"] == "contacts" and f["channel"] == "phone")
     expected = direct.figure("contacts", "phone")
@@ -280,10 +252,7 @@ def test_cli(demo_world):
     from click.testing import CliRunner
 
     from parcours.cli import main
-    from parcours.simulate.whatif_cli import whatif
 
-    if "whatif" not in main.commands:   # until parcours.cli registers it
-        main.add_command(whatif)
     runner = CliRunner()
     db = str(demo_world[0])
     res = runner.invoke(main, ["--db", db, "whatif", "--channel", "chat", "--resolve", "10", "--draws", "50",

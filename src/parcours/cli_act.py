@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from parcours.cli_common import _json, _store, console, out
+from parcours.simulate.whatif_cli import whatif
 
 
 def _day(d: datetime) -> datetime:
@@ -274,5 +275,5 @@ def maturity_cmd(ctx: click.Context, start: datetime | None, end: datetime | Non
             out.print(f"  [{a['id']}] {t['number']}. {t['text']}", markup=False, highlight=False)
 
 
-COMMANDS = (rules, outreach, churn, maturity_cmd)
+COMMANDS = (rules, outreach, churn, maturity_cmd, whatif)
 __all__ = ["COMMANDS"]

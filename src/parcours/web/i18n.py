@@ -614,8 +614,9 @@ for _lang, _strings in ACT_STRINGS.items():
 
 from parcours.web.i18n_maturity import MATURITY_STRINGS  # noqa: E402  (their own files, merged here)
 from parcours.web.i18n_promises import PROMISES_STRINGS  # noqa: E402
+from parcours.web.i18n_whatif import WHATIF_STRINGS  # noqa: E402
 
-for _more in (PROMISES_STRINGS, MATURITY_STRINGS):
+for _more in (PROMISES_STRINGS, MATURITY_STRINGS, WHATIF_STRINGS):
     for _lang, _strings in _more.items():
         STRINGS[_lang].update(_strings)
 

@@ -15,8 +15,10 @@ from parcours.web.api import (
     rules,
     voice,
     webhooks,
+    whatif,
 )
 
 router = APIRouter()
-for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn, promises, maturity):
+for module in (ingest, persons, metrics, admin, webhooks, desk, channels, voice, rules, churn, promises, maturity,
+               whatif):
     router.include_router(module.router)

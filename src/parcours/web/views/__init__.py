@@ -18,9 +18,10 @@ from parcours.web.views import (
     session,
     survey,
     voice,
+    whatif,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (session, overview, journeys, service, loyalty, voice, act, churn, promises, maturity, survey, customers,
-               desk, chat, apidocs):
+for module in (session, overview, journeys, service, loyalty, voice, act, churn, promises, maturity, whatif, survey,
+               customers, desk, chat, apidocs):
     router.include_router(module.router)
