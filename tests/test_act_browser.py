@@ -37,6 +37,8 @@ def test_a_manager_writes_backtests_and_switches_on_a_rule(site, browser, tmp_pa
     assert "unknown field 'chanels' for a touchpoint rule; did you mean channels" in error
     assert page.locator("textarea[name=when]").input_value() == "chanels(48h) >= 2 and kind = 'contact'"
     assert page.locator("textarea[name=when]").get_attribute("aria-invalid") == "true"
+    assert [p for p in watch.problems if "422" not in p] == []
+    watch.problems.clear()  # the typo's 422 was the point
     page.fill("textarea[name=when]", "channels(48h) >= 2 and kind = 'contact'")
     page.click("#rule-form button[type=submit]")
     page.wait_for_url(site.base + "/act/rules/hop")
@@ -70,3 +72,43 @@ def test_an_agent_may_not_write_rules(site, browser):
     response = page.goto(site.base + "/act")
     assert response.status == 403
     page.close()
+
+
+#: acting page → Vega-Lite charts it draws
+PAGES = {"/act/churn": 1, "/act/promises": 1, "/act/maturity": 0, "/act/whatif?channel=chat&resolve=10": 0}
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_acting_pages_draw_without_console_errors(site, browser, width):
+    page, watch = log_in(browser, site, "analyst", width=width)
+    for path, charts in PAGES.items():
+        response = page.goto(site.base + path)
+        assert response.status == 200, path
+        if charts:
+            page.wait_for_function(f"document.querySelectorAll('[data-vega][data-rendered]').length >= {charts}",
+                                   timeout=30_000)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (path, f"{overflow}px wider than the screen")
+    page.goto(site.base + "/act/churn")
+    assert page.locator("#at-risk tbody tr").count() > 0          # the demo scored its customers
+    assert "AUC" in page.locator("#churn-model").inner_text()
+    assert watch.problems == []
+    page.close()
+
+
+def test_the_agent_sees_the_customers_churn_risk_and_why_on_the_case(demo_world, browser, tmp_path):
+    from parcours.store import Store
+
+    with Store(demo_world[0], read_only=True) as s:  # an open case of a scored customer, riskiest first
+        case_id, risk = s.query("""SELECT c.case_id, k.risk FROM cases c JOIN churn_scores k USING (person_id)
+                                   ORDER BY k.risk DESC LIMIT 1""")[0]
+    proc, agent_site = serve_copy(demo_world, tmp_path)
+    try:
+        page, watch = log_in(browser, agent_site, "agent")
+        page.goto(f"{agent_site.base}/desk/cases/{case_id}")
+        panel = page.locator("#churn-risk").inner_text()
+        assert f"Churn risk: {round(100 * risk)} %" in panel and "Why:" in panel
+        assert watch.problems == []
+        page.close()
+    finally:
+        stop(proc)

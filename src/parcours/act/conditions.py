@@ -18,6 +18,7 @@ its own. A mistake is a :class:`ConditionError` that says where and why.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -233,7 +234,7 @@ class _Parser:
             self.i += 1
             f = self.fields.get(t.value.lower())
             if f is None:
-                close = [n for n in self.fields if n.startswith(t.value.lower()[:3])]
+                close = difflib.get_close_matches(t.value.lower(), list(self.fields), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
                 raise ConditionError(f"unknown field {t.value!r} for a {self.subject} rule{hint} "
                                      f"(fields: {', '.join(sorted(self.fields))})", t.col)
