@@ -245,8 +245,12 @@ def test_retraining_keeps_every_model_and_scoring_replaces_rows(trained: tuple[P
         assert store.query("SELECT count(*) FROM churn_scores")[0][0] == before == again["persons"]
         model_id, model, row = churn.latest_model(store)
         assert model_id == summary["model_id"] and row["metrics"]["auc"] == pytest.approx(summary["metrics"]["auc"])
-        metrics = json.loads(store.query("SELECT metrics FROM churn_models")[0][0])
-        assert len(metrics["bins"]) >= 3
+        metrics = json.loads(store.query("SELECT metrics FROM churn_models WHERE model_id = ?", [model_id])[0][0])
+        assert len(metrics["bins"]) >= 3 and metrics["refit"]
+        quick = churn.train(store, refit=False)
+        assert quick["metrics"]["auc"] == pytest.approx(summary["metrics"]["auc"])   # same holdout, same model
+        assert churn.latest_model(store)[0] == quick["model_id"] != model_id
+        assert store.query("SELECT count(*) FROM churn_models")[0][0] >= 2
 
 
 def test_negative_verbatims_once_analysed(trained: tuple[Path, dict, dict]) -> None:
