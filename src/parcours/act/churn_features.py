@@ -185,7 +185,7 @@ def features(store: Store, as_of: datetime) -> pa.Table:
     con.register("_churn_episodes", _episodes(store, as_of))
     try:
         sql = FEATURES_SQL.format(window=EPISODE_WINDOW_DAYS)
-        return con.execute(sql, {"d": as_of}).fetch_arrow_table()
+        return con.execute(sql, {"d": as_of}).to_arrow_table()
     finally:
         con.unregister("_churn_episodes")
 
@@ -220,7 +220,7 @@ def labels(store: Store, person_ids: list[str], as_of: datetime, horizon_days: i
         raise FeatureError(f"the label needs {horizon_days} days observed after {as_of:%Y-%m-%d}: the data end "
                            f"on {last:%Y-%m-%d}" if last else "the store is empty: no data to label")
     sql = LABEL_SQL.format(any_activity=_ANY if activity == "any" else "")
-    rows = store.con.execute(sql, {"ids": person_ids, "d": as_of, "e": end}).fetch_arrow_table()
+    rows = store.con.execute(sql, {"ids": person_ids, "d": as_of, "e": end}).to_arrow_table()
     churned = dict(zip(rows.column("person_id").to_pylist(), rows.column("churned").to_pylist(), strict=True))
     return np.array([1.0 if churned[p] else 0.0 for p in person_ids])
 
