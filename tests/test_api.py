@@ -202,7 +202,7 @@ def test_erasure_removes_the_person_everywhere(api):
 # -- metrics and exports ----------------------------------------------------------------------
 def test_sections_and_filters(api):
     listing = api["analyst"].get("/metrics").json()
-    assert listing["sections"] == ["voice", "journeys", "service", "loyalty", "value"]
+    assert listing["sections"] == ["voice", "journeys", "service", "loyalty", "value", "promises"]
     voice = api["analyst"].get("/metrics/voice").json()
     assert voice["nps"]["n"] > 100 and voice["nps"]["moe95"] > 0
     phone = api["analyst"].get("/metrics/voice", params={"channel": "sms"}).json()
@@ -445,7 +445,8 @@ def _role_matrix_cases(api) -> list[tuple[str, str, str | None, object]]:
         ("GET", "/outreach", "act", lambda: {}),
         ("PUT", "/outreach/budget", "act", lambda: {"json": {"per_person": 3, "period_days": 30}}),
         ("GET", "/outreach/effect", "act", lambda: {}),
-        ("POST", "/churn/train", "act", lambda: {}),
+        ("POST", "/churn/train", "act", lambda: {"json": {"as_of": "2025-09-01"}}),
+        ("GET", "/churn/train", "act", lambda: {}),
         ("GET", "/churn/model", "act", lambda: {}),
         ("GET", "/promises", "metrics", lambda: {}),
         ("GET", "/maturity", "act", lambda: {}),

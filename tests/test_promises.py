@@ -119,6 +119,20 @@ def test_import_quarantines_bad_promises_by_row_field_and_reason(tmp_path):
                                                                                                ("p5", True)]
 
 
+def test_a_promise_may_be_due_ahead_but_not_kept_ahead(tmp_path):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = [_row("f1", "ana@exemple.fr", now, "delivery", now + timedelta(days=30)),             # due next month
+            _row("f2", "bob@exemple.fr", now, "delivery", now + timedelta(days=3), now + timedelta(days=2))]
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = import_file(s, write_csv(tmp_path / "promises.csv", rows, HEADER), "promises")
+        assert (rep.accepted, rep.quarantined) == (1, 1)
+        assert [(p["row"], p["field"]) for p in rep.problems] == [(2, "kept_at")]
+        assert "not a plausible time" in rep.problems[0]["reason"]
+    api_row = {"promise_id": "f3", "email": "ana@exemple.fr", "made_at": now.isoformat(), "kind": "callback",
+               "due_at": (now + timedelta(days=400)).isoformat()}
+    assert plainly_valid("promises", api_row)
+
+
 def test_a_later_row_with_the_same_promise_id_records_its_fulfilment(tmp_path):
     made, due = T, T + timedelta(hours=4)
     with Store(tmp_path / "s.duckdb") as s:

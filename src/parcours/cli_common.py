@@ -15,10 +15,14 @@ out = Console()
 
 
 def _store(ctx: click.Context, read_only: bool = False) -> Store:
+    """The store of the command's --db, closed when the command ends (a command run in-process,
+    from a test or a notebook, leaves no connection behind)."""
     try:
-        return Store(ctx.obj["db"], read_only=read_only, memory_limit=ctx.obj.get("memory"))
+        store = Store(ctx.obj["db"], read_only=read_only, memory_limit=ctx.obj.get("memory"))
     except StoreError as e:
         raise click.ClickException(str(e)) from e
+    ctx.call_on_close(store.close)
+    return store
 
 
 def _json(data: Any) -> None:

@@ -56,6 +56,8 @@ class Column:
     min: float | None = None
     max: float | None = None
     default: str | None = None
+    #: a time that may lie ahead (a due date); other times in the future are import errors
+    future: bool = False
 
     @property
     def sql(self) -> str:
@@ -237,7 +239,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
             Column("made_at", "timestamp", "When the promise was made.", required=True),
             Column("kind", "enum", "What was promised.", required=True, values=PROMISE_KINDS),
             Column("channel", "enum", "Channel the promise was made on.", values=CHANNELS),
-            Column("due_at", "timestamp", "When it is due.", required=True),
+            Column("due_at", "timestamp", "When it is due (may be ahead).", required=True, future=True),
             Column("kept_at", "timestamp", "When it was fulfilled; empty while it is not."),
             Column("order_id", "id", "Order the promise is about."),
             Column("case_id", "id", "Case the promise is about."),

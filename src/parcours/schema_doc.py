@@ -24,7 +24,7 @@ field and reason; the other rows are stored):
 * **required** columns must be present in the file and non-empty in the row;
 * **timestamps** are ISO 8601; one written without a time zone gets the configured zone
   (`--tz`, default Europe/Paris) and is counted in the summary; a mapping may give a
-  `timestamp_format` (strptime); values before 1900 or more than a day in the future are refused;
+  `timestamp_format` (strptime); values before 1900 or more than a day in the future are refused (a due date such as `promises.due_at` may lie ahead);
 * **numbers** accept a decimal comma (`12,5`) and spaces between thousands;
 * **enums** are case-insensitive; unknown values are refused unless a mapping translates them;
   they are stored as DuckDB `ENUM` types (one byte a value: faster to write and to scan);

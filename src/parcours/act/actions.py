@@ -131,17 +131,18 @@ class Actions:
                 f.status, f.result = "skipped", "webhooks are sent by the served app (parcours serve)"
             return
         event = rule.params.get("event", "rules.fired")
+        n = self.webhooks.emit_many(event, [_payload(rule, f) for f in found])
         for f in found:
-            ids = self.webhooks.emit(event, _payload(rule, f))
-            f.result = f"{len(ids)} webhook deliveries queued" + (f" ({ids[0]})" if ids else " (no subscriber)")
+            f.result = f"{event} sent to {n // len(found)} subscribers" if n else f"{event}: no subscriber"
 
     def _notify(self, rule: Rule, found: list[Firing], now: datetime) -> None:
         team = rule.params["team"]
         message = rule.params.get("message") or rule.name
-        rows = [{"notification_id": "n_" + uuid.uuid4().hex[:16], "team_id": team, "rule_id": rule.rule_id,
+        batch = uuid.uuid4().hex[:10]
+        rows = [{"notification_id": f"n_{batch}{i:06x}", "team_id": team, "rule_id": rule.rule_id,
                  "firing_id": f.firing_id, "person_id": f.person_id, "case_id": f.case_id,
                  "message": f"{message} — {f.reason}"[:2000], "created_at": now, "read_at": None, "read_by": None}
-                for f in found]
+                for i, f in enumerate(found)]
         with self.store.write_lock:
             self.store.con.register("_notes", pa.Table.from_pylist(rows))
             try:
@@ -150,8 +151,9 @@ class Actions:
                 self.store.con.unregister("_notes")
         for f, r in zip(found, rows):
             f.result = f"team {team} notified ({r['notification_id']})"
-            if self.webhooks is not None:
-                self.webhooks.emit("act.notify", {"team": team, "message": r["message"], **_payload(rule, f)})
+        if self.webhooks is not None:
+            self.webhooks.emit_many("act.notify", [{"team": team, "message": r["message"], **_payload(rule, f)}
+                                                   for f, r in zip(found, rows)])
 
 
 class _Skip(Exception):

@@ -35,6 +35,7 @@ __all__ = ["Backtest", "Firing", "backtest", "firings", "judge_events", "sweep"]
 log = logging.getLogger(__name__)
 TABLE_SUBJECTS = {s.table: s for s in SUBJECTS.values() if s.kind == "event"}
 MAX_SHOWN = 6
+MAX_BACKTEST = timedelta(days=400)  # a back-test is a question about last month or last year, not a century
 
 
 @dataclass
@@ -89,8 +90,9 @@ def _matches(store: Store, rule: Rule, where: str, params: list[Any], now: datet
         sql += (f" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.round = ? "
                 f"AND f.subject_key = {subject.key})")
     rows = store.con.execute(sql, [*params, *cparams, *([rule.rule_id, round_] if fresh_only else [])]).fetchall()
-    return [Firing("f_" + uuid.uuid4().hex[:16], rule.rule_id, str(r[0]), round_, r[1], r[2], r[3],
-                   _reason(rule, labels, r[4:]), rule.action) for r in rows]
+    batch = uuid.uuid4().hex[:10]  # one random part a round, a counter within it (a million firings in one sweep)
+    return [Firing(f"f_{batch}{i:06x}", rule.rule_id, str(r[0]), round_, r[1], r[2], r[3],
+                   _reason(rule, labels, r[4:]), rule.action) for i, r in enumerate(rows)]
 
 
 def _round(rule: Rule, now: datetime) -> int:
@@ -102,29 +104,36 @@ _FIRING_COLS = ("firing_id", "rule_id", "subject_key", "round", "person_id", "ca
                 "fired_at", "reason", "action", "status", "result", "error")
 
 
-def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
-    """Record the firings (one statement); those already recorded (a second look at the same
-    row) are left out. The ones claimed."""
+def _claim(store: Store, found: list[Firing]) -> list[Firing]:
+    """Record the firings (one statement, stamped now); those already recorded (a second look at
+    the same row) are left out — by an anti-join: ``INSERT OR IGNORE`` checks the unique index
+    row by row, 70 s for 137,000 firings where this takes a few. The ones claimed."""
     if not found:
         return []
-    rows = pa.Table.from_pylist([{"firing_id": f.firing_id, "rule_id": f.rule_id, "subject_key": f.subject_key,
-                                  "round": f.round, "person_id": f.person_id, "case_id": f.case_id,
-                                  "event_ts": f.event_ts, "stored_at": None, "fired_at": now, "reason": f.reason,
-                                  "action": f.action, "status": "pending", "result": None, "error": None}
-                                 for f in found],
-                                schema=pa.schema([("firing_id", pa.string()), ("rule_id", pa.string()),
-                                                  ("subject_key", pa.string()), ("round", pa.int64()),
-                                                  ("person_id", pa.string()), ("case_id", pa.string()),
-                                                  ("event_ts", pa.timestamp("us", tz="UTC")),
-                                                  ("stored_at", pa.timestamp("us", tz="UTC")),
-                                                  ("fired_at", pa.timestamp("us", tz="UTC")),
-                                                  ("reason", pa.string()), ("action", pa.string()),
-                                                  ("status", pa.string()), ("result", pa.string()),
-                                                  ("error", pa.string())]))
+    now = datetime.now(timezone.utc)
+    ts = pa.timestamp("us", tz="UTC")
+    rows = pa.table({
+        "firing_id": pa.array([f.firing_id for f in found], pa.string()),
+        "rule_id": pa.array([f.rule_id for f in found], pa.string()),
+        "subject_key": pa.array([f.subject_key for f in found], pa.string()),
+        "round": pa.array([f.round for f in found], pa.int64()),
+        "person_id": pa.array([f.person_id for f in found], pa.string()),
+        "case_id": pa.array([f.case_id for f in found], pa.string()),
+        "event_ts": pa.array([f.event_ts for f in found], ts),
+        "reason": pa.array([f.reason for f in found], pa.string()),
+        "action": pa.array([f.action for f in found], pa.string()),
+    })
     store.con.register("_firings", rows)
     try:
-        got = store.con.execute(f"INSERT OR IGNORE INTO rule_firings SELECT {', '.join(_FIRING_COLS)} FROM _firings "
-                                "RETURNING firing_id").fetchall()
+        got = store.con.execute("""
+            INSERT INTO rule_firings (firing_id, rule_id, subject_key, round, person_id, case_id, event_ts,
+                                      fired_at, reason, action, status)
+            SELECT firing_id, rule_id, subject_key, round, person_id, case_id, event_ts, ?, reason, action, 'pending'
+            FROM _firings f
+            WHERE NOT EXISTS (SELECT 1 FROM rule_firings r WHERE r.rule_id = f.rule_id AND r.round = f.round
+                              AND r.subject_key = f.subject_key)
+            QUALIFY row_number() OVER (PARTITION BY rule_id, subject_key, round) = 1
+            RETURNING firing_id""", [now]).fetchall()
     finally:
         store.con.unregister("_firings")
     kept = {g[0] for g in got}
@@ -147,7 +156,7 @@ def _settle(store: Store, done: list[Firing]) -> None:
 
 def _fire(store: Store, rule: Rule, found: list[Firing], actions: Actions, now: datetime) -> list[Firing]:
     with store.write_lock:
-        claimed = _claim(store, found, now)
+        claimed = _claim(store, found)
     if not claimed:
         return []
     actions.run(rule, claimed, now)
@@ -241,6 +250,10 @@ def backtest(store: Store, raw: dict[str, Any] | Rule, start: datetime, end: dat
     rule = raw if isinstance(raw, Rule) else rule_store.check(raw)
     if not start < end:
         raise rule_store.RuleError("period", "the start must be before the end")
+    if end - start > MAX_BACKTEST:
+        raise rule_store.RuleError("period", f"at most {MAX_BACKTEST.days} days at a time")
+    if step < timedelta(hours=1):
+        raise rule_store.RuleError("step", "at least an hour between check points")
     subject = SUBJECTS[rule.subject]
     found: dict[tuple[str, int], Firing] = {}
     points = 0

@@ -123,9 +123,8 @@ class RuleEngine:
         subscribed to ``act.outreach``)."""
         with view.write_lock:
             to_send = outreach.dispatch(view, now=now)
-        for item in to_send:
-            if self.webhooks is not None:
-                self.webhooks.emit("act.outreach", {**item, "address": _address(view, item)})
+        if self.webhooks is not None and to_send:
+            self.webhooks.emit_many("act.outreach", [{**item, "address": _address(view, item)} for item in to_send])
 
     def _catch_up(self, view: Store, actions: Actions) -> None:
         """Imports of the last day that no round judged (the process stopped in between)."""

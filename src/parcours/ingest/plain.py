@@ -67,8 +67,9 @@ def _value_ok(col: Column, v: Any, latest: datetime) -> bool:
     t = col.type
     if t in ("id", "text"):
         return isinstance(v, str) and (t == "id" or len(v) <= MAX_TEXT_CHARS)
-    if t == "timestamp":
-        return isinstance(v, str) and _timestamp_ok(v, latest)
+    if t == "timestamp":  # a due date may lie ahead
+        return isinstance(v, str) and _timestamp_ok(v, datetime.max.replace(tzinfo=timezone.utc) if col.future
+                                                    else latest)
     if t in ("int", "float", "money"):
         return _number_ok(col, v)
     if t == "bool":

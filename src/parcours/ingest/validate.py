@@ -201,7 +201,10 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
             rng = f"{_fmt(lo)}–{_fmt(hi)}" if col.max is not None else f"at least {_fmt(lo)}"
             reason = f"{lit(col.name + ' ')} || {t}::VARCHAR || {lit(' is out of range ' + rng)}"
             errors.append(Check(" OR ".join(conds), col.name, reason))
-        if col.type == "timestamp" and src is not None:
+        if col.type == "timestamp" and src is not None and col.future:  # a due date may lie ahead
+            reason = f"{t}::VARCHAR || " + lit(" is not a plausible time (before 1900)")
+            errors.append(Check(f"{t} < {_MIN_TS}", col.name, reason))
+        elif col.type == "timestamp" and src is not None:
             reason = f"{t}::VARCHAR || " + lit(" is not a plausible time (before 1900 or in the future)")
             errors.append(Check(f"{t} < {_MIN_TS} OR {t} > now() + INTERVAL 1 DAY", col.name, reason))
         if col.type == "text" and src is not None:

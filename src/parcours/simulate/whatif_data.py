@@ -62,7 +62,7 @@ def load(store: Store, *, horizon: timedelta = timedelta(days=7)) -> JourneyData
     """Episodes and NPS answers of the store; :class:`WhatIfError` if there is no service episode."""
     tp = store.table("touchpoints")
     e = journeys.episodes(journeys.contacts(tp))
-    e = e.select("episode_id", "person_id", "step", "channel", "outcome", ts=e.ts.epoch_seconds())
+    e = e.select("episode_id", "person_id", "step", "channel", "outcome", ts=e.ts.epoch_seconds().cast("float64"))
     rows = e.order_by(["episode_id", "step"]).to_pyarrow()
     if rows.num_rows == 0:
         raise WhatIfError("no service episode in the store: the what-if model needs contacts "
@@ -70,7 +70,7 @@ def load(store: Store, *, horizon: timedelta = timedelta(days=7)) -> JourneyData
     end = store.query("SELECT epoch(max(ts)) FROM touchpoints")[0][0]
     r = store.table("responses")
     nps = r.filter((r.metric == "nps") & r.score.notnull() & r.person_id.notnull())
-    answers = nps.select("person_id", "score", ts=nps.ts.epoch_seconds()).to_pyarrow()
+    answers = nps.select("person_id", "score", ts=nps.ts.epoch_seconds().cast("float64")).to_pyarrow()
     return _arrays(rows, answers, float(end), horizon.total_seconds())
 
 

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcours.act.runner import RuleEngine
+from parcours.act.training import Training
 from parcours.desk import automations, sla_watch
 from parcours.desk.chat import ChatService
 from parcours.desk.email_channel import MailSettings, start_listener
@@ -94,6 +95,7 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     app.state.public_url = public_url
     app.state.figures = Figures(store)
     app.state.chat = ChatService(store)
+    app.state.churn_training = Training(store)
     app.state.outbox = None
     app.state.webhooks = Webhooks(store)  # before the writer: batches left in the spool emit too
     app.state.rules = RuleEngine(store, webhooks=app.state.webhooks,

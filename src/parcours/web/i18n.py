@@ -639,7 +639,9 @@ CHURN_STRINGS: dict[str, dict[str, str]] = {
         "churn_expected_lost": "expected loss (Σ CLV × risk)", "churn_clv_at_risk": "CLV of those at risk",
         "churn_people": "Customers at risk, most valuable first", "churn_threshold": "Risk from",
         "churn_person": "Customer", "churn_risk": "Churn risk", "churn_clv": "CLV", "churn_why": "Why",
-        "churn_nobody": "Nobody above this risk.",
+        "churn_nobody": "Nobody above this risk.", "churn_training": "Training since {since} ({step}): reload "
+        "the page to follow it.", "churn_failed": "The last training failed", "churn_done": "Trained: held-out AUC "
+        "{auc}, {n} customers scored.",
     },
     "fr": {
         "churn_title": "Risque de départ", "churn_help": "La probabilité que chaque client parte dans les 90 "
@@ -659,7 +661,9 @@ CHURN_STRINGS: dict[str, dict[str, str]] = {
         "churn_expected_lost": "perte attendue (Σ CLV × risque)", "churn_clv_at_risk": "CLV des clients à risque",
         "churn_people": "Clients à risque, les plus précieux d’abord", "churn_threshold": "Risque à partir de",
         "churn_person": "Client", "churn_risk": "Risque de départ", "churn_clv": "CLV", "churn_why": "Pourquoi",
-        "churn_nobody": "Personne au-dessus de ce risque.",
+        "churn_nobody": "Personne au-dessus de ce risque.", "churn_training": "Apprentissage en cours depuis "
+        "{since} ({step}) : rechargez la page pour le suivre.", "churn_failed": "Le dernier apprentissage a échoué",
+        "churn_done": "Appris : AUC sur clients tenus à l’écart {auc}, {n} clients notés.",
     },
 }
 for _lang, _strings in CHURN_STRINGS.items():

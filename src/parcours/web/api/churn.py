@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 
 from parcours import persons
 from parcours.act import churn
@@ -16,14 +18,28 @@ from parcours.web.views.churn import model_summary
 router = APIRouter(tags=["churn"])
 
 
-@router.post("/churn/train")
-def train(store: Store = Depends(db), who: Principal = Depends(require("act"))) -> Any:
-    """Train a model on the history (cut-off 90 days before the data end), then score every customer."""
+class TrainIn(BaseModel):
+    as_of: date | None = Field(None, description="cut-off date (default: the data end minus the horizon, the "
+                                                 "latest whose outcome is known)")
+    horizon_days: int = Field(churn.HORIZON_DAYS, ge=7, le=366, description="days after the cut-off in which a "
+                                                                           "customer who stops buying has churned")
+
+
+@router.post("/churn/train", status_code=202)
+def train(request: Request, body: TrainIn | None = None, who: Principal = Depends(require("act"))) -> Any:
+    """Train a model on the history, then score every customer — in the background: the answer is the
+    training's status (a training already running is not started twice). Follow it with GET."""
+    body = body or TrainIn()
     try:
-        trained = churn.train(store)
-        return {"trained": trained, "scored": churn.score(store)}
+        return request.app.state.churn_training.start(as_of=body.as_of, horizon_days=body.horizon_days)
     except churn.ChurnError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/churn/train")
+def training(request: Request, who: Principal = Depends(require("act"))) -> Any:
+    """The latest training: idle, running (step, share done), done (model, AUC, persons scored) or failed (why)."""
+    return request.app.state.churn_training.status()
 
 
 @router.get("/churn/model")

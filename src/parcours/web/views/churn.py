@@ -41,7 +41,8 @@ def churn_page(request: Request, threshold: float = Query(0.6, ge=0, le=1), segm
         words = STRINGS[language(request)]
         spec = charts.reliability(words["churn_calibration"], model["metrics"]["bins"],
                                   predicted_title=words["churn_predicted"], observed_title=words["churn_observed"])
-    return render(request, "churn.html", model=model, scored=scored, value=value, people=people, spec=spec,
+    return render(request, "churn.html", training=request.app.state.churn_training.status(), model=model,
+                  scored=scored, value=value, people=people, spec=spec,
                   threshold=threshold, segment=segment or "")
 
 
@@ -49,9 +50,5 @@ def churn_page(request: Request, threshold: float = Query(0.6, ge=0, le=1), segm
 def train(request: Request, csrf: str = Form(""), store: Store = Depends(db),
           who: Principal = Depends(page_user("act"))) -> Any:
     check_csrf(request, csrf)
-    try:
-        churn.train(store)
-        churn.score(store)
-    except churn.ChurnError as exc:
-        return render(request, "error.html", status=422, detail=str(exc), status_code=422)
+    request.app.state.churn_training.start()
     return RedirectResponse("/act/churn", status_code=303)
