@@ -310,16 +310,17 @@ class Webhooks:
             log.exception("webhooks: could not record the event %s", event)
             return []
 
-    def emit_many(self, event: str, payloads: builtins.list[Any]) -> int:
+    def emit_many(self, event: str, payloads: builtins.list[Any]) -> int | None:
         """:meth:`emit` for many payloads of one event: one look at the subscriptions, one insert
-        (the rules' actions fire by the thousand). Returns the deliveries recorded; never raises."""
+        (the rules' actions fire by the thousand). Returns the deliveries recorded, None if they
+        could not be recorded (logged; never raises)."""
         if not payloads:
             return 0
         try:
             return self._emit_many(event, payloads)
         except Exception:
             log.exception("webhooks: could not record %d events %s", len(payloads), event)
-            return 0
+            return None
 
     def _emit_many(self, event: str, payloads: builtins.list[Any]) -> int:
         import pyarrow as pa

@@ -133,7 +133,10 @@ class Actions:
         event = rule.params.get("event", "rules.fired")
         n = self.webhooks.emit_many(event, [_payload(rule, f) for f in found])
         for f in found:
-            f.result = f"{event} sent to {n // len(found)} subscribers" if n else f"{event}: no subscriber"
+            if n is None:
+                f.status, f.error = "failed", f"{event}: the deliveries could not be recorded (see the server log)"
+            else:
+                f.result = f"{event} sent to {n // len(found)} subscribers" if n else f"{event}: no subscriber"
 
     def _notify(self, rule: Rule, found: list[Firing], now: datetime) -> None:
         team = rule.params["team"]

@@ -35,6 +35,8 @@ _TOKEN = re.compile(r"""\s*(?:
 )""", re.VERBOSE)
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "contains"}
 MAX_CHARS = 2000
+MAX_DEPTH = 30
+MAX_DURATION_S = 10 * 366 * 86_400  # ten years: longer is a typo, and past what DuckDB's intervals hold
 
 class ConditionError(ValueError):
     """A condition that cannot be compiled; ``column`` is where (1-based) the problem starts."""
@@ -72,7 +74,10 @@ def parse_duration(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text or "")
     if not m:
         raise ConditionError(f"{text!r} is not a duration (write 30m, 48h, 5d, 2w)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not seconds <= MAX_DURATION_S:
+        raise ConditionError(f"{text.strip()!r} is longer than ten years")
+    return seconds
 
 @dataclass
 class _Tok:
@@ -108,6 +113,7 @@ class _Parser:
         self.params: list[Any] = []
         self.used: list[str] = []
         self.shown: dict[str, tuple[str, str]] = {}
+        self.depth = 0
 
     # -- helpers
     def peek(self, kind: str | None = None, value: str | None = None) -> _Tok | None:
@@ -168,17 +174,34 @@ class _Parser:
             raise ConditionError("'and' / 'or' join comparisons (e.g. score <= 6 and metric = 'nps')",
                                  t.col if t else None)
 
+    def deeper(self, t: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(f"too deeply nested (more than {MAX_DEPTH} levels of not and parentheses)", t.col)
+
     def not_(self) -> tuple[str, str]:
         if self.peek("kw", "not"):
             t = self.take()
+            self.deeper(t)
             sql, typ = self.not_()
+            self.depth -= 1
             if typ != "bool":
                 raise ConditionError("'not' applies to a comparison or a yes/no field", t.col)
-            return f"(NOT coalesce({sql}, false))", "bool"
+            # SQL's NOT of an unknown is unknown: `not score >= 7` does not fire on a skipped score
+            return f"(NOT {sql})", "bool"
         return self.comparison()
 
     def comparison(self) -> tuple[str, str]:
         start = self.peek()
+        if start is not None and start.kind == "op" and start.value == "(":  # a group: (a or b)
+            self.i += 1
+            self.deeper(start)
+            sql, typ = self.or_()
+            self.depth -= 1
+            self.take("op", ")", "')' closing the group")
+            if typ != "bool":
+                raise ConditionError("a group in parentheses must be true or false", start.col)
+            return f"({sql})", "bool"
         left, lt, lf = self.operand()
         t = self.peek()
         if t is None or t.kind not in ("op", "kw") or t.value in ("(", ")", ",", "and", "or"):
@@ -205,15 +228,17 @@ class _Parser:
             if lt not in ("text", "enum"):
                 raise ConditionError("'contains' looks for words in a text field", t.col)
             s = self.take("string", what="a 'quoted' word after contains")
-            return f"(lower({left}) LIKE {self.bind('%' + _unquote(s.value).lower() + '%')})", "bool"
+            return f"contains(lower({left}), {self.bind(_unquote(s.value).lower())})", "bool"
         if t.kind != "op" or t.value not in ("=", "!=", "<>", "<", "<=", ">", ">="):
             raise ConditionError(f"expected a comparison (= != < <= > >=, in, is null, contains) after "
                                  f"{start.value if start else 'the value'!r}", t.col)
         op = "!=" if t.value == "<>" else t.value
         nxt = self.peek()
         if nxt is not None and nxt.kind == "name":
-            right, rt, _ = self.operand()
+            right, rt, rf = self.operand()
             self._comparable(lt, rt, t.col)
+            if lt == "enum" and lf and rf and set(lf.values) != set(rf.values):
+                raise ConditionError(f"{lf.name} and {rf.name} never hold the same values", t.col)
         else:
             right = self.literal_for(lt, lf)
             rt = lt

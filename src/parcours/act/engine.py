@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from parcours.act import rules as rule_store
 from parcours.act.actions import Actions
+from parcours.act.conditions import ConditionError
 from parcours.act.rules import Rule
 from parcours.act.subjects import SUBJECTS, Subject, now_sql
 from parcours.store import Store
@@ -86,11 +88,14 @@ def _matches(store: Store, rule: Rule, where: str, params: list[Any], now: datet
              fresh_only: bool) -> list[Firing]:
     subject = SUBJECTS[rule.subject]
     sql, cparams, labels = _query(rule, subject, where, now)
-    if fresh_only:  # not fired yet in this round
-        sql += (f" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.round = ? "
-                f"AND f.subject_key = {subject.key})")
-    rows = store.con.execute(sql, [*params, *cparams, *([rule.rule_id, round_] if fresh_only else [])]).fetchall()
-    batch = uuid.uuid4().hex[:10]  # one random part a round, a counter within it (a million firings in one sweep)
+    spacing: list[Any] = []
+    if fresh_only:  # not fired yet in this round, nor (a repeating rule) within its repeat period
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.subject_key = {subject.key} "
+                "AND (f.round = ? OR f.fired_at > ?))")
+        spacing = [rule.rule_id, round_, now - timedelta(seconds=rule.repeat_after_s or 0)
+                   if rule.repeat_after_s else datetime.max.replace(tzinfo=timezone.utc)]
+    rows = store.con.execute(sql, [*params, *cparams, *spacing]).fetchall()
+    batch = uuid.uuid4().hex[:16]  # one random part a round, a counter within it (a million firings in one sweep)
     return [Firing(f"f_{batch}{i:06x}", rule.rule_id, str(r[0]), round_, r[1], r[2], r[3],
                    _reason(rule, labels, r[4:]), rule.action) for i, r in enumerate(rows)]
 
@@ -104,13 +109,13 @@ _FIRING_COLS = ("firing_id", "rule_id", "subject_key", "round", "person_id", "ca
                 "fired_at", "reason", "action", "status", "result", "error")
 
 
-def _claim(store: Store, found: list[Firing]) -> list[Firing]:
-    """Record the firings (one statement, stamped now); those already recorded (a second look at
+def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
+    """Record the firings (one statement, stamped with the judging's ``now``: a repeating rule's
+    period is counted on the same clock as its condition); those already recorded (a second look at
     the same row) are left out — by an anti-join: ``INSERT OR IGNORE`` checks the unique index
     row by row, 70 s for 137,000 firings where this takes a few. The ones claimed."""
     if not found:
         return []
-    now = datetime.now(timezone.utc)
     ts = pa.timestamp("us", tz="UTC")
     rows = pa.table({
         "firing_id": pa.array([f.firing_id for f in found], pa.string()),
@@ -156,7 +161,7 @@ def _settle(store: Store, done: list[Firing]) -> None:
 
 def _fire(store: Store, rule: Rule, found: list[Firing], actions: Actions, now: datetime) -> list[Firing]:
     with store.write_lock:
-        claimed = _claim(store, found)
+        claimed = _claim(store, found, now)
     if not claimed:
         return []
     actions.run(rule, claimed, now)
@@ -200,7 +205,7 @@ def judge_events(store: Store, table: str, actions: Actions, *, import_ids: list
 #: rows written by the served process itself (the desk's contacts, survey answers): no import
 #: tells the rules about them, so each sweep judges the recent ones not judged yet
 LIVE_WRITES = ("desk", "survey")
-RECENT = timedelta(hours=1)
+RECENT = timedelta(days=1)
 
 
 def sweep(store: Store, actions: Actions, *, now: datetime | None = None) -> list[Firing]:
@@ -248,6 +253,10 @@ def backtest(store: Store, raw: dict[str, Any] | Rule, start: datetime, end: dat
 
     t0 = time.perf_counter()
     rule = raw if isinstance(raw, Rule) else rule_store.check(raw)
+    try:
+        rule_store.compiled(rule)
+    except ConditionError as e:  # a saved rule the language no longer takes
+        raise rule_store.RuleError("when", str(e)) from None
     if not start < end:
         raise rule_store.RuleError("period", "the start must be before the end")
     if end - start > MAX_BACKTEST:
@@ -257,18 +266,27 @@ def backtest(store: Store, raw: dict[str, Any] | Rule, start: datetime, end: dat
     subject = SUBJECTS[rule.subject]
     found: dict[tuple[str, int], Firing] = {}
     points = 0
-    if subject.kind == "event":
-        for f in _matches(store, rule, "t.ts >= ? AND t.ts < ?", [start, end], end, round_=0, fresh_only=False):
-            found[(f.subject_key, 0)] = f
-    else:
-        at = start
-        while at < end:
-            points += 1
-            r = _round(rule, at)
-            for f in _matches(store, rule, subject.as_of, [], at, round_=r, fresh_only=False):
-                f.event_ts = at
-                found.setdefault((f.subject_key, r), f)
-            at += step
+    try:
+        if subject.kind == "event":
+            for f in _matches(store, rule, "t.ts >= ? AND t.ts < ?", [start, end], end, round_=0, fresh_only=False):
+                found[(f.subject_key, 0)] = f
+        else:  # the sweeps replayed: once per subject, or again once its repeat period has passed
+            if rule.repeat_after_s:
+                step = min(step, timedelta(seconds=rule.repeat_after_s))
+            last: dict[str, datetime] = {}
+            at = start
+            while at < end:
+                points += 1
+                for f in _matches(store, rule, subject.as_of, [], at, round_=_round(rule, at), fresh_only=False):
+                    before = last.get(f.subject_key)
+                    if before is None or (rule.repeat_after_s and (at - before).total_seconds()
+                                          >= rule.repeat_after_s):
+                        f.event_ts = last[f.subject_key] = at
+                        found[(f.subject_key, f.round)] = f
+                at += step
+    except duckdb.Error as e:  # a condition the store cannot evaluate (shown, not a crash)
+        raise rule_store.RuleError("when", f"the store could not evaluate it: {str(e).splitlines()[0][:300]}") \
+            from None
     days: dict[str, int] = {}
     for f in found.values():
         day = f.event_ts.astimezone(timezone.utc).date().isoformat() if f.event_ts else "?"

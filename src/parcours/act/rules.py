@@ -19,6 +19,7 @@ before switching it on; it judges only what is stored after that moment.
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -119,7 +120,7 @@ def check(raw: dict[str, Any]) -> Rule:
             repeat_s = float(repeat) if isinstance(repeat, (int, float)) else parse_duration(str(repeat))
         except ConditionError as e:
             raise RuleError("repeat_after", str(e)) from None
-        if repeat_s < 3600:
+        if not math.isfinite(repeat_s) or repeat_s < 3600:
             raise RuleError("repeat_after", "at least 1h (a rule must not pester the same customer)")
     enabled = raw.get("enabled", False)
     if not isinstance(enabled, bool):
@@ -248,6 +249,8 @@ def load_file(store: Store, path: Path, *, actor: str = "file") -> list[Rule]:
         raise RuleError("file", f"{path}: no [[rule]] table")
     checked = []
     for i, raw in enumerate(raws, 1):
+        if not isinstance(raw, dict):
+            raise RuleError(f"rule {i}", "each [[rule]] is a table of id, name, subject, when, action, params")
         try:
             checked.append(check({**raw, "source": "file"}))
         except RuleError as e:

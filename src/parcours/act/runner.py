@@ -110,6 +110,10 @@ class RuleEngine:
     def _sweep(self, view: Store, actions: Actions) -> None:
         now = datetime.now(timezone.utc)
         try:
+            self._catch_up(view, actions)  # imports a failed round dropped are judged again
+        except Exception:
+            log.exception("rules: catching up failed")
+        try:
             fired = engine.sweep(view, actions, now=now)
             self.stats["fired"] += len(fired)
             self.stats["sweeps"] += 1
