@@ -39,6 +39,7 @@ from typing import Any
 from parcours.metrics import journeys
 from parcours.metrics.stats import Z95
 from parcours.store import Store
+from parcours.store.sql import period
 
 __all__ = ["LEVELS", "Assessment", "Check", "Criterion", "assess", "level_of", "newcombe_diff", "nps_diff",
            "welch_diff"]
@@ -231,16 +232,6 @@ def _both(make: Any) -> dict[str, str]:
     return {"en": make("en"), "fr": make("fr")}
 
 
-def _period(start: datetime | None, end: datetime | None, col: str) -> tuple[str, list[Any]]:
-    where, args = [], []
-    if start is not None:
-        where.append(f"{col} >= ?")
-        args.append(start)
-    if end is not None:
-        where.append(f"{col} < ?")
-        args.append(end)
-    return (" AND ".join(where) or "TRUE"), args
-
 
 def _share(k: int, n: int) -> float | None:
     return 100.0 * k / n if n else None
@@ -251,7 +242,7 @@ INBOUND = "kind = 'contact' AND (direction IS NULL OR direction = 'inbound')"
 
 # -- the criteria ---------------------------------------------------------------------------
 def _identity(store: Store, start: datetime | None, end: datetime | None) -> Criterion:
-    where, args = _period(start, end, "ts")
+    where, args = period(start, end, "ts")
     # one statement: the period's contacts scanned once, per person once, their identifiers once
     rows = store.query(f"""
         WITH c AS MATERIALIZED (SELECT person_id, channel FROM touchpoints WHERE {INBOUND} AND {where}),
@@ -334,7 +325,7 @@ def _context(store: Store, start: datetime | None, end: datetime | None) -> Crit
                          new=(known & (hops.case_ref != hops.prev_case)).cast("int64").sum())
     n_hops, same, new = (int(v or 0) for v in agg.to_pyarrow().to_pylist()[0].values())
     no_case = n_hops - same - new
-    where, args = _period(start, end, "ts")
+    where, args = period(start, end, "ts")
     cases, multi_cases = store.query(f"""
         SELECT count(*), count(*) FILTER (ch >= 2) FROM (
           SELECT case_id, count(DISTINCT channel) AS ch FROM touchpoints
@@ -378,7 +369,7 @@ def _context(store: Store, start: datetime | None, end: datetime | None) -> Crit
 def _answers_by_channel(store: Store, start: datetime | None, end: datetime | None) -> list[tuple[Any, ...]]:
     """Rows (metric, channel, n, top, promoters, detractors) of CSAT and NPS answers, by the
     channel of their case (else of the contact that triggered them)."""
-    where, args = _period(start, end, "r.ts")
+    where, args = period(start, end, "r.ts")
     return store.query(f"""
         WITH r AS (SELECT r.metric, r.score, coalesce(r.scale_max, CASE r.metric WHEN 'csat' THEN 5 ELSE 10 END) AS top,
                           r.case_id, r.event_id
@@ -542,10 +533,10 @@ def _physical_remote(rows: list[tuple[Any, ...]]) -> Criterion:
 
 def _proactive(store: Store, start: datetime | None, end: datetime | None) -> Criterion:
     enabled, rules = store.query("SELECT count(*) FILTER (enabled), count(*) FROM rules")[0]
-    wf, af = _period(start, end, "fired_at")
+    wf, af = period(start, end, "fired_at")
     firings, firing_rules = store.query(f"SELECT count(*), count(DISTINCT rule_id) FROM rule_firings WHERE {wf}",
                                         af)[0]
-    wo, ao = _period(start, end, "o.created_at")
+    wo, ao = period(start, end, "o.created_at")
     statuses = dict(store.query(f"SELECT status, count(*) FROM outreach o WHERE {wo} GROUP BY status", ao))
     # each outreach's answers in the window after the decision to send or hold it (as
     # parcours.act.outreach.effect), scores on 0–100 so that NPS and CSAT answers pool

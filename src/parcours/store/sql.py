@@ -11,3 +11,15 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     """The first column of the first row (None when there is no row)."""
     row = con.execute(sql, params or []).fetchone()
     return row[0] if row else None
+
+
+def period(start: Any, end: Any, col: str) -> tuple[str, list[Any]]:
+    """A WHERE clause keeping ``col`` in [start, end) (either end open when None), and its parameters."""
+    where, args = [], []
+    if start is not None:
+        where.append(f"{col} >= ?")
+        args.append(start)
+    if end is not None:
+        where.append(f"{col} < ?")
+        args.append(end)
+    return (" AND ".join(where) or "TRUE"), args

@@ -21,19 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from parcours.store import Store
+from parcours.store.sql import period
 
 __all__ = ["coverage"]
 
-
-def _period(start: datetime | None, end: datetime | None, col: str) -> tuple[str, list[Any]]:
-    where, args = [], []
-    if start is not None:
-        where.append(f"{col} >= ?")
-        args.append(start)
-    if end is not None:
-        where.append(f"{col} < ?")
-        args.append(end)
-    return (" AND ".join(where) or "TRUE"), args
 
 
 _GUARD = threading.Lock()
@@ -59,7 +50,7 @@ def coverage(store: Store, *, start: datetime | None = None, end: datetime | Non
 
 
 def _coverage(store: Store, start: datetime | None, end: datetime | None, silent_limit: int) -> dict[str, Any]:
-    tw, ta = _period(start, end, "ts")
+    tw, ta = period(start, end, "ts")
     # one statement, the per-person table materialised once and read by every breakdown
     rows = store.query(f"""
         WITH active AS MATERIALIZED (
@@ -94,7 +85,7 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
     never = next((n for kind, _, n, *_ in rows if kind == "never"), 0)
     silent = sorted(((pid, seg, n, failed) for kind, pid, n, failed, _, _, seg in rows if kind == "silent"),
                     key=lambda r: (-r[2], -r[3], r[0]))
-    iw, ia = _period(start, end, "created_at")
+    iw, ia = period(start, end, "created_at")
     inv = store.query(f"""SELECT count(*) FILTER (sent_at IS NOT NULL OR opened_at IS NOT NULL),
                                  count(*) FILTER (status = 'answered'), count(*) FILTER (status = 'partial'),
                                  count(*) FILTER (status = 'skipped')
