@@ -255,6 +255,15 @@ def test_the_budget_keeps_the_best_rated_practices_and_says_why_the_others_wait(
         assert {p["practice_id"]: p["sent"] for p in outreach.summary(s)}["personal_call_after_change"] == 1
         effect = {e["practice"]: e for e in outreach.effect(s)}
         assert effect["all"]["sent_persons"] == 1 and effect["all"]["sent_nps"] is None  # no answers: no figure
+        # P1 (reached by the call, held back from three others) answers 10; P2, held back, answers 3
+        outreach.queue(s, [{"person_id": "P2", "practice": "thank_you_email"}], now=now)
+        s.con.execute("UPDATE outreach SET status = 'held', decided_at = ? WHERE person_id = 'P2'", [now])
+        s.con.execute("INSERT INTO responses (response_id, person_id, ts, metric, score) VALUES "
+                      "('a1', 'P1', ?, 'nps', 10), ('a2', 'P2', ?, 'nps', 3)", [now + timedelta(days=2)] * 2)
+        effect = {e["practice"]: e for e in outreach.effect(s)}
+        assert (effect["all"]["sent_nps"], effect["all"]["held_nps"], effect["all"]["difference"]) == (100, 0, 100)
+        assert effect["all"]["held_n"] == 2  # P1's one answer counted once, whatever the practices it was held from
+        assert effect["thank_you_email"]["held_persons"] == 2 and effect["thank_you_email"]["held_n"] == 2
 
 
 def test_rules_from_a_file_are_all_or_nothing(tmp_path: Path) -> None:

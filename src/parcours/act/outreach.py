@@ -17,7 +17,6 @@ of persons reached with those held back, per practice, with 95 % intervals.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -145,47 +144,40 @@ def summary(store: Store) -> list[dict[str, Any]]:
              "held": got.get(k, (0, 0, 0))[2]} for k, p in sorted(PRACTICES.items(), key=lambda kv: -kv[1].rating)]
 
 
-def _nps(scores: list[float]) -> tuple[float | None, float | None, int]:
-    """NPS and its 95 % margin (1.96·100·√((p + d − (p − d)²)/n))."""
-    n = len(scores)
-    if not n:
-        return None, None, 0
-    p = sum(s >= 9 for s in scores) / n
-    d = sum(s <= 6 for s in scores) / n
-    return 100 * (p - d), 1.96 * 100 * math.sqrt(max(p + d - (p - d) ** 2, 0) / n), n
-
-
 def effect(store: Store, *, days: int = 30) -> list[dict[str, Any]]:
     """Per practice (and overall): the NPS of the answers given within ``days`` after the
-    decision, by persons reached vs held back, the difference with its 95 % interval, and the
-    share who answered at all. Held-back persons were not chosen at random (they had had more
-    outreach): read the difference as evidence, not proof."""
-    rows = store.query(f"""
-        SELECT o.practice, o.status, o.person_id, r.score
+    decision, by persons reached vs held back (``metrics.voc.nps``: its margin of error), the
+    difference with its 95 % interval (``metrics.voc.nps_change``), and how many answered at all.
+    Held-back persons were not chosen at random (they had had more outreach): read the
+    difference as evidence, not proof."""
+    import ibis
+
+    from parcours.metrics import voc
+
+    answers = f"""
+        SELECT o.practice, o.status, o.person_id, r.response_id, r.metric, r.score
         FROM outreach o LEFT JOIN responses r ON r.person_id = o.person_id AND r.metric = 'nps'
              AND r.score IS NOT NULL AND r.ts > o.decided_at AND r.ts <= o.decided_at + INTERVAL {int(days)} DAY
-        WHERE o.status IN ('sent', 'held')""")
+        WHERE o.status IN ('sent', 'held')"""
+    people = {(pr or "all", st): (n, k) for pr, st, n, k in store.query(
+        "SELECT practice, status, count(DISTINCT person_id), count(DISTINCT person_id) FILTER (score IS NOT NULL) "
+        f"FROM ({answers}) GROUP BY GROUPING SETS ((practice, status), (status))")}
+    t = store.ibis().sql(answers)
+    overall = t.select("status", "response_id", "metric", "score").distinct()  # an answer once, whatever the practices
+    scored = {(r["practice"], r["status"]): r for r in [
+        *voc.nps(t, by=["practice", "status"]).to_pyarrow().to_pylist(),
+        *voc.nps(overall.mutate(practice=ibis.literal("all")), by=["practice", "status"]).to_pyarrow().to_pylist()]}
     out = []
-    for practice in [*PRACTICES, None]:
-        groups: dict[str, dict[str, Any]] = {"sent": {"persons": set(), "answered": set(), "scores": []},
-                                             "held": {"persons": set(), "answered": set(), "scores": []}}
-        for pr, status, pid, score in rows:
-            if practice is not None and pr != practice:
-                continue
-            g = groups[status]
-            g["persons"].add(pid)
-            if score is not None:
-                g["answered"].add(pid)
-                g["scores"].append(float(score))
-        sent, held = (_nps(groups[s]["scores"]) for s in ("sent", "held"))
-        diff = moe = None
-        if sent[0] is not None and held[0] is not None:
-            diff = sent[0] - held[0]
-            moe = math.sqrt(sent[1] ** 2 + held[1] ** 2)
-        out.append({"practice": practice or "all", "days": days,
-                    **{f"{s}_{k}": v for s, g in groups.items() for k, v in
-                       (("persons", len(g["persons"])), ("answered", len(g["answered"])))},
-                    "sent_nps": sent[0], "sent_moe95": sent[1], "sent_n": sent[2],
-                    "held_nps": held[0], "held_moe95": held[1], "held_n": held[2],
-                    "difference": diff, "difference_ci95": None if diff is None else [diff - moe, diff + moe]})
+    for practice in [*PRACTICES, "all"]:
+        sent, held = (scored.get((practice, st), {}) for st in ("sent", "held"))
+        change = voc.nps_change(held, sent)
+        row: dict[str, Any] = {"practice": practice, "days": days}
+        for st, g in (("sent", sent), ("held", held)):
+            n_people, n_answered = people.get((practice, st), (0, 0))
+            row |= {f"{st}_persons": n_people, f"{st}_answered": n_answered, f"{st}_nps": g.get("nps"),
+                    f"{st}_moe95": g.get("moe95"), f"{st}_n": g.get("n") or 0}
+        diff = change["delta"]
+        row |= {"difference": diff, "difference_ci95": None if diff is None else
+                [diff - change["moe95"], diff + change["moe95"]]}
+        out.append(row)
     return out
