@@ -138,6 +138,15 @@ def latest_model(store: Store) -> tuple[str, cm.ChurnModel, dict[str, Any]]:
                                       "metrics": json.loads(metrics) if metrics else {}}
 
 
+def model_summary(store: Store) -> dict[str, Any] | None:
+    """The latest model's figures (no fitted object) for pages and the API, or None."""
+    try:
+        model_id, _, row = latest_model(store)
+    except ChurnError:
+        return None
+    return {"model_id": model_id, **row}
+
+
 def reasons(model: cm.ChurnModel, X: dict[str, np.ndarray], top: int = REASONS) -> list[list[dict[str, Any]]]:
     """Per row: the ``top`` features with the largest contribution to the risk (log-odds vs the
     average customer, exact for this additive model), largest first, with their labels (fr, en)
@@ -292,5 +301,5 @@ def clv_at_risk(store: Store, threshold: float = 0.6) -> dict[str, Any]:
     return {"threshold": threshold, "total": dict(zip(cols, total[1:], strict=True)), "by_segment": by}
 
 
-__all__ = ["HORIZON_DAYS", "ChurnError", "at_risk", "clv_at_risk", "evaluate", "latest_model", "person_clv",
-           "reasons", "risk_of", "score", "train", "training_set"]
+__all__ = ["HORIZON_DAYS", "ChurnError", "at_risk", "clv_at_risk", "evaluate", "latest_model", "model_summary",
+           "person_clv", "reasons", "risk_of", "score", "train", "training_set"]

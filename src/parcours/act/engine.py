@@ -171,6 +171,8 @@ def _fire(store: Store, rule: Rule, found: list[Firing], actions: Actions, now: 
     if failed:
         rule_store.record_error(store, rule.rule_id, f"{len(failed)} of {len(claimed)} actions failed; last: "
                                                      f"{failed[-1].error}", now)
+    elif rule.last_error:
+        rule_store.clear_error(store, rule.rule_id)
     return claimed
 
 

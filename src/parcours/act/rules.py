@@ -233,6 +233,7 @@ def record_error(store: Store, rule_id: str, error: str, now: datetime) -> None:
 
 
 def clear_error(store: Store, rule_id: str) -> None:
+    """The rule ran cleanly again: its last error is no longer shown."""
     with store.write_lock, store.transaction() as con:
         con.execute("UPDATE rules SET last_error = NULL, last_error_at = NULL WHERE rule_id = ?", [rule_id])
 

@@ -13,7 +13,6 @@ from parcours.act import churn
 from parcours.auth import Principal
 from parcours.store import Store
 from parcours.web.deps import db, require
-from parcours.web.views.churn import model_summary
 
 router = APIRouter(tags=["churn"])
 
@@ -45,7 +44,7 @@ def training(request: Request, who: Principal = Depends(require("act"))) -> Any:
 @router.get("/churn/model")
 def model(store: Store = Depends(db), who: Principal = Depends(require("act"))) -> Any:
     """The latest model: AUC with its 95 % interval, Brier, calibration bins, features."""
-    found = model_summary(store)
+    found = churn.model_summary(store)
     if found is None:
         raise HTTPException(404, "no churn model yet: POST /api/v1/churn/train")
     return found

@@ -20,19 +20,10 @@ from parcours.web.views import charts
 router = APIRouter()
 
 
-def model_summary(store: Store) -> dict[str, Any] | None:
-    """The latest model's summary (no fitted object), or None."""
-    try:
-        model_id, _, row = churn.latest_model(store)
-    except churn.ChurnError:
-        return None
-    return {"model_id": model_id, **row}
-
-
 @router.get("/act/churn")
 def churn_page(request: Request, threshold: float = Query(0.6, ge=0, le=1), segment: str | None = Query(None,
                max_length=40), store: Store = Depends(db), who: Principal = Depends(page_user("act"))) -> Any:
-    model = model_summary(store)
+    model = churn.model_summary(store)
     scored = store.query("SELECT count(*) FROM churn_scores")[0][0]
     value = churn.clv_at_risk(store, threshold) if scored else None
     people = churn.at_risk(store, threshold, 50, segment=segment or None) if scored else []
