@@ -66,7 +66,10 @@ def _values(col: Column) -> st.SearchStrategy[object]:
     elif t == "identifier":
         base = st.sampled_from(["ana@exemple.fr", "Ana@Exemple.fr", "ana@exemple", "<a@b.fr>", "a b@c.fr",
                                 "+33612345678", "+3361234567", "06 12 34 56 78", "+14155550123", "0033612345678",
-                                "@ana", "insta:ana", "Ana", "dev-1", "dev 1", "x" * 201, "é", "\t", ""])
+                                "ANA@EXEMPLE.FR", "06.12.34.56.78", "06-12-34-56-78", "0612345678", "+33 6 12 34 56 78",
+                                "06 12 34 56 7", "+33 6 12 34 56 7", "00 33 6 12 34 56 78", "0 612345678", "6 12 34 56 78",
+                                "06  12 34 56 78", "+1 415 555 0123", "06 12 34 56 78 ", "Ana.Ç@exemple.fr",
+                                "@ana", "insta:ana", "@Ana", "@", "@@ana", "@" + "a" * 200, "a" * 200, "Ana", "dev-1", "dev 1", "x" * 201, "é", "\t", ""])
     elif t == "json":
         base = st.one_of(st.just({"a": 1}), st.just([1]), st.sampled_from(['{"a": 1}', "{nope", "3"]))
     else:  # id, text
@@ -118,7 +121,22 @@ def test_unsure_is_not_invalid():
     """What the fast path leaves to the SQL check (it may well be valid)."""
     row = _clean("touchpoints", 1)
     for change in ({"ts": "2026-01-01 10:00"}, {"channel": "Chat"}, {"wait_s": "12,5"},
-                   {"email": "Ana@Exemple.fr"}, {"unknown_column": 1}, {"event_id": None}):
+                   {"email": "<ana@exemple.fr>"}, {"phone": "0033 6 12 34 56 78"}, {"phone": "(0)6 12 34 56 78"},
+                   {"unknown_column": 1}, {"event_id": None}):
         assert not plainly_valid("touchpoints", row | change), change
     assert not plainly_valid("responses", _clean("responses", 1) | {"score": 11})
     assert not plainly_valid("responses", _clean("responses", 1) | {"metric": "custom"})
+
+
+def test_identifiers_as_people_type_them_take_the_fast_path(con):
+    """Upper-case addresses and phone numbers with spaces, dots or dashes (national French ones
+    included) are what most systems send; the importer normalises them, so no SQL check is needed."""
+    typed = [{"email": "Ana.Martin@Exemple.FR"}, {"phone": "06 12 34 56 78"}, {"phone": "06.12.34.56.78"},
+             {"phone": "06-12-34-56-78"}, {"phone": "0612345678"}, {"phone": "+33 6 12 34 56 78"},
+             {"phone": "+1 415-555-0123"}, {"social": "@Ana_M"}, {"social": "insta:Ana"}]
+    rows = [{k: v for k, v in _clean("touchpoints", i).items() if k != "email"} | change
+            for i, change in enumerate(typed)]
+    assert [plainly_valid("touchpoints", r) for r in rows] == [True] * len(rows)
+    assert check_rows(con[0], "touchpoints", rows, con[1]) == []
+    for bad in ("06 12 34 56 7", "6 12 34 56 78", "+33 6 12 34 56 7"):
+        assert not plainly_valid("touchpoints", rows[1] | {"phone": bad}), bad
