@@ -40,6 +40,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyarrow as pa
+
 from parcours.store import Store
 
 log = logging.getLogger(__name__)
@@ -220,10 +222,10 @@ class Webhooks:
     def __init__(self, store: Store, *, policy: RetryPolicy | None = None, start: bool = True,
                  workers: int = 4, idle_s: float = 5.0) -> None:
         self.store, self.policy = store, policy or RetryPolicy()
-        #: deliveries sent at once; one round takes at most timeout_s, so close() waits no longer
-        self.workers, self.idle_s = workers, idle_s
+        #: deliveries sent at once, and claimed a round (their outcomes recorded in one statement)
+        self.workers, self.per_round, self.idle_s = workers, 4 * workers, idle_s
         #: a delivery being sent is not due again before this (another dispatcher, or a crash)
-        self.lease_s = self.policy.timeout_s + 30
+        self.lease_s = 4 * self.policy.timeout_s + 30
         self._opener = urllib.request.build_opener(_NoRedirect)
         self._cond = threading.Condition()
         self._wake = False
@@ -397,8 +399,7 @@ class Webhooks:
                 try:
                     due = self._claim(view)
                     if due:
-                        for d, out in zip(due, pool.map(self._post, due)):
-                            self._record(view, d, out)
+                        self._record(view, due, list(pool.map(self._post, due)))
                         continue
                     pause = self._pause(view)
                 except Exception:  # the store is busy or closing: try again later, never die
@@ -427,7 +428,7 @@ class Webhooks:
                     WHERE status = 'pending' AND next_attempt_at <= ?
                     ORDER BY next_attempt_at LIMIT ?)
                 RETURNING delivery_id, webhook_id, event, payload, created_at, attempts""",
-                              [now + timedelta(seconds=self.lease_s), now, self.workers])
+                              [now + timedelta(seconds=self.lease_s), now, self.per_round])
             if not rows:
                 return []
             hooks = dict(((w, (u, s)) for w, u, s in view.query(
@@ -464,22 +465,37 @@ class Webhooks:
         except Exception as e:  # timeouts, resets, malformed answers…: an attempt that failed, never a crash
             return _Outcome(False, None, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
-    def _record(self, view: Store, d: _Due, out: _Outcome) -> None:
-        attempts, now = d.attempts + 1, _now()
-        if out.ok:
-            status, nxt, delivered = "delivered", None, now
-        elif attempts >= self.policy.max_attempts:
-            status, nxt, delivered = "failed", None, None
-            log.warning("webhooks: %s to %s failed after %d attempts: %s", d.delivery_id, d.url, attempts, out.error)
-        else:
-            status, nxt, delivered = "pending", now + timedelta(seconds=self.policy.delay(attempts)), None
+    def _record(self, view: Store, due: builtins.list[_Due], outs: builtins.list[_Outcome]) -> None:
+        """A round's outcomes in one statement (one commit a round, not one a delivery)."""
+        now = _now()
+        rows: dict[str, builtins.list[Any]] = {k: [] for k in ("delivery_id", "status", "attempts", "nxt",
+                                                                 "last_status", "last_error", "delivered_at")}
+        for d, out in zip(due, outs):
+            attempts = d.attempts + 1
+            if out.ok:
+                status, nxt, delivered = "delivered", None, now
+            elif attempts >= self.policy.max_attempts:
+                status, nxt, delivered = "failed", None, None
+                log.warning("webhooks: %s to %s failed after %d attempts: %s", d.delivery_id, d.url, attempts,
+                            out.error)
+            else:
+                status, nxt, delivered = "pending", now + timedelta(seconds=self.policy.delay(attempts)), None
+            for k, v in zip(rows, (d.delivery_id, status, attempts, nxt, out.status,
+                                   (out.error or "")[:500] or None, delivered)):
+                rows[k].append(v)
+        ts = pa.timestamp("us", tz="UTC")
+        table = pa.table({k: pa.array(v, ts if k in ("nxt", "delivered_at") else None) for k, v in rows.items()})
         with view.write_lock:
-            # a subscription cancelled meanwhile keeps its delivery cancelled
-            view.con.execute("UPDATE webhook_deliveries SET status = CASE WHEN status = 'cancelled' THEN status "
-                             "ELSE ? END, attempts = ?, next_attempt_at = CASE WHEN status = 'cancelled' THEN NULL "
-                             "ELSE ? END, last_status = ?, last_error = ?, delivered_at = ? WHERE delivery_id = ?",
-                             [status, attempts, nxt, out.status, (out.error or "")[:500] or None, delivered,
-                              d.delivery_id])
+            view.con.register("_outcomes", table)
+            try:  # a subscription cancelled meanwhile keeps its delivery cancelled
+                view.con.execute("""UPDATE webhook_deliveries w SET
+                    status = CASE WHEN w.status = 'cancelled' THEN w.status ELSE o.status END,
+                    attempts = o.attempts,
+                    next_attempt_at = CASE WHEN w.status = 'cancelled' THEN NULL ELSE o.nxt END,
+                    last_status = o.last_status, last_error = o.last_error, delivered_at = o.delivered_at
+                    FROM _outcomes o WHERE w.delivery_id = o.delivery_id""")
+            finally:
+                view.con.unregister("_outcomes")
 
 
 __all__ = ["EVENTS", "RetryPolicy", "WebhookError", "Webhooks", "body_of", "check_events", "check_url", "matches",
