@@ -106,9 +106,7 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT split_part(b.n, ':', 1) AS kind, substr(b.n, strpos(b.n, ':') + 1) AS value,
                w.person_id, b.first_seen, '{import_id}' AS source
         FROM _bnodes b JOIN _who w ON w._node = b.n
-        WHERE b.n NOT LIKE 'p:%' AND NOT EXISTS (
-          SELECT 1 FROM identities i
-          WHERE i.value = substr(b.n, strpos(b.n, ':') + 1) AND i.kind = split_part(b.n, ':', 1))""")
+        WHERE b.n NOT LIKE 'p:%' AND b.n NOT IN (SELECT n FROM _known)""")  # _known: the stored ones
     res = Resolution()
     res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
     res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")

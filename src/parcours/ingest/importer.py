@@ -151,19 +151,11 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     con.execute(f"""INSERT INTO _cand SELECT c._row, c._key, t.import_id, {tgt_hash} FROM _checked c
         JOIN {tbl.name} t ON {tkey} = c._key WHERE c._ok""")
     mutable = str(tbl.name in MUTABLE).lower()
-    # the hashes of whole rows are computed only for the candidates (none on a first import)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hashed AS
-        SELECT x._row, x._key, x.stored_by, x.stored_hash, {row_hash} AS h FROM _typed c
-        JOIN (SELECT _row, _key, max(stored_by) AS stored_by, max(stored_hash) AS stored_hash
-              FROM _cand GROUP BY ALL) x ON x._row = c._row""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
-        SELECT x._row, CASE
-          WHEN x._row <> f.first_row THEN CASE WHEN x.h = f.first_hash THEN 'dup' ELSE 'conflict_file' END
-          WHEN x.h = x.stored_hash THEN 'dup' WHEN {mutable} THEN 'update' ELSE 'conflict_store' END AS status,
-          f.first_row, x.stored_by
-        FROM _hashed x JOIN (SELECT _key, min(_row) AS first_row, arg_min(h, _row) AS first_hash
-                             FROM _hashed GROUP BY _key) f USING (_key)
-        WHERE x._row <> f.first_row OR x.stored_hash IS NOT NULL""")
+    if not scalar(con, "SELECT count(*) FROM _cand"):  # every row new: nothing to re-type and hash
+        con.execute("CREATE OR REPLACE TEMP TABLE _status AS SELECT _row, NULL::VARCHAR AS status, "
+                    "_row AS first_row, NULL::VARCHAR AS stored_by FROM _checked LIMIT 0")
+    else:
+        _statuses(con, row_hash, mutable)
     progress("check", 100)
 
     # 3. identities of the rows to be written (new rows, and newer versions of mutable ones)
@@ -179,6 +171,23 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     with store.transaction():
         _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
     progress("store", 100)
+
+
+def _statuses(con: duckdb.DuckDBPyConnection, row_hash: str, mutable: str) -> None:
+    """``_status``: each candidate row a duplicate, a conflict (in the file or with the store) or an
+    update. The hashes of whole rows are computed only for the candidates."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hashed AS
+        SELECT x._row, x._key, x.stored_by, x.stored_hash, {row_hash} AS h FROM _typed c
+        JOIN (SELECT _row, _key, max(stored_by) AS stored_by, max(stored_hash) AS stored_hash
+              FROM _cand GROUP BY ALL) x ON x._row = c._row""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _status AS
+        SELECT x._row, CASE
+          WHEN x._row <> f.first_row THEN CASE WHEN x.h = f.first_hash THEN 'dup' ELSE 'conflict_file' END
+          WHEN x.h = x.stored_hash THEN 'dup' WHEN {mutable} THEN 'update' ELSE 'conflict_store' END AS status,
+          f.first_row, x.stored_by
+        FROM _hashed x JOIN (SELECT _key, min(_row) AS first_row, arg_min(h, _row) AS first_hash
+                             FROM _hashed GROUP BY _key) f USING (_key)
+        WHERE x._row <> f.first_row OR x.stored_hash IS NOT NULL""")
 
 
 def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
