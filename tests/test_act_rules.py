@@ -81,6 +81,12 @@ def test_conditions_become_sql_with_bound_values_only() -> None:
     assert d.params == [5 * 86400.0] and [s[0] for s in d.shown] == ["age", "kept"]
     with pytest.raises(ConditionError, match="write 5h or 5d"):
         compile_condition("age > 5", SUBJECTS["promise"].fields, "promise")
+    # a field named twice is one value: the engine computes each window once, condition and reason alike
+    w = compile_condition("channels(48h) >= 2 and (channels(48h) <= 4 or channels(7d) > 5)",
+                          SUBJECTS["touchpoint"].fields, "touchpoint")
+    assert [s[0] for s in w.shown] == ["channels(48h)", "channels(7d)"]
+    assert w.on_fields.count("_f0") == 2 and w.on_fields.count("_f1") == 1 and "touchpoints o" not in w.on_fields
+    assert w.sql.count("touchpoints o") == 3  # the inline form, for a WHERE over the subject's own rows
 
 
 def test_a_rule_names_the_field_at_fault() -> None:
@@ -150,6 +156,7 @@ def test_a_backtest_gives_the_count_the_rule_then_fires_live(small_world: Path, 
     assert len(firings) == expected.fired
     assert {f["subject_key"] for f in firings} == set(_backtest_keys(past, hop, lo, hi))
     assert all(f["status"] == "done" and f["reason"].startswith(HOP) for f in firings)
+    assert all(datetime.fromisoformat(f["done_at"]) >= datetime.fromisoformat(f["fired_at"]) for f in firings)
     assert len(notes) >= min(expected.fired, 1000) and notes[0]["message"].startswith("Customer switching channels")
 
 

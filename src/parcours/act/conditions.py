@@ -68,6 +68,9 @@ class Compiled:
     fields: list[str] = field(default_factory=list)
     #: what a firing's reason shows: (label as written, e.g. "channels(48h)", its SQL, its type)
     shown: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the condition over columns ``_f0, _f1…`` holding the ``shown`` fields' values: a field
+    #: named twice (a window counted for the condition and for the reason) is computed once
+    on_fields: str = ""
 
 def parse_duration(text: str) -> float:
     """'48h' → 172800.0 seconds."""
@@ -116,6 +119,11 @@ class _Parser:
         self.depth = 0
 
     # -- helpers
+    def field_ref(self, label: str, sql: str, typ: str) -> str:
+        """A marker for the field's value (see :func:`compile_condition`); each field once."""
+        self.shown.setdefault(label, (sql, typ))
+        return f"\x00{list(self.shown).index(label)}\x00"
+
     def peek(self, kind: str | None = None, value: str | None = None) -> _Tok | None:
         if self.i >= len(self.toks):
             return None
@@ -276,13 +284,11 @@ class _Parser:
                     label = f.name
                 if seconds is None:
                     raise ConditionError(f"{f.name} needs a duration, e.g. {f.name}(48h)", t.col)
-                sql = "(" + f.sql.replace("{arg}", repr(float(seconds))) + ")"
-                self.shown[label] = (sql, f.type)
-                return sql, f.type, f
+                return self.field_ref(label, "(" + f.sql.replace("{arg}", repr(float(seconds))) + ")", f.type), \
+                    f.type, f
             if self.peek("op", "("):
                 raise ConditionError(f"{f.name} takes no argument", t.col)
-            self.shown[f.name] = (f"({f.sql})", f.type)
-            return f"({f.sql})", f.type, f
+            return self.field_ref(f.name, f"({f.sql})", f.type), f.type, f
         if t.kind == "kw" and t.value in ("true", "false"):
             self.i += 1
             return t.value, "bool", None
@@ -328,6 +334,12 @@ def compile_condition(text: str, fields: dict[str, Field], subject: str) -> Comp
     if len(text) > MAX_CHARS:
         raise ConditionError(f"the condition has {len(text):,} characters; at most {MAX_CHARS:,}")
     p = _Parser(text, fields, subject)
-    sql = p.parse()
+    marked = p.parse()
     shown = [(label, expr, typ) for label, (expr, typ) in p.shown.items()]
-    return Compiled(text, sql, p.params, sorted(set(p.used)), shown)
+    # values are bound parameters, so a field's marker cannot occur in the text itself
+    sql = _MARKER.sub(lambda m: shown[int(m[1])][1], marked)
+    on_fields = _MARKER.sub(lambda m: f"_f{m[1]}", marked)
+    return Compiled(text, sql, p.params, sorted(set(p.used)), shown, on_fields)
+
+
+_MARKER = re.compile("\x00(\\d+)\x00")

@@ -58,11 +58,12 @@ class Firing:
 
 def _query(rule: Rule, subject: Subject, where: str, now: datetime) -> tuple[str, list[Any], list[str]]:
     c = rule_store.compiled(rule)
-    shown = c.shown[:MAX_SHOWN]
-    cols = ", ".join(f"{sql} AS _v{i}" for i, (_, sql, _) in enumerate(shown))
-    sql = (f"SELECT {subject.key} AS _key, t.person_id AS _person, {subject.case} AS _case, {subject.ts} AS _ts"
-           f"{', ' + cols if cols else ''} FROM {subject.source} WHERE {where} AND ({c.sql})")
-    return sql.replace("{now}", now_sql(now)), c.params, [(label, typ) for label, _, typ in shown]
+    fields = "".join(f", {sql} AS _f{i}" for i, (_, sql, _) in enumerate(c.shown))
+    shown = "".join(f", _f{i}" for i in range(min(len(c.shown), MAX_SHOWN)))
+    sql = (f"SELECT _key, _person, _case, _ts{shown} FROM ("
+           f"SELECT {subject.key} AS _key, t.person_id AS _person, {subject.case} AS _case, {subject.ts} AS _ts"
+           f"{fields} FROM {subject.source} WHERE {where}) WHERE ({c.on_fields})")
+    return sql.replace("{now}", now_sql(now)), c.params, [(label, typ) for label, _, typ in c.shown[:MAX_SHOWN]]
 
 
 def _reason(rule: Rule, labels: list[tuple[str, str]], values: Iterable[Any]) -> str:
@@ -90,7 +91,7 @@ def _matches(store: Store, rule: Rule, where: str, params: list[Any], now: datet
     sql, cparams, labels = _query(rule, subject, where, now)
     spacing: list[Any] = []
     if fresh_only:  # not fired yet in this round, nor (a repeating rule) within its repeat period
-        sql += (f" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.subject_key = {subject.key} "
+        sql += (" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.subject_key = _key "
                 "AND (f.round = ? OR f.fired_at > ?))")
         spacing = [rule.rule_id, round_, now - timedelta(seconds=rule.repeat_after_s or 0)
                    if rule.repeat_after_s else datetime.max.replace(tzinfo=timezone.utc)]
@@ -105,8 +106,8 @@ def _round(rule: Rule, now: datetime) -> int:
     return int(now.timestamp() // rule.repeat_after_s) if rule.repeat_after_s else 0
 
 
-_FIRING_COLS = ("firing_id", "rule_id", "subject_key", "round", "person_id", "case_id", "event_ts", "stored_at",
-                "fired_at", "reason", "action", "status", "result", "error")
+_FIRING_COLS = ("firing_id", "rule_id", "subject_key", "round", "person_id", "case_id", "event_ts", "fired_at",
+                "done_at", "reason", "action", "status", "result", "error")
 
 
 def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
@@ -152,9 +153,9 @@ def _settle(store: Store, done: list[Firing]) -> None:
                                              "status": [f.status for f in done],
                                              "result": [f.result for f in done],
                                              "error": [f.error for f in done]}))
-    try:
-        store.con.execute("UPDATE rule_firings SET status = s.status, result = s.result, error = s.error "
-                          "FROM _settled s WHERE rule_firings.firing_id = s.firing_id")
+    try:  # done_at: the wall clock once the actions ran (fired_at is the judging's clock)
+        store.con.execute("UPDATE rule_firings SET status = s.status, result = s.result, error = s.error, done_at = ? "
+                          "FROM _settled s WHERE rule_firings.firing_id = s.firing_id", [datetime.now(timezone.utc)])
     finally:
         store.con.unregister("_settled")
 

@@ -315,6 +315,11 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _v8(con: duckdb.DuckDBPyConnection) -> None:
+    # when a firing's action was carried out (fired_at is the judging's clock); stored_at was never filled
+    con.execute("ALTER TABLE rule_firings RENAME COLUMN stored_at TO done_at")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -332,6 +337,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "employee answers", _v6),
     Migration(7, "acting before the problem: promises, rules and their firings, notifications, outreach, "
                  "churn models and scores, maturity self-assessment", _v7),
+    Migration(8, "rule firings record when their action was carried out (done_at)", _v8),
 )
 
 
