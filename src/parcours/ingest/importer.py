@@ -89,9 +89,14 @@ def import_files(store: Store, paths: Iterable[Path], *, table: str | None = Non
     return reports
 
 
+#: called inside the import's transaction once its rows are written (the API writer records its
+#: batches there: data and receipts in one commit)
+BeforeCommit = Callable[[duckdb.DuckDBPyConnection, "FileReport"], None]
+
+
 def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping | None = None,
                 options: Options | None = None, encoding: str | None = None,
-                progress: Progress | None = None) -> FileReport:
+                progress: Progress | None = None, before_commit: BeforeCommit | None = None) -> FileReport:
     opts = options or Options()
     rep = FileReport(source=str(path), table=table, timezone=opts.timezone)
     t0 = time.perf_counter()
@@ -107,7 +112,7 @@ def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping
         rep.import_id = uuid.uuid4().hex[:12]
         digest = sha256(path)
         _import(store, store.con, path, TABLES[table], rep, digest, mapping or Mapping(), opts,
-                encoding, progress or (lambda s, p: None))
+                encoding, progress or (lambda s, p: None), before_commit)
     except (ReadError, ValueError) as e:
         rep.error = str(e)
     finally:
@@ -117,7 +122,8 @@ def import_file(store: Store, path: Path, table: str | None, *, mapping: Mapping
 
 
 def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table, rep: FileReport,
-            digest: str, mapping: Mapping, opts: Options, encoding: str | None, progress: Progress) -> None:
+            digest: str, mapping: Mapping, opts: Options, encoding: str | None, progress: Progress,
+            before_commit: BeforeCommit | None) -> None:
     started = datetime.now(timezone.utc)
     progress("read", 0)
     known = [mapping.columns.get(c, c) for c in tbl.column_names] + ["_quarantine_id"]
@@ -170,6 +176,8 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     # twice as fast outside an explicit transaction); everything below writes, all or nothing.
     with store.transaction():
         _write(store, con, path, tbl, rep, digest, staged, has_qid, opts, started, progress)
+        if before_commit is not None:
+            before_commit(con, rep)
     progress("store", 100)
 
 

@@ -47,7 +47,7 @@ INGEST_TABLES = ("touchpoints", "orders", "responses", "promises")
 MAX_BATCH = 10_000
 MAX_GROUP_ROWS = 50_000
 MAX_PAUSE_S = 1.0
-PAUSE_PER_IMPORT = 1.0  # × the last import's time
+PAUSE_PER_IMPORT = 0.5  # × the last import's time, at least
 SMALL_BATCH = 100  # rows checked on the event loop (~50 µs a row); larger batches go to a thread
 log = logging.getLogger("parcours.ingest")
 
@@ -212,8 +212,11 @@ class Writer:
     """The one writer of API rows (one per served store)."""
 
     def __init__(self, store: Store, spool: Path, *, on_stored: Callable[[str, FileReport], None] | None = None,
-                 linger_s: float = 0.02) -> None:
+                 caught_up: Callable[[float], bool] | None = None, linger_s: float = 0.02) -> None:
+        """``on_stored`` is told of each committed import; ``caught_up(timeout)`` waits until what
+        it set off is done (the rules judging it), at most ``timeout``, before the next import."""
         self.store, self.spool, self.on_stored, self.linger_s = store, spool, on_stored, linger_s
+        self.caught_up = caught_up
         for t in INGEST_TABLES:
             (spool / t).mkdir(parents=True, exist_ok=True)
             for leftover in [*(spool / t).glob("group-*"), *(spool / t).glob(".*.jsonl")]:
@@ -336,8 +339,8 @@ class Writer:
                     while not self._stop and not self._has_files():
                         self._cond.wait(0.5)
                     stopping = self._stop
-                if not stopping:  # let concurrent requests join the group (see _pause)
-                    time.sleep(self._pause())
+                if not stopping:  # let concurrent requests join the group, the rules judge the last one
+                    self._pause()
                 for table in sorted(INGEST_TABLES, key=IMPORT_ORDER.index):
                     try:
                         while self._drain(store, table):
@@ -350,13 +353,19 @@ class Writer:
         finally:
             store.close()
 
-    def _pause(self) -> float:
-        """How long to gather batches before an import: ``linger_s``, or as long as the last
-        import took (up to a second). An import has a fixed cost (~0.3 s on a store of 4M
-        touchpoints) and uses every core; importing back to back would leave the requests none,
-        so the writer keeps to half the time and lets the groups grow instead. (Three times the
+    def _pause(self) -> None:
+        """Gather batches before an import: ``linger_s``, or half the last import's time, and
+        until the rules have judged the last import — but never longer than the last import
+        took (nor a second). An import has a fixed cost (~0.3 s on a store of 4M touchpoints)
+        and uses every core: back to back, they would leave the requests none and keep the
+        rules waiting for the write lock; so the groups grow a little instead. (Three times the
         import was the rule while each request's unusual rows cost a 25 ms SQL check.)"""
-        return min(MAX_PAUSE_S, max(self.linger_s, PAUSE_PER_IMPORT * self._last_import_s))
+        started = time.monotonic()
+        longest = min(MAX_PAUSE_S, max(self.linger_s, self._last_import_s))
+        if self.caught_up is not None:
+            self.caught_up(longest)
+        shortest = min(longest, max(self.linger_s, PAUSE_PER_IMPORT * self._last_import_s))
+        time.sleep(max(0.0, shortest - (time.monotonic() - started)))
 
     def _has_files(self) -> bool:
         return any(next((self.spool / t).glob("[0-9]*.jsonl"), None) for t in INGEST_TABLES)
@@ -393,11 +402,12 @@ class Writer:
             for _, lines in pieces:
                 out.writelines(lines)
         started = time.monotonic()
+        batches = [b for b, _ in pieces]
+        receipts: list[tuple[Receipt, dict[str, Any]]] = []
         try:
             with store.write_lock:
-                rep = import_file(store, gpath, table)
-                if rep.error is None:
-                    self._record(store, table, [b for b, _ in pieces], rep)
+                rep = import_file(store, gpath, table,
+                                  before_commit=lambda con, r: receipts.extend(self._record(con, table, batches, r)))
         except Exception as e:  # an importer failure must not stall the spool: the batch is set aside
             log.exception("API batches for %s: the import failed", table)
             return f"the import failed: {type(e).__name__}: {str(e)[:500]}"
@@ -406,6 +416,7 @@ class Writer:
             self._last_import_s = time.monotonic() - started
         if rep.error is not None:
             return rep.error
+        self._settle(receipts)
         store.touch()
         if self.on_stored:
             self.on_stored(table, rep)
@@ -429,10 +440,12 @@ class Writer:
             self._done[batch.batch_id] = r
             self._cond.notify_all()
 
-    def _record(self, store: Store, table: str, batches: list[SpooledBatch], rep: FileReport) -> None:
-        """Each batch's receipt and ``ingest_batches`` row (one statement, one commit)."""
-        q = store.query("SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number",
-                        [rep.import_id])
+    def _record(self, con: duckdb.DuckDBPyConnection, table: str, batches: list[SpooledBatch], rep: FileReport
+                ) -> list[tuple[Receipt, dict[str, Any]]]:
+        """Each batch's ``ingest_batches`` row, written in the import's transaction (one statement;
+        data and receipts in one commit); what its receipt will say once committed (:meth:`_settle`)."""
+        q = con.execute("SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number",
+                        [rep.import_id]).fetchall() if rep.quarantined else []
         summary = {k: getattr(rep, k) for k in ("import_id", "rows_read", "accepted", "duplicates", "quarantined",
                                                  "persons_created", "persons_merged", "seconds")}
         now = datetime.now(timezone.utc)
@@ -440,22 +453,26 @@ class Writer:
         for b in batches:
             with self._cond:
                 r = self._pending.get(b.batch_id) or Receipt(b.batch_id, table, b.rows, [])
-            r.status, r.import_id, r.group = "stored", rep.import_id, summary
-            r.quarantined = [{"row": row - lo + 1, "field": fld, "reason": why} for row, fld, why in q
-                             if lo <= row < lo + b.rows]
+            done.append((r, {"status": "stored", "import_id": rep.import_id, "group": summary, "quarantined": [
+                {"row": row - lo + 1, "field": fld, "reason": why} for row, fld, why in q if lo <= row < lo + b.rows]}))
             records.append((b.batch_id, table, b.received_at, b.rows, r.invalid_rows, b.actor, rep.import_id, lo, now))
-            done.append(r)
             lo += b.rows
         cols = ("batch_id", "table_name", "received_at", "rows_received", "rows_invalid", "actor", "import_id",
                 "first_row", "stored_at")
-        store.con.register("_batches", pa.Table.from_pylist([dict(zip(cols, rec)) for rec in records]))
+        con.register("_batches", pa.Table.from_pylist([dict(zip(cols, rec)) for rec in records]))
         try:  # a batch stored again after a crash keeps its first record
-            store.con.execute(f"INSERT INTO ingest_batches ({', '.join(cols)}) SELECT * FROM _batches "
-                              "WHERE batch_id NOT IN (SELECT batch_id FROM ingest_batches)")
+            con.execute(f"INSERT INTO ingest_batches ({', '.join(cols)}) SELECT * FROM _batches "
+                        "WHERE batch_id NOT IN (SELECT batch_id FROM ingest_batches)")
         finally:
-            store.con.unregister("_batches")
+            con.unregister("_batches")
+        return done
+
+    def _settle(self, done: list[tuple[Receipt, dict[str, Any]]]) -> None:
+        """The receipts of a committed import: stored."""
         with self._cond:
-            for r in done:
+            for r, stored in done:
+                for k, v in stored.items():
+                    setattr(r, k, v)
                 self._pending.pop(r.batch_id, None)
                 self._done[r.batch_id] = r
             while len(self._done) > 10_000:  # recent receipts in memory; older ones from ingest_batches
