@@ -32,6 +32,7 @@ class RuleEngine:
         self._cond = threading.Condition()
         self._imports: list[tuple[str, str]] = []      # (table, import id)
         self._keys: list[tuple[str, str]] = []         # (table, key)
+        self._judging = False
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name="parcours-rules", daemon=True)
         #: for /health and the benchmark: rounds, firings, the latest delay from storing to firing
@@ -44,7 +45,7 @@ class RuleEngine:
     def stop(self) -> None:
         with self._cond:
             self._stop = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(30)
 
     def notify(self, table: str, *, import_id: str | None = None, keys: list[str] | None = None) -> None:
@@ -54,14 +55,25 @@ class RuleEngine:
                 self._imports.append((table, import_id))
             for k in keys or ():
                 self._keys.append((table, k))
-            self._cond.notify()
+            self._cond.notify_all()
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait, at most ``timeout`` seconds, until what was notified is judged; True if it is.
+        The API writer asks before its next import, so that the two do not queue behind each
+        other for the store's write lock (it never waits longer than its own pause)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._stop or not (self._judging or self._imports or self._keys),
+                                       timeout)
 
     def _take(self, timeout: float) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         with self._cond:
+            self._judging = False
+            self._cond.notify_all()
             if not self._stop and not self._imports and not self._keys:
                 self._cond.wait(timeout)
             imports, keys = self._imports, self._keys
             self._imports, self._keys = [], []
+            self._judging = bool(imports or keys)
             return imports, keys
 
     def _loop(self) -> None:

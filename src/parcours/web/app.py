@@ -101,7 +101,8 @@ def create_app(db: str | Path, *, spool: Path | None = None, mail: MailSettings 
     app.state.rules = RuleEngine(store, webhooks=app.state.webhooks,
                                  every_s=float(os.environ.get("PARCOURS_RULES_EVERY_S", 10)))
     app.state.writer = Writer(store, spool or default_spool(store.path),
-                              on_stored=lambda table, rep: _stored(app, table, rep))
+                              on_stored=lambda table, rep: _stored(app, table, rep),
+                              caught_up=app.state.rules.caught_up)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(BodyLimit)  # no request body over 64 MB is read
 
