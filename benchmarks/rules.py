@@ -285,19 +285,16 @@ def bench_stream(db: Path, files: Path, rate: float, seconds: float, batch: int,
         print(f"  sent in {send_s:.1f} s ({out['rows_per_s_sent']:,} rows/s), {len(bad)} errors; "
               f"queued at the end {at_end['queued_batches']}", flush=True)
         # drained: nothing queued, no firing pending its action, and nothing grows for 5 s
-        last, stable_since, rounds_when_empty = None, time.time(), None
+        last, stable_since = None, time.time()
         while time.time() - end < 300:
             h = server.health()
-            if h["queued_batches"] == 0 and rounds_when_empty is None:  # the last import may be judged after
-                rounds_when_empty = h["rules"]["rounds"]
             fired = {x["rule_id"]: x["fired"] for x in httpx.get(server.base + "/api/v1/rules", headers=auth).json()}
             pending = httpx.get(server.base + "/api/v1/rules/firings?status=pending&limit=1", headers=auth).json()
             now_state = (h["queued_batches"], h["rules"]["fired"], h["rules"]["rounds"], tuple(sorted(fired.items())),
                          len(receiver.got), len(pending))
             if now_state != last:
                 last, stable_since = now_state, time.time()
-            elif (h["queued_batches"] == 0 and not pending and h["rules"]["rounds"] > rounds_when_empty
-                  and time.time() - stable_since > 5):
+            elif h["queued_batches"] == 0 and not pending and time.time() - stable_since > 5:  # rounds included
                 break
             time.sleep(0.5)
         out["drained_s_after_last_send"] = round(stable_since - end, 2)
@@ -349,7 +346,7 @@ def _delays(db: Path, tag: str, sent: list[float], receipts: list[dict[str, Any]
         "batches_stored": len(stored), "batches_judged": len(to_judged),
         "delay_to_received_s": summary_s(to_spool), "delay_to_stored_s": summary_s(to_stored),
         "delay_to_judged_s": summary_s(to_judged), "rules": {}}
-    firings = con.execute("""SELECT rule_id, subject_key, epoch(fired_at), status FROM rule_firings
+    firings = con.execute("""SELECT rule_id, subject_key, epoch(fired_at), status, epoch(done_at) FROM rule_firings
                              WHERE subject_key LIKE ? ORDER BY fired_at""", [tag + "-%"]).fetchall()
     for rule in STREAM_RULES:
         mine = [f for f in firings if f[0] == rule["id"]]
@@ -358,6 +355,8 @@ def _delays(db: Path, tag: str, sent: list[float], receipts: list[dict[str, Any]
                                "statuses": {s: sum(f[3] == s for f in mine) for s in {f[3] for f in mine}},
                                "firings_per_s": round(len(mine) / (end - start), 1),
                                "delay_to_fired_s": summary_s(delays),
+                               "delay_to_done_s": summary_s([f[4] - sent[_batch(f[1])] for f in mine
+                                                             if f[4] is not None]),
                                "stored_to_fired_s": summary_s([f[2] - stored_at_of[_batch(f[1])] for f in mine
                                                                if _batch(f[1]) in stored_at_of])}
         if rule["action"] == "webhook":
@@ -369,6 +368,8 @@ def _delays(db: Path, tag: str, sent: list[float], receipts: list[dict[str, Any]
         out["rules"][rule["id"]] = res
     all_delays = [f[2] - sent[_batch(f[1])] for f in firings]
     out["delay_to_fired_s"] = summary_s(all_delays)
+    # the action carried out (notification written, delivery recorded, …): the issue's "to action"
+    out["delay_to_done_s"] = summary_s([f[4] - sent[_batch(f[1])] for f in firings if f[4] is not None])
     out["stored_to_fired_s"] = summary_s([f[2] - stored_at_of[_batch(f[1])] for f in firings
                                           if _batch(f[1]) in stored_at_of])
     out["firings_per_s"] = round(len(firings) / (end - start), 1)
@@ -621,6 +622,9 @@ def main() -> None:
             print(f"stream at {args.rate:,.0f} rows/s for {args.seconds:.0f} s", flush=True)
             res = bench_stream(db, files, args.rate, args.seconds, args.batch, args.clients)
             res["world"] = {"persons": args.persons, "touchpoints_before": _count(db)}
+            print("  POST → stored / fired / action done, median (p90): " + ", ".join(
+                f"{res[k]['p50_s']:.2f} ({res[k]['p90_s']:.2f}) s"
+                for k in ("delay_to_stored_s", "delay_to_fired_s", "delay_to_done_s")), flush=True)
             # the target's rate under "stream"; other rates beside it
             result["stream" if args.rate == 10_000 else f"stream_at_{args.rate:.0f}"] = res | {"measured": stamp}
         if "peer" in parts and "stream" in result:
