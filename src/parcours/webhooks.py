@@ -224,8 +224,9 @@ class Webhooks:
         self.store, self.policy = store, policy or RetryPolicy()
         #: deliveries sent at once, and claimed a round (their outcomes recorded in one statement)
         self.workers, self.per_round, self.idle_s = workers, 4 * workers, idle_s
-        #: a delivery being sent is not due again before this (another dispatcher, or a crash)
-        self.lease_s = 4 * self.policy.timeout_s + 30
+        #: a delivery being sent is not due again before this (another dispatcher, or a crash):
+        #: a round posts per_round / workers deliveries one after another on each worker
+        self.lease_s = self.per_round // self.workers * self.policy.timeout_s + 30
         self._opener = urllib.request.build_opener(_NoRedirect)
         self._cond = threading.Condition()
         self._wake = False
@@ -307,7 +308,7 @@ class Webhooks:
         the one subscription ``only``, whatever its events) and wake the sender; returns the
         delivery ids. Never raises: it runs after the data were stored, in the writer's thread."""
         try:
-            return self._emit(event, payload, only)
+            return self._emit(event, [payload], only)
         except Exception:
             log.exception("webhooks: could not record the event %s", event)
             return []
@@ -319,26 +320,30 @@ class Webhooks:
         if not payloads:
             return 0
         try:
-            return self._emit_many(event, payloads)
+            return len(self._emit(event, payloads, None))
         except Exception:
             log.exception("webhooks: could not record %d events %s", len(payloads), event)
             return None
 
-    def _emit_many(self, event: str, payloads: builtins.list[Any]) -> int:
-        import pyarrow as pa
+    def ping(self, webhook_id: str) -> str | None:
+        """Send a ``ping`` event to one subscription; its delivery id (None if there is no such one)."""
+        ids = self.emit("ping", {"webhook_id": webhook_id, "message": "a test event from Parcours"}, only=webhook_id)
+        return ids[0] if ids else None
 
+    def _emit(self, event: str, payloads: builtins.list[Any], only: str | None) -> builtins.list[str]:
+        """One look at the subscriptions, one insert for every (subscription, payload); the ids."""
         view = self._view()
         try:
-            subs = view.query("SELECT webhook_id, events FROM webhooks WHERE disabled_at IS NULL")
-            targets = [w for w, pats in subs if any(matches(p, event) for p in pats)]
+            subs = view.query("SELECT webhook_id, events FROM webhooks WHERE disabled_at IS NULL"
+                              + (" AND webhook_id = ?" if only else ""), [only] if only else [])
+            targets = [w for w, pats in subs if only or any(matches(p, event) for p in pats)]
             if not targets:
-                return 0
-            now = _now()
+                return []
             data = [json.dumps(p, ensure_ascii=False, default=str) for p in payloads]
-            n = len(data) * len(targets)
-            rows = pa.table({"delivery_id": ["d_" + uuid.uuid4().hex[:16] for _ in range(n)],
-                             "webhook_id": [w for w in targets for _ in data],
+            ids = ["d_" + uuid.uuid4().hex[:16] for _ in range(len(data) * len(targets))]
+            rows = pa.table({"delivery_id": ids, "webhook_id": [w for w in targets for _ in data],
                              "payload": [d for _ in targets for d in data]})
+            now = _now()
             with view.write_lock:
                 view.con.register("_deliveries", rows)
                 try:
@@ -350,32 +355,7 @@ class Webhooks:
         finally:
             view.close()
         self.wake()
-        return n
-
-    def ping(self, webhook_id: str) -> str | None:
-        """Send a ``ping`` event to one subscription; its delivery id (None if there is no such one)."""
-        ids = self.emit("ping", {"webhook_id": webhook_id, "message": "a test event from Parcours"}, only=webhook_id)
-        return ids[0] if ids else None
-
-    def _emit(self, event: str, payload: Any, only: str | None) -> builtins.list[str]:
-        data = json.dumps(payload, ensure_ascii=False, default=str)
-        view = self._view()
-        try:
-            subs = view.query("SELECT webhook_id, events FROM webhooks WHERE disabled_at IS NULL"
-                              + (" AND webhook_id = ?" if only else ""), [only] if only else [])
-            targets = [w for w, pats in subs if only or any(matches(p, event) for p in pats)]
-            if not targets:
-                return []
-            now = _now()
-            rows = [["d_" + uuid.uuid4().hex[:16], w, event, data, now, now] for w in targets]
-            with view.write_lock:
-                view.con.executemany("INSERT INTO webhook_deliveries (delivery_id, webhook_id, event, payload, "
-                                     "created_at, status, attempts, next_attempt_at) "
-                                     "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)", rows)
-        finally:
-            view.close()
-        self.wake()
-        return [r[0] for r in rows]
+        return ids
 
     def wake(self) -> None:
         with self._cond:
