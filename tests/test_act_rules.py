@@ -85,8 +85,8 @@ def test_conditions_become_sql_with_bound_values_only() -> None:
     w = compile_condition("channels(48h) >= 2 and (channels(48h) <= 4 or channels(7d) > 5)",
                           SUBJECTS["touchpoint"].fields, "touchpoint")
     assert [s[0] for s in w.shown] == ["channels(48h)", "channels(7d)"]
-    assert w.on_fields.count("_f0") == 2 and w.on_fields.count("_f1") == 1 and "touchpoints o" not in w.on_fields
-    assert w.sql.count("touchpoints o") == 3  # the inline form, for a WHERE over the subject's own rows
+    assert w.sql.count("_f0") == 2 and w.sql.count("_f1") == 1 and "touchpoints o" not in w.sql
+    assert w.inline.count("touchpoints o") == 3  # the inline form, for a WHERE over the subject's own rows
 
 
 def test_a_rule_names_the_field_at_fault() -> None:
@@ -304,12 +304,12 @@ def test_groups_nulls_and_limits_of_the_language() -> None:
         s.con.execute("INSERT INTO responses (response_id, ts, metric, score) VALUES ('a', now(), 'nps', NULL), "
                       "('b', now(), 'nps', 3), ('c', now(), 'nps', 9)")
         c = compile_condition("not score >= 7", fields, "response")
-        got = s.query(f"SELECT t.response_id FROM responses t WHERE {c.sql} ORDER BY 1", c.params)
+        got = s.query(f"SELECT t.response_id FROM responses t WHERE {c.inline} ORDER BY 1", c.params)
         assert got == [("b",)]
         like = compile_condition("comment contains '50%'", fields, "response")
         s.con.execute("UPDATE responses SET comment = CASE response_id WHEN 'a' THEN 'remise de 50% promise' "
                       "WHEN 'b' THEN 'remise de 50 euros' END")
-        assert s.query(f"SELECT t.response_id FROM responses t WHERE {like.sql}", like.params) == [("a",)]
+        assert s.query(f"SELECT t.response_id FROM responses t WHERE {like.inline}", like.params) == [("a",)]
     for text, says in [("contacts(99999999999d) > 1", "longer than ten years"),
                        ("not " * 40 + "detractor", "too deeply nested"),
                        ("(detractor or promoter", r"'\)' closing the group")]:

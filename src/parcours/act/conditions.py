@@ -60,17 +60,24 @@ class Field:
 
 @dataclass
 class Compiled:
-    """A condition as SQL: ``sql`` with ``?`` placeholders for ``params``; the fields it names."""
+    """A condition as SQL with ``?`` placeholders for ``params``; the fields it names.
+
+    ``sql`` reads the fields' values from columns ``_f0, _f1…`` (the ``shown`` fields, in order),
+    which the engine computes once in an inner query: a field named twice (a window counted for
+    the condition and for the reason) is computed once. ``inline`` puts the fields' SQL in
+    their place, for a WHERE over the subject's own rows."""
 
     text: str
     sql: str
     params: list[Any]
     fields: list[str] = field(default_factory=list)
-    #: what a firing's reason shows: (label as written, e.g. "channels(48h)", its SQL, its type)
+    #: the fields' values, in the order of their columns: (label as written, e.g. "channels(48h)",
+    #: its SQL, its type); the first few are a firing's reason
     shown: list[tuple[str, str, str]] = field(default_factory=list)
-    #: the condition over columns ``_f0, _f1…`` holding the ``shown`` fields' values: a field
-    #: named twice (a window counted for the condition and for the reason) is computed once
-    on_fields: str = ""
+
+    @property
+    def inline(self) -> str:
+        return _FIELD_COLUMN.sub(lambda m: self.shown[int(m[1])][1], self.sql)
 
 def parse_duration(text: str) -> float:
     """'48h' → 172800.0 seconds."""
@@ -120,9 +127,9 @@ class _Parser:
 
     # -- helpers
     def field_ref(self, label: str, sql: str, typ: str) -> str:
-        """A marker for the field's value (see :func:`compile_condition`); each field once."""
+        """The column holding the field's value (see :class:`Compiled`); each field once."""
         self.shown.setdefault(label, (sql, typ))
-        return f"\x00{list(self.shown).index(label)}\x00"
+        return f"_f{list(self.shown).index(label)}"
 
     def peek(self, kind: str | None = None, value: str | None = None) -> _Tok | None:
         if self.i >= len(self.toks):
@@ -334,12 +341,10 @@ def compile_condition(text: str, fields: dict[str, Field], subject: str) -> Comp
     if len(text) > MAX_CHARS:
         raise ConditionError(f"the condition has {len(text):,} characters; at most {MAX_CHARS:,}")
     p = _Parser(text, fields, subject)
-    marked = p.parse()
+    sql = p.parse()
     shown = [(label, expr, typ) for label, (expr, typ) in p.shown.items()]
-    # values are bound parameters, so a field's marker cannot occur in the text itself
-    sql = _MARKER.sub(lambda m: shown[int(m[1])][1], marked)
-    on_fields = _MARKER.sub(lambda m: f"_f{m[1]}", marked)
-    return Compiled(text, sql, p.params, sorted(set(p.used)), shown, on_fields)
+    return Compiled(text, sql, p.params, sorted(set(p.used)), shown)
 
 
-_MARKER = re.compile("\x00(\\d+)\x00")
+#: a field's column in the compiled SQL (values are bound parameters: no text of the user's is there)
+_FIELD_COLUMN = re.compile(r"\b_f(\d+)\b")

@@ -62,7 +62,7 @@ def _query(rule: Rule, subject: Subject, where: str, now: datetime) -> tuple[str
     shown = "".join(f", _f{i}" for i in range(min(len(c.shown), MAX_SHOWN)))
     sql = (f"SELECT _key, _person, _case, _ts{shown} FROM ("
            f"SELECT {subject.key} AS _key, t.person_id AS _person, {subject.case} AS _case, {subject.ts} AS _ts"
-           f"{fields} FROM {subject.source} WHERE {where}) WHERE ({c.on_fields})")
+           f"{fields} FROM {subject.source} WHERE {where}) WHERE ({c.sql})")
     return sql.replace("{now}", now_sql(now)), c.params, [(label, typ) for label, _, typ in c.shown[:MAX_SHOWN]]
 
 
@@ -93,8 +93,8 @@ def _matches(store: Store, rule: Rule, where: str, params: list[Any], now: datet
     if fresh_only:  # not fired yet in this round, nor (a repeating rule) within its repeat period
         sql += (" AND NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule_id = ? AND f.subject_key = _key "
                 "AND (f.round = ? OR f.fired_at > ?))")
-        spacing = [rule.rule_id, round_, now - timedelta(seconds=rule.repeat_after_s or 0)
-                   if rule.repeat_after_s else datetime.max.replace(tzinfo=timezone.utc)]
+        spacing = [rule.rule_id, round_, now - timedelta(seconds=rule.repeat_after_s) if rule.repeat_after_s
+                   else datetime.max.replace(tzinfo=timezone.utc)]
     rows = store.con.execute(sql, [*params, *cparams, *spacing]).fetchall()
     batch = uuid.uuid4().hex[:16]  # one random part a round, a counter within it (a million firings in one sweep)
     return [Firing(f"f_{batch}{i:06x}", rule.rule_id, str(r[0]), round_, r[1], r[2], r[3],
