@@ -19,9 +19,10 @@ stored, and state rules swept over a million open items.
   load is on the heavy side). Runs at another ``--rate`` are kept as ``stream_at_<rate>``.
   Each firing's delay counts from the moment its batch was POSTed (client clock) to
   ``rule_firings.fired_at`` (server clock, same machine; the engine stamps the start of the
-  judging round), and for the webhook rule to the moment the receiver got the delivery; the
-  batches' ``ingest_batches`` times split the delay into POST → spooled → stored (import
-  committed) → fired.
+  judging round), to ``rule_firings.done_at`` (the wall clock once the action was carried out:
+  the issue's "to action"), and for the webhook rule to the moment the receiver got the
+  delivery; the batches' ``ingest_batches`` times split the delay into POST → spooled → stored
+  (import committed) → fired.
 * peer (same run, same store, same rows): the naive way — every rule judged per touchpoint,
   one query per row and rule (the engine's own SQL with ``t.event_id = ?``), on a sample,
   extrapolated to rows per second.
