@@ -40,15 +40,21 @@ def email_sql(s: str) -> str:
     return f"(CASE WHEN regexp_full_match({s}, '{PLAIN_EMAIL}') THEN {s} ELSE {slow} END)"
 
 
+def national_phone(country: str) -> str:
+    """A national number of ``country`` once its separators are removed (a full-match pattern)."""
+    if country in _NO_TRUNK:
+        return "[1-9][0-9]{8,10}"
+    return "0[1-9][0-9]{8}" if CALLING_CODES[country] == "33" else "0[1-9][0-9]{5,13}"
+
+
 def phone_sql(s: str, country: str = "FR") -> str:
     country = country.upper()
     if country not in CALLING_CODES:
         raise ValueError(f"unknown default country {country!r}; known: {', '.join(sorted(CALLING_CODES))}")
     cc = CALLING_CODES[country]
     intl = INTL_PHONE
-    national = (f"WHEN regexp_full_match(d, '[1-9][0-9]{{8,10}}') THEN '+{cc}' || d"
-                if country in _NO_TRUNK else
-                f"WHEN regexp_full_match(d, '0[1-9][0-9]{{{'8' if cc == '33' else '5,13'}}}') THEN '+{cc}' || d[2:]")
+    national = (f"WHEN regexp_full_match(d, '{national_phone(country)}') THEN '+{cc}' || "
+                + ("d" if country in _NO_TRUNK else "d[2:]"))
     # the separators are removed once: the lambda binds the cleaned digits to `d`
     slow = (f"list_transform([regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')], d -> CASE "
             f"WHEN regexp_full_match(d, '\\+{intl}') THEN d "

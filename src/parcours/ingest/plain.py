@@ -19,7 +19,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from parcours.ingest.normalize import INTL_PHONE, PLAIN_EMAIL
+from parcours.ingest.normalize import INTL_PHONE, PLAIN_EMAIL, national_phone
 from parcours.ingest.validate import Options
 from parcours.schema import DEFAULT_SCALES, IDENTIFIER_COLUMNS, MAX_TEXT_CHARS, TABLES, Column
 
@@ -30,10 +30,10 @@ _INT = re.compile(r"-?[0-9]{1,9}")
 _DECIMAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?")
 _EMAIL = re.compile(PLAIN_EMAIL)
 _PHONE = re.compile(r"\+" + INTL_PHONE)
-# Numbers as people type them: digits with spaces, dots or dashes, international or (in the
-# API's default country, France) national with the trunk 0 — what the SQL rule normalises.
+# Numbers as people type them: digits with spaces, dots or dashes, international or national
+# in the country the API's rows are read for — what the SQL rule normalises.
 _TYPED_PHONE = re.compile(r"\+?[0-9][0-9 .\-]*[0-9]")
-_NATIONAL_PHONE = re.compile(r"0[1-9][0-9]{8}") if Options().country == "FR" else None
+_NATIONAL_PHONE = re.compile(national_phone(Options().country))
 _BOOLS = frozenset(("true", "t", "1", "yes", "y", "oui", "o", "false", "f", "0", "no", "n", "non"))
 _EARLIEST = datetime(1901, 1, 1, tzinfo=timezone.utc)  # the SQL rule says 1900: keep a margin
 _NUMBER_LIMIT = 1e12                                   # beyond, leave float formatting to the SQL check
@@ -130,7 +130,7 @@ def _identifier_ok(name: str, v: str) -> bool:
         if not _TYPED_PHONE.fullmatch(v):
             return False
         digits = v.replace(" ", "").replace(".", "").replace("-", "")
-        return bool(_PHONE.fullmatch(digits) or (_NATIONAL_PHONE and _NATIONAL_PHONE.fullmatch(digits)))
+        return bool(_PHONE.fullmatch(digits) or _NATIONAL_PHONE.fullmatch(digits))
     # social and app ids: ASCII, no white space; a handle is stored lower-cased without its "@"
     plain = v.isascii() and v.isprintable() and " " not in v
     value = v.lower().removeprefix("@") if name == "social" else v
