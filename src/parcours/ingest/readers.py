@@ -235,9 +235,15 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     rejects = [(r, "not a valid JSON object", line) for r, line in bad]
     keys = [k for (k,) in con.execute(
         f"SELECT DISTINCT unnest(json_keys(CASE WHEN ok THEN line END)) FROM {name}_n").fetchall()]
-    # an empty key, or one with control characters, cannot name a column (and matches none of
-    # the table's): it is ignored — it would also cut the SQL that extracts the values
-    wanted = list(dict.fromkeys([*known, *(k for k in keys if k and k.isprintable())]))
+    # an empty key, or one with control characters, quotes or backslashes, cannot name a column
+    # (and matches none of the table's): it is ignored — it would also cut the SQL that extracts
+    # the values. Column names are case-insensitive: of keys differing only in case, the table's
+    # own spelling is kept, else the first seen (the others are ignored, like unknown columns).
+    present = [k for k in keys if k and k.isprintable() and '"' not in k and "\\" not in k]
+    by_lower: dict[str, str] = {}
+    for k in sorted(present, key=lambda k: k not in known):
+        by_lower.setdefault(k.lower(), k)
+    wanted = list(dict.fromkeys([*(by_lower.get(c.lower(), c) for c in known), *by_lower.values()]))
     extract = ", ".join(f"v[{i + 1}] AS {q(k)}" for i, k in enumerate(wanted)) or "NULL AS _none"
     paths = "[" + ", ".join(lit("$." + _json_path(k)) for k in wanted) + "]" if wanted else "[]"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _row, {extract} FROM "
