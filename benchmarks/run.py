@@ -1,9 +1,10 @@
 """Foundation benchmarks: generate, import from Parquet and CSV, and the pandas peer.
 
-    python benchmarks/run.py [--persons 500000] [--peer-rows 2000000] [--work benchmarks/work]
+    python benchmarks/run.py [--persons 500000] [--peer-rows 2000000] [--work benchmarks/work/foundation]
 
 Each step runs in its own process; its wall time and peak RSS (``os.wait4``) are recorded.
-Results go to benchmarks/results.json and are summarised in benchmarks/results.md.
+Results go to benchmarks/results.json (summarised in benchmarks/README.md). The work folder is
+emptied first: it is a folder of its own so that the other benchmarks' stores are kept.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--persons", type=int, default=500_000)
     ap.add_argument("--peer-rows", type=int, default=2_000_000)
-    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--work", type=Path, default=HERE / "work" / "foundation")
     args = ap.parse_args()
     work: Path = args.work
     shutil.rmtree(work, ignore_errors=True)

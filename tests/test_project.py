@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -33,6 +35,14 @@ def test_every_command_has_help():
                  ["export"], ["value"], ["value", "fit"]):
         res = runner.invoke(main, [*args, "--help"])
         assert res.exit_code == 0 and "Usage:" in res.output, args
+
+
+def test_the_cli_starts_without_the_analytical_libraries():
+    # every command pays for what parcours.cli imports: an import needs DuckDB, not pandas or Ibis
+    code = ("import sys, parcours.cli; "
+            "print(sorted(m for m in ('pandas', 'ibis', 'scipy', 'sklearn', 'statsmodels') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]", res.stdout
 
 
 def test_store_is_migrated_once_and_versioned(tmp_path):

@@ -4,6 +4,14 @@
 >>> generate(Path("demo"), persons=20_000)                 # doctest: +SKIP
 """
 
-from .world import generate
+from typing import Any
 
 __all__ = ["generate"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: the world brings pandas, and the package's light modules (the what-if command) must not
+    if name == "generate":
+        from .world import generate
+        return generate
+    raise AttributeError(name)

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.table import Table as RichTable
 
 from parcours.cli_common import _json, _store, out
 
-from .whatif import DRAWS, WhatIf, WhatIfError, fit, scenario
+if TYPE_CHECKING:
+    from .whatif import WhatIf
 
 _LABELS = {"contacts": "contacts per 1,000 episodes", "contacts_total": "contacts in the period",
            "give_up": "episodes given up (%)", "one_done": "settled at the first contact (%)", "nps": "NPS"}
@@ -38,21 +41,24 @@ def table(answer: WhatIf) -> RichTable:
 @click.option("--give-up", type=float, default=0.0, help="Giving up after an unresolved contact, in points.")
 @click.option("--shift-to", help="Move episodes that start on --channel to start on this channel…")
 @click.option("--shift", type=float, default=0.0, help="…this share of them, in % (10).")
-@click.option("--draws", type=click.IntRange(0, 10_000), default=DRAWS, show_default=True,
-              help="Bootstrap draws for the intervals.")
+@click.option("--draws", type=click.IntRange(0, 10_000), default=None,
+              help="Bootstrap draws for the intervals (default: the model's, docs/whatif.md).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def whatif(ctx: click.Context, channel: str | None, resolve: float, scope: str, give_up: float,
-           shift_to: str | None, shift: float, draws: int, seed: int, as_json: bool) -> None:
+           shift_to: str | None, shift: float, draws: int | None, seed: int, as_json: bool) -> None:
     """What if a channel resolved more, fewer customers gave up, or episodes started elsewhere:
     contacts per channel, calls, give-up and NPS from a journey model fit on the store, with 95 %
     intervals (docs/whatif.md). Example: parcours whatif --channel chat --resolve 10"""
+    # imported here: the model brings NumPy, SciPy and Ibis, which every other command would pay for
+    from .whatif import DRAWS, WhatIfError, fit, scenario
+
     store = _store(ctx, read_only=True)
     try:
         sc = scenario(channel, resolve_points=resolve, give_up_points=give_up, scope=scope, shift_to=shift_to,
                       shift_points=shift)
-        answer = fit(store, draws=draws, seed=seed).ask(sc)
+        answer = fit(store, draws=DRAWS if draws is None else draws, seed=seed).ask(sc)
     except WhatIfError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
