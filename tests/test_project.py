@@ -62,6 +62,54 @@ def test_read_only_open_of_a_missing_store_explains(tmp_path):
     assert res.exit_code == 1 and "no store at" in res.output and "parcours demo" in res.output
 
 
+def _store_of_version(path, version):
+    """A store as an older Parcours left it: its migrations applied up to ``version``."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER NOT NULL, description VARCHAR, "
+                "applied_at TIMESTAMPTZ DEFAULT now())")
+    for m in MIGRATIONS[:version]:
+        m.apply(con)
+        con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)", [m.version, m.description])
+    con.close()
+
+
+def test_an_older_store_is_upgraded_when_opened_to_read(tmp_path, cli):
+    from conftest import good_rows, write_csv
+
+    db = tmp_path / "old.duckdb"
+    _store_of_version(db, 6)  # before promises, rules and churn
+    with Store(db, read_only=True) as s:
+        assert s.read_only and s.schema_version == MIGRATIONS[-1].version
+    _store_of_version(older := tmp_path / "older.duckdb", 5)
+    cli("--db", str(older), "import", str(write_csv(tmp_path / "touchpoints.csv", good_rows(5))))
+    _store_of_version(report_db := tmp_path / "report.duckdb", 6)
+    res = CliRunner().invoke(main, ["--db", str(report_db), "report", "--json"])
+    assert res.exit_code == 0, res.output
+
+
+def test_an_older_store_in_use_elsewhere_says_why_it_cannot_be_read(tmp_path):
+    db = tmp_path / "old.duckdb"
+    _store_of_version(db, 6)
+    # another process reads the file: DuckDB refuses the writer the upgrade needs
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}, read_only=True); "
+                               "print('open', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        res = CliRunner().invoke(main, ["--db", str(db), "report"])
+    finally:
+        holder.kill()
+    assert res.exit_code == 1 and "older Parcours (schema version 6 of" in res.output, res.output
+
+
+def test_a_store_from_a_newer_parcours_is_refused_with_the_reason(tmp_path):
+    db = tmp_path / "new.duckdb"
+    Store(db).close()
+    duckdb.connect(str(db)).execute("INSERT INTO schema_migrations (version, description) VALUES (99, 'future')").close()
+    for args in (["report"], ["import", str(tmp_path / "x.csv")]):
+        res = CliRunner().invoke(main, ["--db", str(db), *args])
+        assert res.exit_code == 1 and "written by a newer Parcours (schema version 99" in res.output, (args, res.output)
+
+
 def test_a_foreign_duckdb_file_is_named_as_such(tmp_path):
     other = tmp_path / "other.duckdb"
     duckdb.connect(str(other)).execute("CREATE TABLE t AS SELECT 1 AS x").close()

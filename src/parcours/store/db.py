@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from parcours.schema import TABLES
-from parcours.store.migrations import current_version, migrate
+from parcours.store.migrations import LATEST, current_version, migrate
 from parcours.store.sql import scalar
 
 DEFAULT_DB = "parcours.duckdb"
@@ -52,15 +52,25 @@ class Store:
             config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-        except duckdb.IOException as e:
-            raise StoreError(f"cannot open the store {self.path}: {e}") from e
-        self.con.execute(_SESSION)
+        self.con = self._connect(read_only, config)
+        version = current_version(self.con)
+        if version > LATEST:
+            self.con.close()
+            raise StoreError(f"{self.path} was written by a newer Parcours (schema version {version}; this one "
+                             f"knows up to {LATEST}): upgrade Parcours to open it")
         if not read_only:
             migrate(self.con)
-        elif current_version(self.con) == 0:
+        elif version == 0:
             raise StoreError(f"{self.path} is not a Parcours store")
+        elif version < LATEST:  # written by an older Parcours: upgraded once, then read
+            self.con.close()
+            writer = self._connect(False, config, why=f"it was written by an older Parcours (schema version "
+                                                      f"{version} of {LATEST}) and must be upgraded once")
+            try:
+                migrate(writer)
+            finally:
+                writer.close()
+            self.con = self._connect(True, config)
         self._ibis: Any = None
         self.read_only = read_only
         #: writers of one process take turns (DuckDB would abort one of two conflicting transactions)
@@ -68,6 +78,15 @@ class Store:
         self._changes = [0]  # shared by the cursors: a counter of committed writes
         #: figures derived from the data, shared by the cursors; keyed with :attr:`changes` by their owners
         self.memo: dict[Any, Any] = {}
+
+    def _connect(self, read_only: bool, config: dict[str, Any], why: str = "") -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.IOException as e:
+            because = f": {why}, which needs the file to itself (close the program that has it open)" if why else ""
+            raise StoreError(f"cannot open the store {self.path}{because}: {e}") from e
+        con.execute(_SESSION)
+        return con
 
     def cursor(self) -> Store:
         """This store on a connection of its own, for one thread (a DuckDB connection is not

@@ -340,6 +340,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "rule firings record when their action was carried out (done_at)", _v8),
 )
 
+#: the schema version this code writes and reads
+LATEST = MIGRATIONS[-1].version
+
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations; returns the versions applied."""
