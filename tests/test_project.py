@@ -91,8 +91,9 @@ def test_an_older_store_in_use_elsewhere_says_why_it_cannot_be_read(tmp_path):
     db = tmp_path / "old.duckdb"
     _store_of_version(db, 6)
     # another process reads the file: DuckDB refuses the writer the upgrade needs
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}, read_only=True); "
-                               "print('open', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    code = (f"import duckdb, time; c = duckdb.connect({str(db)!r}, read_only=True); "
+            "print('open', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
         res = CliRunner().invoke(main, ["--db", str(db), "report"])
@@ -104,7 +105,8 @@ def test_an_older_store_in_use_elsewhere_says_why_it_cannot_be_read(tmp_path):
 def test_a_store_from_a_newer_parcours_is_refused_with_the_reason(tmp_path):
     db = tmp_path / "new.duckdb"
     Store(db).close()
-    duckdb.connect(str(db)).execute("INSERT INTO schema_migrations (version, description) VALUES (99, 'future')").close()
+    future = "INSERT INTO schema_migrations (version, description) VALUES (99, 'future')"
+    duckdb.connect(str(db)).execute(future).close()
     for args in (["report"], ["import", str(tmp_path / "x.csv")]):
         res = CliRunner().invoke(main, ["--db", str(db), *args])
         assert res.exit_code == 1 and "written by a newer Parcours (schema version 99" in res.output, (args, res.output)
