@@ -20,7 +20,7 @@ import pytest
 
 from parcours import value
 from parcours.metrics.value import rfm_summary
-from parcours.value import bgnbd, pareto_nbd
+from parcours.value import bgnbd, gamma_gamma, pareto_nbd
 
 CAL_END, OBS_END = date(1997, 9, 30), date(1998, 6, 30)
 
@@ -160,6 +160,26 @@ def test_gamma_gamma_reproduces_fader_hardie_lee_2005_rfm_clv(cdnow):
     assert spend[0] == pytest.approx(p * g / (q - 1))
     assert spend[1] == pytest.approx(p * (g + 50) / (p + q - 1))
     assert spend[0] < spend[1] < spend[2] < 50
+
+
+@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (1.5, 12.0, 0.2, 6.0), (0.05, 0.5, 3.0, 1.2)])
+def test_bgnbd_gradient_is_the_likelihood_s_slope(cdnow, params):
+    # the optimiser follows the analytic gradient: it must be the slope central differences measure
+    x, t_x, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    p, h = np.asarray(params), 1e-6
+    numeric = [(bgnbd.log_likelihood(p + h * e, x, t_x, T) - bgnbd.log_likelihood(p - h * e, x, t_x, T)) / (2 * h)
+               for e in np.eye(4)]
+    assert bgnbd.gradient(p, x, t_x, T) == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+
+
+@pytest.mark.parametrize("params", [(6.25, 3.74, 15.44), (1.0, 8.0, 90.0)])
+def test_gamma_gamma_gradient_is_the_likelihood_s_slope(cdnow, params):
+    repeat = cdnow.frequency > 0
+    x, m = cdnow.frequency[repeat].to_numpy(float), cdnow.monetary_value[repeat].to_numpy(float)
+    p, h = np.asarray(params), 1e-6
+    numeric = [(gamma_gamma.log_likelihood(p + h * e, x, m) - gamma_gamma.log_likelihood(p - h * e, x, m)) / (2 * h)
+               for e in np.eye(3)]
+    assert gamma_gamma.gradient(p, x, m) == pytest.approx(numeric, rel=1e-5, abs=1e-3)
 
 
 def test_standard_errors_cover_the_truth_on_simulated_customers():

@@ -16,7 +16,7 @@ A4 = ln a − ln(b+x−1) − (r+x) ln(α+t_x) (FHL's note "Implementing the BG/
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from parcours.value.mle import Fit, compress, maximise
 
@@ -42,10 +42,30 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return float(np.sum(ll if weights is None else weights * ll))
 
 
+def gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+             weights: np.ndarray | None = None) -> np.ndarray:
+    """d ln L / d(r, α, a, b), summed over the customers: the derivatives of A1 + A2 and, for
+    ln(e^A3 + δ e^A4), those of A3 and A4 weighted by their shares s3 and s4 = 1 − s3."""
+    r, alpha, a, b = np.asarray(params, float)
+    base, a3, a4 = _log_terms(np.asarray(params, float), x, t_x, T)
+    both = np.logaddexp(a3, a4)
+    s3, s4 = np.exp(a3 - both), np.exp(a4 - both)  # s4 = 0 where x = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_b4 = np.where(x > 0, s4 / (b + x - 1), 0.0)
+    d = np.stack([
+        digamma(r + x) - digamma(r) + np.log(alpha) - s3 * np.log(alpha + T) - s4 * np.log(alpha + t_x),
+        r / alpha - (r + x) * (s3 / (alpha + T) + s4 / (alpha + t_x)),
+        digamma(a + b) - digamma(a + b + x) + s4 / a,
+        digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - d_b4,
+    ])
+    return d @ (np.ones(len(x)) if weights is None else weights)
+
+
 def fit(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> Fit:
     """Maximum-likelihood (r, α, a, b) with standard errors."""
     (x, t_x, TT), w = compress(frequency, recency, T)
-    return maximise("bgnbd", NAMES, lambda p: log_likelihood(p, x, t_x, TT, w), len(frequency))
+    return maximise("bgnbd", NAMES, lambda p: log_likelihood(p, x, t_x, TT, w), len(frequency),
+                    gradient=lambda p: gradient(p, x, t_x, TT, w))
 
 
 def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:

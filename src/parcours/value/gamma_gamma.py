@@ -20,7 +20,7 @@ which is finite only for q > 1. For x = 0 it is the population mean.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from parcours.value.mle import Fit, compress, maximise
 
@@ -37,6 +37,17 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, m_x: np.ndarray,
     return float(np.sum(ll if weights is None else weights * ll))
 
 
+def gradient(params: np.ndarray, x: np.ndarray, m_x: np.ndarray, weights: np.ndarray | None = None
+             ) -> np.ndarray:
+    """d ln L / d(p, q, γ), summed over the repeat customers."""
+    p, q, g = params
+    px, spent = p * x, np.log(g + x * m_x)
+    d = np.stack([x * (digamma(px + q) - digamma(px) + np.log(m_x) + np.log(x) - spent),
+                  digamma(px + q) - digamma(q) + np.log(g) - spent,
+                  q / g - (px + q) / (g + x * m_x)])
+    return d @ (np.ones(len(x)) if weights is None else weights)
+
+
 def fit(frequency: np.ndarray, monetary_value: np.ndarray) -> Fit:
     """Maximum-likelihood (p, q, γ) on the customers with frequency ≥ 1 (others ignored)."""
     keep = np.asarray(frequency) > 0
@@ -47,7 +58,8 @@ def fit(frequency: np.ndarray, monetary_value: np.ndarray) -> Fit:
         raise ValueError("gamma-gamma needs a positive mean spend (monetary_value) for every "
                          "repeat customer")
     (xx, mm), w = compress(x, m_x)
-    return maximise("gamma-gamma", NAMES, lambda prm: log_likelihood(prm, xx, mm, w), len(x))
+    return maximise("gamma-gamma", NAMES, lambda prm: log_likelihood(prm, xx, mm, w), len(x),
+                    gradient=lambda prm: gradient(prm, xx, mm, w))
 
 
 def expected_spend(params: dict[str, float], x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
