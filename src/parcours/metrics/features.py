@@ -156,37 +156,40 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
     r = responses.filter(responses.score.notnull() & responses.person_id.notnull())
     if metric is not None:
         r = r.filter(r.metric == metric)
-    r = r.select("response_id", "person_id", "ts", metric=r.metric.cast("string"), score=r.score.cast("float64"),
-                 _case=r.case_id, _event=r.event_id)
+    answers = r.select("response_id", "person_id", "ts", metric=r.metric.cast("string"),
+                       score=r.score.cast("float64"), _case=r.case_id, _event=r.event_id)
     eps = features_t if features_t is not None else episode_features(touchpoints, gap, episodes_t=episodes_t)
     by_event = episodes_t.select(_ev=episodes_t.event_id, _ev_ep=episodes_t.episode_id)
     by_case = eps.filter(eps.case_id.notnull()).select(_c=eps.case_id, _c_ep=eps.episode_id)
-    r = r.left_join(by_case, r._case == by_case._c).drop("_c")
+    r = answers.left_join(by_case, answers._case == by_case._c).drop("_c")
     r = r.left_join(by_event, r._event == by_event._ev).drop("_ev")
     r = r.mutate(_ep=r._c_ep.coalesce(r._ev_ep),
                  link=ibis.cases((r._c_ep.notnull(), "case"), (r._ev_ep.notnull(), "event"), else_="history"))
+    # Every later step joins back on response_id from `answers` (the bare answers), not from a
+    # table derived from `r`: engines inline each use of a subquery, so a derived key table
+    # would repeat r's joins (twelve times over, before).
     linked = r.filter(r._ep.notnull())
     one = eps.rename(_ep="episode_id").drop("person_id")
     lk = linked.join(one, "_ep")
-    lk = lk.select("response_id", episodes=ibis.literal(1, "int64"), **{c: lk[c] for c in SUMMED},
+    lk = lk.select("response_id", "link", episodes=ibis.literal(1, "int64"), **{c: lk[c] for c in SUMMED},
                    channels=lk.channels, unresolved_episodes=(~lk.resolved.fill_null(False)).cast("int64"),
                    max_wait_excess=lk.max_wait_excess, last_wait_excess=lk.last_wait_excess,
                    peak_pain=lk.peak_pain, end_pain=lk.end_pain,
                    last_channel=lk.last_channel, last_agent=lk.last_agent)
     hist = _history(r.filter(r._ep.isnull()), "response_id", "ts", eps, window)
-    hist = hist.rename(response_id="_key")
+    hist = hist.rename(response_id="_key").mutate(link=ibis.literal("history"))
     feats = lk.union(hist.select(*lk.columns))
-    out = r.left_join(feats, "response_id").drop("response_id_right")
+    out = answers.left_join(feats, "response_id").drop("response_id_right")
+    out = out.mutate(link=out.link.fill_null("history"))  # no episode at all: the (empty) history
     c = episodes_t
-    last = out.select(_rid=out.response_id, _p=out.person_id, _t=out.ts)
-    lc = last.join(c, (c.person_id == last._p) & (c.ts <= last._t))
+    keys = answers.select(_rid=answers.response_id, _p=answers.person_id, _t=answers.ts)
+    lc = keys.join(c, (c.person_id == keys._p) & (c.ts <= keys._t))
     lc = lc.group_by("_rid").aggregate(_last_contact=lc.ts.max())
     out = out.left_join(lc, out.response_id == lc._rid).drop("_rid")
     out = out.mutate(days_since_last_contact=_days(out._last_contact, out.ts))
     cols = ["response_id", "person_id", "ts", "metric", "score", "link", *FEATURE_COLUMNS, "days_since_last_contact"]
     if orders is not None:
         o = orders.filter(orders.amount > 0)
-        keys = out.select(_rid=out.response_id, _p=out.person_id, _t=out.ts)
         oj = keys.join(o, (o.person_id == keys._p) & (o.ts < keys._t)
                        & (o.ts >= keys._t - ibis.interval(days=365)))
         oj = oj.group_by("_rid").aggregate(orders_365d=oj.count())
