@@ -14,19 +14,26 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 from processes import PARCOURS, measure
 
 HERE = Path(__file__).resolve().parent
 
 
+def duck(sql: str) -> str:
+    """Run one DuckDB statement in a process of its own: this parent stays small, because a
+    child's peak memory (ru_maxrss) starts from the size of the parent it was forked from."""
+    code = "import duckdb, sys; r = duckdb.connect().execute(sys.argv[1]).fetchone(); print(r[0] if r else '')"
+    return subprocess.run([sys.executable, "-c", code, sql], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def rows(path: Path) -> int:
     fn = "read_parquet" if path.suffix == ".parquet" else "read_csv"
-    return duckdb.connect().execute(f"SELECT count(*) FROM {fn}('{path}')").fetchone()[0]
+    return int(duck(f"SELECT count(*) FROM {fn}('{path}')"))
 
 
 def main() -> None:
@@ -55,7 +62,7 @@ def main() -> None:
     gen["rows"] = n
     gen["rows_per_s"] = round(n / gen["seconds"])
     tp_csv = work / "touchpoints.csv"
-    duckdb.connect().execute(f"COPY (SELECT * FROM read_parquet('{tp_parquet}')) TO '{tp_csv}' (HEADER)")
+    duck(f"COPY (SELECT * FROM read_parquet('{tp_parquet}')) TO '{tp_csv}' (HEADER)")
 
     record(measure([*PARCOURS, "--db", str(work / "parquet.duckdb"), "import", str(tp_parquet)],
                    f"parcours import parquet ({n:,} rows)"), n)
@@ -67,8 +74,7 @@ def main() -> None:
     for fmt in ("parquet", "csv"):
         sl = work / f"touchpoints_slice.{fmt}"
         opts = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER)"
-        duckdb.connect().execute(
-            f"COPY (SELECT * FROM read_parquet('{tp_parquet}') LIMIT {k}) TO '{sl}' {opts}")
+        duck(f"COPY (SELECT * FROM read_parquet('{tp_parquet}') LIMIT {k}) TO '{sl}' {opts}")
         ours = record(measure([*PARCOURS, "--db", str(work / f"slice_{fmt}.duckdb"), "import", str(sl)],
                               f"parcours import {fmt} slice ({k:,} rows)"), k)
         peer = record(measure([sys.executable, str(HERE / "pandas_peer.py"), str(sl), str(work / f"peer_{fmt}.duckdb")],
@@ -77,7 +83,7 @@ def main() -> None:
         print(f"{'speed-up over pandas (' + fmt + ')':<40} {peer['seconds'] / ours['seconds']:8.2f} x")
 
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "python": platform.python_version(),
-            "cores": os.cpu_count(), "duckdb": duckdb.__version__, "persons": args.persons}
+            "cores": os.cpu_count(), "duckdb": duck("SELECT version()"), "persons": args.persons}
     (HERE / "results.json").write_text(json.dumps({"meta": meta, "results": [
         {k2: v for k2, v in r.items() if k2 != "stdout"} for r in results]}, indent=2) + "\n")
     print(f"results written to {HERE / 'results.json'}")
