@@ -18,6 +18,7 @@ from typing import Any
 import ibis
 
 from parcours import metrics
+from parcours.analysis.threads import one_blas_thread
 from parcours.metrics import dimensions, journeys
 from parcours.schema import CHANNELS, IDENTIFIER_COLUMNS
 
@@ -225,7 +226,8 @@ def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | No
                                       contacts_t=cut["contacts"])
     # A section may return a callable: the pure-Python rest of its work (model fits in numpy),
     # run in a worker thread while the engine computes the next sections, then collected.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-fit") as pool:
+    # BLAS on one thread meanwhile: the engine's queries use every core.
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-fit") as pool:
         pending = {}
         for name, fn in (sections or default_sections()).items():
             got = fn(cut, start, end)

@@ -35,9 +35,8 @@ Only numpy and scipy: scikit-learn is used as the *peer* in tests and benchmarks
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +45,8 @@ from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from scipy.stats import rankdata
+
+from parcours.analysis.threads import one_blas_thread
 
 #: Quantile bins per numeric feature (fewer when the values have fewer distinct quantiles).
 BINS = 10
@@ -215,20 +216,6 @@ def _fit_logit(A: sparse.csr_matrix, y: np.ndarray, penalty: np.ndarray,
     return np.concatenate([w, [res.x[k] - mu @ w]])
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """L-BFGS-B calls BLAS on vectors of a few hundred numbers: OpenBLAS threads only wait on
-    each other there, and on a busy machine a fit took 14× longer with them (0.9 s → 12 s on
-    the demo world). threadpoolctl (a scikit-learn dependency) limits them when installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - without it the fit is the same, only slower under load
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def _penalty(design: Design, lam_lin: float, lam_bin: float) -> np.ndarray:
     return np.where(design.linear_mask(), lam_lin, lam_bin)
 
@@ -289,7 +276,7 @@ def fit(X: Columns, y: np.ndarray, numeric: Sequence[str], categorical: Sequence
     """Fit the additive model: λ chosen by stratified ``folds``-fold CV (on at most ``tune_rows``
     rows), Platt scaling fitted on the out-of-fold predictions of the chosen λ, then the final
     fit on all rows."""
-    with _one_blas_thread():
+    with one_blas_thread():
         return _fit(X, y, numeric, categorical, folds, seed, tune_rows, grid_lin, grid_bin)
 
 
