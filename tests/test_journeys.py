@@ -127,6 +127,9 @@ def test_single_respondent_and_an_empty_period_are_flagged(tmp_path, cli, db):
         empty = report.build(s, start=date(2024, 1, 1), end=date(2024, 2, 1))
         assert empty["nps"]["n"] == 0 and empty["journeys"]["episodes"] == 0
         assert empty["nps"]["change"]["delta"] is None  # no answers on either side: no invented change
+        # a period longer than the calendar before it (found by the API fuzz test: an overflow, a 500)
+        vast = report.build(s, start=date(1626, 7, 15), end=date(3879, 3, 20))
+        assert vast["nps"]["n"] == 1 and "change" not in vast["nps"]
 
 
 def test_report_period_and_breakdowns(tmp_path, cli, db):

@@ -202,7 +202,8 @@ def build_tables(t: dict[str, Any], *, start: date | None = None, end: date | No
     cut = {name: (dimensions.between(tbl, lo, hi) if name != "persons" and name != "identities" else tbl)
            for name, tbl in t.items()}
     previous = None
-    if lo and hi:  # the previous period of the same length, to test the change of NPS
+    # the previous period of the same length, to test the change of NPS (none before year 1)
+    if lo and hi and hi - lo <= lo - datetime.min.replace(tzinfo=timezone.utc):
         previous = dimensions.between(t["responses"], lo - (hi - lo), lo)
     counts = {name: _one(tbl.aggregate(n=tbl.count())).get("n", 0) for name, tbl in cut.items()}
     span = _one(cut["touchpoints"].aggregate(first=cut["touchpoints"].ts.min(), last=cut["touchpoints"].ts.max()))
