@@ -5,12 +5,12 @@ the numeric drivers standardised (z-scores, sample SD), so a coefficient reads "
 deviations of score per standard deviation of the driver"; a category is one-hot coded
 against a reference level (its coefficient reads "SD of score versus the reference").
 ``raw_coef`` gives the same effect in the score's own units per unit of the driver. Each
-coefficient has its 95 % confidence interval and p-value (t test; statsmodels OLS).
+coefficient has its 95 % confidence interval and p-value (t test; OLS, ``regression.ols``).
 
 **Churn** — logistic regression of a binary outcome (churned or not) on the drivers
 (numeric drivers standardised by default, so odds ratios are per standard deviation;
 categories against their reference), with odds ratios, their 95 % Wald intervals and
-p-values (statsmodels Logit, maximum likelihood); fit is McFadden's pseudo-R² (1974).
+p-values (maximum likelihood, ``regression.logit``); fit is McFadden's pseudo-R² (1974).
 
 **Importance** — how much of the explained variance each driver accounts for, as a share of
 R² that adds up to 100 %:
@@ -46,12 +46,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
+
+from parcours.analysis import regression
 
 Importance = Literal["relative_weights", "shapley"]
 RARE_LEVEL = 5
@@ -87,18 +89,14 @@ def relative_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def relative_weights_logit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Relative weights for a logistic regression (Tonidandel & LeBreton 2010); they sum to R²_O,
     the squared correlation between ``y`` (0/1) and the predicted probability."""
-    import statsmodels.api as sm
-
     x = np.asarray(x, float).reshape(len(y), -1)
     y = np.asarray(y, float)
     lam, xs = _corr_root(x)
     z = xs @ np.linalg.inv(lam)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = sm.Logit(y, sm.add_constant(z, has_constant="add")).fit(disp=0, maxiter=200)
-    b = np.asarray(fit.params)[1:]
-    lin = np.asarray(fit.fittedvalues)
-    r2_o = np.corrcoef(y, 1 / (1 + np.exp(-lin)))[0, 1] ** 2
+    fit = regression.logit(y, regression.with_intercept(z))
+    b = fit.params[1:]
+    lin = fit.linear
+    r2_o = np.corrcoef(y, expit(lin))[0, 1] ** 2
     beta = b * math.sqrt(r2_o) / lin.std(ddof=1)
     return (lam**2) @ (beta**2)
 
@@ -130,15 +128,8 @@ def shapley_r2(x: np.ndarray, y: np.ndarray, groups: list[list[int]] | None = No
         def r2(cols: list[int]) -> float:
             return _r2_ols(corr, cols)
     else:
-        import statsmodels.api as sm
-
         def r2(cols: list[int]) -> float:
-            if not cols:
-                return 0.0
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = sm.Logit(y, sm.add_constant(x[:, cols], has_constant="add")).fit(disp=0, maxiter=200)
-            return float(fit.prsquared)
+            return regression.logit(y, regression.with_intercept(x[:, cols])).r2 if cols else 0.0
 
     value = {}
     for size in range(m + 1):
@@ -335,8 +326,6 @@ def score_drivers(data: Any, target: str, features: list[str], *, categorical: l
     p_value, significant (p < alpha), weight (the driver's part of R²), share (% of R²),
     n, r2, adj_r2, flag (see the module docstring). ``data``: a DataFrame or an Ibis table.
     """
-    import statsmodels.api as sm
-
     _check_method(importance)
     design = _design(_frame(data), target, features, categorical, reference)
     if not pd.api.types.is_numeric_dtype(design.y) or pd.api.types.is_bool_dtype(design.y):
@@ -358,14 +347,14 @@ def score_drivers(data: Any, target: str, features: list[str], *, categorical: l
     for c in numeric:
         xz[c] = (xz[c] - xz[c].mean()) / sd_x[c]
     yz = (y - y.mean()) / sd_y
-    fit = sm.OLS(yz.to_numpy(), sm.add_constant(xz.to_numpy(float), has_constant="add")).fit()
-    params, ci, pv = np.asarray(fit.params)[1:], np.asarray(fit.conf_int(0.05))[1:], np.asarray(fit.pvalues)[1:]
+    fit = regression.ols(yz.to_numpy(), regression.with_intercept(xz.to_numpy(float)))
+    params, ci, pv = fit.params[1:], fit.conf_int[1:], fit.pvalues[1:]
     rows = {}
     for j, term in enumerate(design.x.columns):
         per_unit = sd_y / (sd_x[term] if term in numeric else 1.0)
         rows[term] = {"coef": params[j], "ci_low": ci[j, 0], "ci_high": ci[j, 1], "raw_coef": params[j] * per_unit,
                       "p_value": pv[j]}
-    stats.update(r2=float(fit.rsquared), adj_r2=float(fit.rsquared_adj))
+    stats.update(r2=float(fit.r2), adj_r2=float(fit.adj_r2))
     flags = []
     if n < max(30, 10 * k):
         flags.append(f"small n (n={n}; at least {max(30, 10 * k)} advised for {k} terms)")
@@ -401,8 +390,6 @@ def churn_drivers(data: Any, target: str, features: list[str], *, positive: Any 
     or_low, or_high (95 % Wald), p_value, significant, weight, share (% of the importance),
     n, events, r2 (McFadden's pseudo-R²), flag.
     """
-    import statsmodels.api as sm
-
     _check_method(importance)
     df = _frame(data)
     if target not in df.columns:
@@ -423,27 +410,22 @@ def churn_drivers(data: Any, target: str, features: list[str], *, positive: Any 
         for c in numeric:
             x[c] = (x[c] - x[c].mean()) / x[c].std(ddof=1)
     flags: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = sm.Logit(y.to_numpy(), sm.add_constant(x.to_numpy(float), has_constant="add")).fit(
-                disp=0, maxiter=200)
-        except np.linalg.LinAlgError as e:
-            return _not_estimated(design, "logit", target, f"singular information matrix ({e})", stats,
-                                  LOGIT_COLUMNS)
-    for w in caught:
-        name = type(w.message).__name__
-        if "Separation" in name:
-            flags.append("perfect or quasi-perfect separation: estimates unreliable")
-        elif "Convergence" in name or "converge" in str(w.message):
-            flags.append("did not converge")
-    if not fit.mle_retvals.get("converged", True) and "did not converge" not in flags:
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            fit = regression.logit(y.to_numpy(), regression.with_intercept(x.to_numpy(float)))
+    except np.linalg.LinAlgError as e:
+        return _not_estimated(design, "logit", target, f"singular information matrix ({e})", stats, LOGIT_COLUMNS)
+    if fit.separation:
+        flags.append("perfect or quasi-perfect separation: estimates unreliable")
+    elif not fit.converged:
         flags.append("did not converge")
-    params, ci, pv = np.asarray(fit.params)[1:], np.asarray(fit.conf_int(0.05))[1:], np.asarray(fit.pvalues)[1:]
-    rows = {term: {"coef": params[j], "ci_low": ci[j, 0], "ci_high": ci[j, 1], "odds_ratio": math.exp(params[j]),
-                   "or_low": math.exp(ci[j, 0]), "or_high": math.exp(ci[j, 1]), "p_value": pv[j]}
+    params, ci, pv = fit.params[1:], fit.conf_int[1:], fit.pvalues[1:]
+    with np.errstate(over="ignore"):  # separated: the odds ratios run off to infinity, flagged above
+        odds, odds_ci = np.exp(params), np.exp(ci)
+    rows = {term: {"coef": params[j], "ci_low": ci[j, 0], "ci_high": ci[j, 1], "odds_ratio": float(odds[j]),
+                   "or_low": float(odds_ci[j, 0]), "or_high": float(odds_ci[j, 1]), "p_value": pv[j]}
             for j, term in enumerate(design.x.columns)}
-    stats["r2"] = float(fit.prsquared)
+    stats["r2"] = float(fit.r2)
     epv = min(events, n - events) / k
     if epv < 10:
         flags.append(f"small n ({min(events, n - events)} events for {k} terms; 10 per term advised)")
