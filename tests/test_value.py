@@ -234,7 +234,7 @@ def test_closed_forms_agree_with_monte_carlo_over_the_latent_rates():
 
 def test_clv_sums_discounted_expected_purchases_times_expected_spend(cdnow, bg_fit):
     gg = value.fit_gamma_gamma(cdnow.frequency, cdnow.monetary_value)
-    c = cdnow.iloc[:50]
+    c = cdnow  # every customer: many share a history (x, t_x, T), which clv computes once
     args = (c.frequency, c.recency, c["T"], c.monetary_value)
     undiscounted = value.clv(bg_fit, gg, *args, horizon=52, period=4)
     expected = (value.expected_purchases(bg_fit, 52, *args[:3])
@@ -246,6 +246,18 @@ def test_clv_sums_discounted_expected_purchases_times_expected_spend(cdnow, bg_f
     assert (value.clv(bg_fit, gg, *args, horizon=52, period=4, discount_rate=0.01) < undiscounted).all()
     with pytest.raises(ValueError, match="whole number of periods"):
         value.clv(bg_fit, gg, *args, horizon=10, period=4)
+
+
+def test_unique_rows_are_numpy_s_with_the_way_back():
+    from parcours.value.mle import unique_rows
+
+    rng = np.random.default_rng(4)
+    cols = [rng.integers(0, 4, 500).astype(float), rng.integers(0, 3, 500) / 7, rng.integers(0, 2, 500) * 1.0]
+    uniq, counts, back = unique_rows(*cols)
+    want, want_counts = np.unique(np.column_stack(cols), axis=0, return_counts=True)
+    assert np.array_equal(np.column_stack(uniq), want) and np.array_equal(counts, want_counts)
+    assert all(np.array_equal(u[back], c) for u, c in zip(uniq, cols))
+    assert [len(u) for u in unique_rows(np.array([]), np.array([]))[0]] == [0, 0]
 
 
 def test_holdout_weeks_40_to_78(cdnow, bg_fit):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from parcours.value.gamma_gamma import expected_spend as _gg_spend
-from parcours.value.mle import Fit
+from parcours.value.mle import Fit, unique_rows
 from parcours.value.purchases import expected_purchases
 
 
@@ -45,10 +45,12 @@ def clv(purchases: Fit, spend: Fit, frequency: object, recency: object, T: objec
     if discount_rate <= -1:
         raise ValueError("discount rate must be above −100 %")
     m = expected_spend(spend, frequency, monetary_value)
+    # purchases depend on (x, t_x, T) alone, which customers share: computed once per history
+    (x, t_x, TT), _, history = unique_rows(*(np.asarray(c, float) for c in (frequency, recency, T)))
     total = np.zeros_like(m)
     before = np.zeros_like(m)
     for k in range(1, n_periods + 1):
-        upto = expected_purchases(purchases, k * period, frequency, recency, T)
+        upto = expected_purchases(purchases, k * period, x, t_x, TT)[history]
         total += (upto - before) * m / (1 + discount_rate) ** k
         before = upto
     return total
