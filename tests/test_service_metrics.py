@@ -517,3 +517,6 @@ def test_world_response_times_and_sla(world):
         assert 0 < r["response"] < 100
     summary = service.service_summary(cases, messages, world[2], policies=demo_policies)
     assert one(summary["sla"])["n"] == total and one(summary["fcr"])["n"] > 1000
+    # FCR overall and by channel from one set of counts: the same as each computed on its own
+    assert one(summary["fcr"]) == one(service.first_contact_resolution(world[2]))
+    assert rows(summary["fcr_by_channel"]) == rows(service.first_contact_resolution(world[2], ["channel"]))

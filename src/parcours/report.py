@@ -313,7 +313,8 @@ def service_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     out: dict[str, Any] = {}
     for name, expr in service.service_summary(t["cases"], t["messages"], t["touchpoints"], default="standard",
                                               as_of=as_of, contacts_t=t.get("contacts"),
-                                              contacts_end=as_of or last, episodes_t=t.get("episodes")).items():
+                                              contacts_end=as_of or last, episodes_t=t.get("episodes"),
+                                              keep=lambda tbl: tbl.cache()).items():
         if name.endswith("_by_channel"):  # most contacts first, the same order on every engine
             expr = expr.order_by([ibis.desc("n"), "channel"])
         got = [_flag(r) for r in rows(expr)]

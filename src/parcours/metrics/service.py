@@ -30,7 +30,7 @@ Sources are given in each function's docstring; docs/metrics-service.md collects
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -283,6 +283,18 @@ def first_contact_resolution(touchpoints: Any, by: list[str] | None = None, *,
     are incomplete). ICMI and COPC publish FCR guidance behind membership; their exact
     wording is not checked here and no formula is attributed to them.
     """
+    return _fcr_shares(_fcr_counts(touchpoints, by, window=window, as_of=as_of, failed_outcomes=failed_outcomes,
+                                   first_only=first_only, period=period), by)
+
+
+_FCR_COUNTS = ("n", "resolved_first", "resolved_first_same_channel", "n_repeat", "n_repeat_other_channel_only",
+               "n_failed_outcome", "n_pending")
+
+
+def _fcr_counts(touchpoints: Any, by: list[str] | None, *, window: timedelta, as_of: datetime | None,
+                failed_outcomes: Sequence[str] = FAILED_OUTCOMES, first_only: bool = False,
+                period: str = "month") -> Any:
+    """The counts behind first-contact resolution (``_FCR_COUNTS``), per ``by`` group."""
     c = _issue_contacts(touchpoints)
     c = _with_period(c, by, "ts", period)
     win = float(window.total_seconds())
@@ -297,7 +309,7 @@ def first_contact_resolution(touchpoints: Any, by: list[str] | None = None, *,
     first = ~(_secs(c.ts, c._prev_any) <= win).fill_null(False) if first_only else ibis.literal(True)
     over = (_secs(c._end, c.ts) >= win).fill_null(False)
     counted = over & first
-    agg = _aggregate(
+    return _aggregate(
         c, by, n=_count(c, counted),
         resolved_first=_count(c, counted & ~repeat_any & ~failed),
         resolved_first_same_channel=_count(c, counted & ~repeat_same & ~failed),
@@ -305,6 +317,9 @@ def first_contact_resolution(touchpoints: Any, by: list[str] | None = None, *,
         n_repeat_other_channel_only=_count(c, counted & repeat_any & ~repeat_same),
         n_failed_outcome=_count(c, counted & failed),
         n_pending=_count(c, ~over & first))
+
+
+def _fcr_shares(agg: Any, by: list[str] | None) -> Any:
     out = agg.mutate(**_share(agg, "resolved_first", "fcr"),
                      **_share(agg, "resolved_first_same_channel", "fcr_same_channel"))
     return _finish(out.mutate(overstatement=out.fcr_same_channel - out.fcr), by)
@@ -553,7 +568,7 @@ def service_summary(cases: Any, messages: Any, touchpoints: Any, *,
                     policies: Sequence[SlaPolicy] = (STANDARD,), default: str | None = None,
                     window: timedelta = timedelta(days=7), as_of: datetime | None = None,
                     contacts_t: Any | None = None, contacts_end: datetime | None = None,
-                    episodes_t: Any | None = None) -> dict[str, Any]:
+                    episodes_t: Any | None = None, keep: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Every service metric overall, plus FCR by channel (the cross-channel view), as
     Ibis tables keyed by name, for the report.
 
@@ -561,14 +576,18 @@ def service_summary(cases: Any, messages: Any, touchpoints: Any, *,
     (the report caches them once): the contact-based figures read them instead of scanning
     every touchpoint, with ``contacts_end`` (default ``as_of``, else the last of those
     contacts) as the data end — pass the last touchpoint's time to match the default;
-    ``episodes_t``: their episodes with the gap ``window``, if computed already."""
+    ``episodes_t``: their episodes with the gap ``window``, if computed already. FCR overall
+    is the sum of FCR's counts by channel (a row per channel), which ``keep`` is applied to:
+    the report passes Ibis' ``cache`` so that FCR's windows are computed once, not twice."""
     k, k_end = (touchpoints, as_of) if contacts_t is None else (contacts_t, contacts_end or as_of)
+    fcr = _fcr_counts(k, ["channel"], window=window, as_of=k_end)
+    fcr = keep(fcr) if keep else fcr
     return {
         "first_response": first_response_time(cases, messages),
         "resolution": resolution_time(cases),
         "reopen": reopen_rate(cases),
-        "fcr": first_contact_resolution(k, window=window, as_of=k_end),
-        "fcr_by_channel": first_contact_resolution(k, ["channel"], window=window, as_of=k_end),
+        "fcr": _fcr_shares(fcr.aggregate(**{n: fcr[n].sum().fill_null(0) for n in _FCR_COUNTS}), None),
+        "fcr_by_channel": _fcr_shares(fcr, ["channel"]),
         "contacts_per_issue": contacts_per_issue(k, gap=window, as_of=k_end, episodes_t=episodes_t),
         "contacts_per_case": contacts_per_case(cases, k),
         "bot_containment": bot_containment(k, gap=window, as_of=k_end, episodes_t=episodes_t),
