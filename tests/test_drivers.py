@@ -17,7 +17,7 @@ from conftest import write_csv
 from parcours.analysis import DriverError, churn_drivers, relative_weights, relative_weights_logit, score_drivers
 from parcours.analysis.drivers import shapley_r2
 from parcours.ingest.importer import import_files
-from parcours.metrics import features
+from parcours.metrics import features, loyalty
 from parcours.simulate import generate
 from parcours.store import Store
 
@@ -233,6 +233,9 @@ def test_features_of_a_journey_by_hand(tmp_path):
         ans = {a["response_id"]: a for a in features.answer_features(r_t, tp_t, o_t).to_pyarrow().to_pylist()}
         per = {p["person_id"]: p for p in features.person_features(
             tp_t, orders=o_t, as_of=datetime(2025, 3, 1, tzinfo=timezone.utc)).to_pyarrow().to_pylist()}
+        shared = features.person_features(tp_t, orders=o_t, as_of=datetime(2025, 3, 1, tzinfo=timezone.utc),
+                                          relationships_t=loyalty.relationships(tp_t, None, o_t))
+        assert {p["person_id"]: p for p in shared.to_pyarrow().to_pylist()} == per
     k1 = eps["case:K1"]
     assert (k1["contacts"], k1["channels"], k1["switches"], k1["unresolved"], k1["reopens"]) == (4, 3, 2, 2, 1)
     assert (k1["last_channel"], k1["last_agent"], k1["resolved"], k1["total_wait_s"]) == ("phone", "A09", True, 4320)

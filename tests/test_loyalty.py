@@ -143,6 +143,11 @@ def test_contractual_churn_by_hand(world):
     assert (by[(1, "b")]["n"], by[(1, "b")]["new"], by[(1, "b")]["lost_new"]) == (0, 3, 1)
     assert by[(1, "b")]["churn"] is None  # nobody of segment b was a customer at the start of Q1
     assert (by[(4, "a")]["n"], by[(4, "b")]["n"]) == (1, 2)
+    # the report hands over the relationships it computed once: the same rows
+    rel = loyalty.relationships(touchpoints, persons, orders)
+    assert rows(loyalty.contractual_churn(touchpoints, persons, orders, relationships_t=rel), "period") == c
+    with pytest.raises(ValueError, match="without until"):
+        loyalty.contractual_churn(touchpoints, persons, orders, relationships_t=rel, until=datetime(2025, 3, 1))
 
 
 # --- cohorts ---------------------------------------------------------------------------------------------------

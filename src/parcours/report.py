@@ -268,9 +268,11 @@ def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> 
 
     as_of = datetime.combine(end, datetime.min.time(), timezone.utc) if end else None
     p, o, r, tp = t["persons"], t["orders"], t["responses"], t["touchpoints"]
+    # start and end of each relationship: read by contractual churn and the churn drivers
+    rel = loyalty.relationships(tp, p, o).cache()
     out: dict[str, Any] = {
         "retention": rows(loyalty.retention(o, period="quarter")),
-        "contractual_churn": rows(loyalty.contractual_churn(tp, p, o, period="quarter")),
+        "contractual_churn": rows(loyalty.contractual_churn(tp, p, o, period="quarter", relationships_t=rel)),
         "cohorts": rows(loyalty.cohort_retention(o, period="quarter")),
         "loyalty_vs_satisfaction": rows(loyalty.loyalty_matrix(loyalty.loyalty_satisfaction(p, o, r, tp, as_of=as_of))),
         "segments": {"rfm": rows(segments.segment_sizes(segments.rfm(o, p, as_of=as_of), "segment")),
@@ -280,7 +282,7 @@ def loyalty_section(t: dict[str, Any], start: date | None, end: date | None) -> 
     done = {"episodes_t": t.get("episodes"), "features_t": t.get("episode_features")}
     # through Arrow: Ibis' own pandas conversion costs seconds on 500,000 rows, for the same dtypes
     answers = features.answer_features(r, tp, o, **done).to_pyarrow().to_pandas()
-    people = features.person_features(tp, p, o, as_of=as_of, **done).to_pyarrow().to_pandas()
+    people = features.person_features(tp, p, o, as_of=as_of, relationships_t=rel, **done).to_pyarrow().to_pandas()
     return lambda: out | {"drivers": drivers(answers, people)}
 
 

@@ -201,7 +201,8 @@ def answer_features(responses: Any, touchpoints: Any, orders: Any | None = None,
 
 def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | None = None, *,
                     as_of: datetime | None = None, gap: timedelta = timedelta(days=7),
-                    episodes_t: Any | None = None, features_t: Any | None = None) -> Any:
+                    episodes_t: Any | None = None, features_t: Any | None = None,
+                    relationships_t: Any | None = None) -> Any:
     """One row per person: journey features and the churn outcome, for churn-driver models.
 
     Observation ends at the person's first ``cancellation`` (``churned = True``) or at ``as_of``
@@ -211,12 +212,13 @@ def person_features(touchpoints: Any, persons: Any | None = None, orders: Any | 
     days_since_last_contact (to the observation end), tenure_days (start of the relationship
     to the observation end, see :func:`parcours.metrics.loyalty.relationships`) and, with
     ``orders``, orders and spend before the observation end. Everyone of ``persons`` (or seen
-    in ``touchpoints``) has a row. ``episodes_t`` / ``features_t`` as in :func:`answer_features`.
+    in ``touchpoints``) has a row. ``episodes_t`` / ``features_t`` as in :func:`answer_features`;
+    ``relationships_t``: ``relationships(touchpoints, persons, orders)`` if computed already.
     """
     if episodes_t is None:
         episodes_t = episodes(contacts(touchpoints), gap)
     tp = touchpoints.filter(touchpoints.person_id.notnull())
-    rel = relationships(tp, persons, orders)
+    rel = relationships_t if relationships_t is not None else relationships(tp, persons, orders)
     end_all = ibis.literal(as_of) if as_of is not None else tp.ts.max().as_scalar()
     src = persons if persons is not None else tp
     p = src.select("person_id").distinct()

@@ -262,7 +262,8 @@ def relationships(touchpoints: Any, persons: Any | None = None, orders: Any | No
 
 def contractual_churn(touchpoints: Any, persons: Any | None = None, orders: Any | None = None, *,
                       period: Period = "month", by: list[str] | None = None,
-                      since: datetime | None = None, until: datetime | None = None) -> Any:
+                      since: datetime | None = None, until: datetime | None = None,
+                      relationships_t: Any | None = None) -> Any:
     """Contractual churn and retention per period (a ``cancellation`` ends the relationship).
 
     Formula (Fader & Hardie 2007, 2009): ``churn_k = L_k / S_k`` with ``S_k`` the persons
@@ -275,10 +276,15 @@ def contractual_churn(touchpoints: Any, persons: Any | None = None, orders: Any 
     Rows: period, [by…], n, lost, new, lost_new, churn and retention in % with Wilson 95 %
     intervals, complete (the whole period was observed). The first observed period usually
     has n = 0 (nobody is known to have started before it) unless persons.created_at says so.
+    ``relationships_t``: :func:`relationships` of the same tables if computed already (the
+    report shares it with the churn drivers); only without ``until``, which clips them.
     """
     _check_period(period)
+    if relationships_t is not None and until is not None:
+        raise ValueError("relationships_t is of the unclipped tables: give it without until")
     kept_orders = _clip(orders, None, until) if orders is not None else None
-    rel = relationships(_clip(touchpoints, None, until), persons, kept_orders)
+    rel = relationships_t if relationships_t is not None else relationships(
+        _clip(touchpoints, None, until), persons, kept_orders)
     if until is not None:
         rel = rel.mutate(end=ibis.ifelse(rel.end < until, rel.end, ibis.null("timestamp")))
     rel = rel.mutate(s_idx=period_index(rel.start, period).cast("int64"),
