@@ -107,3 +107,15 @@ def test_report_json_and_text(tmp_path, cli, db):
     assert "NPS" in out and "±" in out and "Channel switching" in out
     with Store(db) as s:
         assert report.build(s)["counts"]["responses"] == 40
+
+
+def test_the_store_takes_the_epoch_of_a_zoned_time_without_converting_it(tmp_path):
+    """``epoch_seconds`` on the store compiles to ``epoch(ts)``, not Ibis' ``epoch(CAST(ts AS
+    TIMESTAMP))`` (a time-zone conversion, 5× slower), and is the instant's epoch."""
+    from datetime import datetime, timezone
+
+    with Store(tmp_path / "s.duckdb") as s:
+        t = ibis.memtable({"ts": [datetime(2024, 3, 31, 2, 30, 15, tzinfo=timezone.utc)]})
+        expr = t.select(e=t.ts.epoch_seconds())
+        assert "CAST" not in str(s.ibis().compile(expr)).upper()
+        assert s.ibis().to_pyarrow(expr)["e"][0].as_py() == 1711852215

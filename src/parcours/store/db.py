@@ -136,7 +136,10 @@ class Store:
         if self._ibis is None:
             import ibis
 
+            from parcours.engines.duckdb_store import StoreCompiler
+
             self._ibis = ibis.duckdb.from_connection(self.con)
+            self._ibis.compiler = StoreCompiler()
         return self._ibis
 
     def table(self, name: str) -> Any:
