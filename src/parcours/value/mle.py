@@ -64,7 +64,7 @@ class Fit:
 
 def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """The unique rows of the columns in lexicographic order, their counts, and for each row the
-    index of its unique row (``np.unique(..., axis=0)``, by one ``lexsort``: 10× faster)."""
+    index of its unique row (``np.unique(..., axis=0)``, by one ``lexsort``: 6× faster)."""
     cols = [np.asarray(c) for c in columns]
     order = np.lexsort(cols[::-1])
     ordered = [c[order] for c in cols]
