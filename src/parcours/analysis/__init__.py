@@ -2,8 +2,8 @@
 
 The metrics layer (:mod:`parcours.metrics`) prepares tables on any engine; the analyses here
 take the (small) result as a DataFrame: key-driver regressions in :mod:`.drivers`, on the
-OLS and logit fits of :mod:`.regression`; BLAS
-threads for fits beside the engine in :mod:`.threads`.
+OLS and logit fits of :mod:`.regression`; BLAS threads for fits beside the engine in
+:mod:`.threads`.
 """
 
 from typing import Any

@@ -2,8 +2,8 @@
 
 What the driver analysis needs and no more: coefficients, standard errors, 95 % intervals,
 p-values and fit (R², McFadden's pseudo-R²). The textbook formulas (e.g. Greene, *Econometric
-Analysis*, ch. 4 and 17), checked against statsmodels in the tests: on 500,000 customers a
-fit takes tens of milliseconds, where loading statsmodels alone takes over a second.
+Analysis*, ch. 4 and 17), checked against statsmodels in the tests: a logit on 500,000
+customers takes about 0.2 s, where loading statsmodels alone took over a second.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def ols(y: np.ndarray, x: np.ndarray, alpha: float = 0.05) -> Fit:
     n, k = x.shape
     q, r = np.linalg.qr(x)
     b = np.linalg.solve(r, q.T @ y)
-    resid = y - x @ b
+    fitted = x @ b
+    resid = y - fitted
     df = n - k
     sigma2 = float(resid @ resid) / df
     r_inv = np.linalg.inv(r)
@@ -45,7 +46,7 @@ def ols(y: np.ndarray, x: np.ndarray, alpha: float = 0.05) -> Fit:
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1 - float(resid @ resid) / ss_tot
     return Fit(b, bse, 2 * special.stdtr(df, -np.abs(t)), np.column_stack([b - crit * bse, b + crit * bse]),
-               r2, 1 - (n - 1) / df * (1 - r2), x @ b)
+               r2, 1 - (n - 1) / df * (1 - r2), fitted)
 
 
 def logit(y: np.ndarray, x: np.ndarray, alpha: float = 0.05, maxiter: int = 200, tol: float = 1e-8) -> Fit:
@@ -64,14 +65,14 @@ def logit(y: np.ndarray, x: np.ndarray, alpha: float = 0.05, maxiter: int = 200,
         if np.allclose(p, y):
             separation = True
             break
-        step = np.linalg.solve(x.T @ (x * (p * (1 - p))[:, None]), x.T @ (y - p))
+        step = np.linalg.solve(_information(x, p), x.T @ (y - p))
         b = b + step
         if np.all(np.abs(step) < tol):
             converged = True
             break
     eta = x @ b
     p = special.expit(eta)
-    cov = np.linalg.inv(x.T @ (x * (p * (1 - p))[:, None]))
+    cov = np.linalg.inv(_information(x, p))
     bse = np.sqrt(np.diag(cov))
     ll = float((y * eta - np.logaddexp(0, eta)).sum())
     ll0 = n * (ybar * math.log(ybar) + (1 - ybar) * math.log(1 - ybar)) if 0 < ybar < 1 else 0.0
@@ -80,6 +81,11 @@ def logit(y: np.ndarray, x: np.ndarray, alpha: float = 0.05, maxiter: int = 200,
         z = b / bse
     return Fit(b, bse, 2 * special.ndtr(-np.abs(z)), np.column_stack([b - crit * bse, b + crit * bse]),
                1 - ll / ll0 if ll0 else math.nan, linear=eta, converged=converged, separation=separation)
+
+
+def _information(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The logit's Fisher information XᵀWX, W = diag(p(1 − p))."""
+    return x.T @ (x * (p * (1 - p))[:, None])
 
 
 def with_intercept(x: np.ndarray) -> np.ndarray:
