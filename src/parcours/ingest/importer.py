@@ -149,11 +149,12 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     tkey = _key_sql(tbl, "t")
     cols = [c for c in tbl.column_names if c != "person_id" or not tbl.needs_person]
     row_hash = "hash(row(" + ", ".join("c." + q(c) for c in cols) + "))"
-    # stored enums are ENUMs: hashed as the text the file's rows are hashed as
-    tgt_hash = "hash(row(" + ", ".join(f"t.{q(c.name)}::{c.sql}" for c in tbl.columns if c.name in cols) + "))"
+    tgt_hash = "hash(row(" + ", ".join(f"t.{q(c)}" for c in cols) + "))"  # typed as stored, enums included
+    # keys seen twice, grouped by their 64-bit hash (cheaper than the text): a collision only adds
+    # a candidate, which _statuses then finds alone under its key
     con.execute("""CREATE OR REPLACE TEMP TABLE _cand AS
         SELECT _row, _key, NULL::VARCHAR AS stored_by, NULL::UBIGINT AS stored_hash FROM _checked
-        WHERE _ok AND _key IN (SELECT _key FROM _checked WHERE _ok GROUP BY _key HAVING count(*) > 1)""")
+        WHERE _ok AND hash(_key) IN (SELECT hash(_key) FROM _checked WHERE _ok GROUP BY ALL HAVING count(*) > 1)""")
     con.execute(f"""INSERT INTO _cand SELECT c._row, c._key, t.import_id, {tgt_hash} FROM _checked c
         JOIN {tbl.name} t ON {tkey} = c._key WHERE c._ok""")
     mutable = str(tbl.name in MUTABLE).lower()

@@ -124,9 +124,10 @@ def _typed(col: Column, c: str, src_type: str | None, opts: Options) -> tuple[st
         return (f"(CASE WHEN {v} IN ('true','t','1','yes','y','oui','o') THEN true "
                 f"WHEN {v} IN ('false','f','0','no','n','non') THEN false END)"), "0"
     if t == "enum":
-        v = f"lower({c}::VARCHAR)"  # already trimmed
-        vals = ", ".join(lit(x) for x in col.values)
-        return f"(CASE WHEN {v} IN ({vals}) THEN {v} END)", "0"
+        # straight to the stored ENUM (already trimmed): the insert then has no text to convert,
+        # and most values arrive in their canonical spelling, so lower() runs only for the rest
+        v = f"{c}::VARCHAR"
+        return f"coalesce(TRY_CAST({v} AS {col.storage}), TRY_CAST(lower({v}) AS {col.storage}))", "0"
     if t == "json":
         return f"(CASE WHEN json_valid({c}::VARCHAR) THEN {c}::JSON END)", "0"
     if t == "identifier" and col.name in IDENTIFIER_COLUMNS:
@@ -179,9 +180,9 @@ def compile_rules(tbl: Table, sources: dict[str, tuple[str, str | None]], opts: 
         cleaned[col.name] = _cleaned(col, src, src_type, opts)
         c = f"s_{col.name}"
         expr, nv = _typed(col, c, src_type, opts) if src is not None else ("NULL", "0")
-        expr = f"({expr})::{col.sql}"
+        expr = f"({expr})::{col.storage}"
         if col.default is not None:
-            dflt = lit(col.default) + ("::" + col.sql if col.sql != "VARCHAR" else "")
+            dflt = lit(col.default) + ("::" + col.storage if col.storage != "VARCHAR" else "")
             expr = f"coalesce({expr}, CASE WHEN {c} IS NULL THEN {dflt} END)" if src is not None else dflt
         typed[col.name] = expr
         naive.append(nv)
