@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pytest
 
 from conftest import count, write_csv
+from parcours.ingest.identity import components
 from parcours.ingest.normalize import email_sql, phone_sql, social_sql
 from parcours.persons import show
 from parcours.store import Store
@@ -34,6 +36,42 @@ def test_emails_are_normalised(raw, expected):
 
 def test_social_handles_lose_the_at_sign_and_case():
     assert duckdb.connect().execute(f"SELECT {social_sql('$1')}", ["@MarieC"]).fetchone()[0] == "mariec"
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two labellings describe the same components (labels themselves may differ)."""
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+@pytest.mark.parametrize("n, m, seed", [(1, 0, 0), (10, 0, 1), (200, 150, 2), (5000, 4000, 3), (20000, 30000, 4)])
+def test_components_equal_scipys_on_random_graphs(n, m, seed):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
+    ours = components(n, src, dst)
+    _, theirs = connected_components(coo_matrix((np.ones(m), (src, dst)), shape=(n, n)), directed=False)
+    assert _same_partition(ours, theirs)
+    for label in np.unique(ours):  # each component is labelled by its smallest node
+        assert label == np.flatnonzero(ours == label).min()
+
+
+@pytest.mark.parametrize("order", ["forward", "backward", "shuffled"])
+def test_components_of_a_long_chain_and_a_star(order):
+    """Worst shapes for label propagation: a 100,000-node path and a 1,000-leaf star, in any edge order."""
+    n = 100_000
+    src, dst = np.arange(n - 1), np.arange(1, n)
+    if order == "backward":
+        src, dst = dst[::-1], src[::-1]
+    elif order == "shuffled":
+        perm = np.random.default_rng(5).permutation(n - 1)
+        src, dst = src[perm], dst[perm]
+    leaves = np.arange(n, n + 1000)
+    hub = np.full(1000, n + 1000)
+    labels = components(n + 1001, np.concatenate([src, leaves]), np.concatenate([dst, hub]))
+    assert (labels[:n] == 0).all() and (labels[n:] == n).all()
 
 
 def test_identifiers_seen_together_become_one_person(tmp_path, cli, db):
