@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from parcours.store import Store
+from parcours.store.sql import registered
 
 log = logging.getLogger(__name__)
 
@@ -345,13 +346,10 @@ class Webhooks:
                              "payload": [d for _ in targets for d in data]})
             now = _now()
             with view.write_lock:
-                view.con.register("_deliveries", rows)
-                try:
+                with registered(view.con, "_deliveries", rows):
                     view.con.execute("INSERT INTO webhook_deliveries (delivery_id, webhook_id, event, payload, "
                                      "created_at, status, attempts, next_attempt_at) SELECT delivery_id, webhook_id, "
                                      "?, payload, ?, 'pending', 0, ? FROM _deliveries", [event, now, now])
-                finally:
-                    view.con.unregister("_deliveries")
         finally:
             view.close()
         self.wake()
@@ -466,16 +464,14 @@ class Webhooks:
         ts = pa.timestamp("us", tz="UTC")
         table = pa.table({k: pa.array(v, ts if k in ("nxt", "delivered_at") else None) for k, v in rows.items()})
         with view.write_lock:
-            view.con.register("_outcomes", table)
-            try:  # a subscription cancelled meanwhile keeps its delivery cancelled
+            # a subscription cancelled meanwhile keeps its delivery cancelled
+            with registered(view.con, "_outcomes", table):
                 view.con.execute("""UPDATE webhook_deliveries w SET
                     status = CASE WHEN w.status = 'cancelled' THEN w.status ELSE o.status END,
                     attempts = o.attempts,
                     next_attempt_at = CASE WHEN w.status = 'cancelled' THEN NULL ELSE o.nxt END,
                     last_status = o.last_status, last_error = o.last_error, delivered_at = o.delivered_at
                     FROM _outcomes o WHERE w.delivery_id = o.delivery_id""")
-            finally:
-                view.con.unregister("_outcomes")
 
 
 __all__ = ["EVENTS", "RetryPolicy", "WebhookError", "Webhooks", "body_of", "check_events", "check_url", "matches",

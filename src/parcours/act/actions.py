@@ -15,6 +15,7 @@ from parcours.act import outreach
 from parcours.desk import cases, routing
 from parcours.schema import PRIORITIES
 from parcours.store import Store
+from parcours.store.sql import registered
 
 if TYPE_CHECKING:
     from parcours.act.engine import Firing
@@ -147,11 +148,8 @@ class Actions:
                  "message": f"{message} — {f.reason}"[:2000], "created_at": now, "read_at": None, "read_by": None}
                 for i, f in enumerate(found)]
         with self.store.write_lock:
-            self.store.con.register("_notes", pa.Table.from_pylist(rows))
-            try:
+            with registered(self.store.con, "_notes", pa.Table.from_pylist(rows)):
                 self.store.con.execute("INSERT INTO notifications SELECT * FROM _notes")
-            finally:
-                self.store.con.unregister("_notes")
         for f, r in zip(found, rows):
             f.result = f"team {team} notified ({r['notification_id']})"
         if self.webhooks is not None:

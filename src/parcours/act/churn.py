@@ -31,6 +31,7 @@ import pyarrow as pa
 from parcours.act import churn_features as cf
 from parcours.act import churn_model as cm
 from parcours.store import Store
+from parcours.store.sql import registered
 
 Progress = Callable[[str, float], None] | None
 HORIZON_DAYS = 90
@@ -228,14 +229,11 @@ def score(store: Store, *, as_of: datetime | date | None = None, progress: Progr
     })
     _say(progress, "write", 0.8)
     with store.write_lock:
-        store.con.register("_churn_scored", table)
-        try:
+        with registered(store.con, "_churn_scored", table):
             with store.transaction() as con:
                 con.execute("DELETE FROM churn_scores")
                 con.execute("""INSERT INTO churn_scores SELECT person_id, ?, ?, risk, reasons::JSON, clv
                                FROM _churn_scored""", [model_id, now])
-        finally:
-            store.con.unregister("_churn_scored")
     store.touch()
     _say(progress, "done", 1.0)
     return {"model_id": model_id, "as_of": as_of, "scored_at": now, "persons": len(ids),

@@ -41,6 +41,7 @@ import pyarrow as pa
 from parcours.metrics.features import episode_features
 from parcours.metrics.journeys import GAVE_UP, contacts, episode_summary, episodes
 from parcours.store import Store
+from parcours.store.sql import registered
 
 Activity = Literal["any", "purchase"]
 ACTIVITIES: tuple[str, ...] = ("any", "purchase")
@@ -182,12 +183,9 @@ def features(store: Store, as_of: datetime) -> pa.Table:
         raise FeatureError("the store holds no purchase with a person: churn is measured on customers "
                            "(persons who bought), import orders first")
     con = store.con
-    con.register("_churn_episodes", _episodes(store, as_of))
-    try:
+    with registered(con, "_churn_episodes", _episodes(store, as_of)):
         sql = FEATURES_SQL.format(window=EPISODE_WINDOW_DAYS)
         return con.execute(sql, {"d": as_of}).to_arrow_table()
-    finally:
-        con.unregister("_churn_episodes")
 
 
 LABEL_SQL = """

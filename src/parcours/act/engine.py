@@ -31,6 +31,7 @@ from parcours.act.conditions import ConditionError
 from parcours.act.rules import Rule
 from parcours.act.subjects import SUBJECTS, Subject, now_sql
 from parcours.store import Store
+from parcours.store.sql import registered
 
 __all__ = ["Backtest", "Firing", "backtest", "firings", "judge_events", "sweep"]
 
@@ -129,8 +130,7 @@ def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
         "reason": pa.array([f.reason for f in found], pa.string()),
         "action": pa.array([f.action for f in found], pa.string()),
     })
-    store.con.register("_firings", rows)
-    try:
+    with registered(store.con, "_firings", rows):
         got = store.con.execute("""
             INSERT INTO rule_firings (firing_id, rule_id, subject_key, round, person_id, case_id, event_ts,
                                       fired_at, reason, action, status)
@@ -140,8 +140,6 @@ def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
                               AND r.subject_key = f.subject_key)
             QUALIFY row_number() OVER (PARTITION BY rule_id, subject_key, round) = 1
             RETURNING firing_id""", [now]).fetchall()
-    finally:
-        store.con.unregister("_firings")
     kept = {g[0] for g in got}
     return [f for f in found if f.firing_id in kept]
 
@@ -149,15 +147,12 @@ def _claim(store: Store, found: list[Firing], now: datetime) -> list[Firing]:
 def _settle(store: Store, done: list[Firing]) -> None:
     if not done:
         return
-    store.con.register("_settled", pa.table({"firing_id": [f.firing_id for f in done],
-                                             "status": [f.status for f in done],
-                                             "result": [f.result for f in done],
-                                             "error": [f.error for f in done]}))
-    try:  # done_at: the wall clock once the actions ran (fired_at is the judging's clock)
+    settled = pa.table({"firing_id": [f.firing_id for f in done], "status": [f.status for f in done],
+                        "result": [f.result for f in done], "error": [f.error for f in done]})
+    # done_at: the wall clock once the actions ran (fired_at is the judging's clock)
+    with registered(store.con, "_settled", settled):
         store.con.execute("UPDATE rule_firings SET status = s.status, result = s.result, error = s.error, done_at = ? "
                           "FROM _settled s WHERE rule_firings.firing_id = s.firing_id", [datetime.now(timezone.utc)])
-    finally:
-        store.con.unregister("_settled")
 
 
 def _fire(store: Store, rule: Rule, found: list[Firing], actions: Actions, now: datetime) -> list[Firing]:

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from parcours.store import Store
+from parcours.store.sql import registered
 
 __all__ = ["PRACTICES", "Budget", "Practice", "budget", "dispatch", "effect", "queue", "set_budget", "summary"]
 
@@ -89,11 +90,8 @@ def queue(store: Store, items: list[dict[str, Any]], *, now: datetime) -> list[s
                      "practice": p.practice_id, "rating": p.rating, "channel": it.get("channel") or p.channel,
                      "rule_id": it.get("rule_id"), "firing_id": it.get("firing_id"), "body": it.get("body"),
                      "created_at": now, "status": "queued", "reason": None, "decided_at": None})
-    store.con.register("_outreach", pa.Table.from_pylist(rows))
-    try:
+    with registered(store.con, "_outreach", pa.Table.from_pylist(rows)):
         store.con.execute("INSERT INTO outreach SELECT * FROM _outreach")
-    finally:
-        store.con.unregister("_outreach")
     return [r["outreach_id"] for r in rows]
 
 
@@ -124,14 +122,11 @@ def dispatch(store: Store, *, now: datetime | None = None, b: Budget | None = No
                       f"; the last {b.reserve} kept for practices rated {b.welcome:g}+ (this one {rating:g})"))
             decided.append((oid, "held", why))
     if decided:
-        store.con.register("_decided", pa.table({"outreach_id": [d[0] for d in decided],
-                                                 "status": [d[1] for d in decided],
-                                                 "reason": [d[2] for d in decided]}))
-        try:
+        table = pa.table({"outreach_id": [d[0] for d in decided], "status": [d[1] for d in decided],
+                          "reason": [d[2] for d in decided]})
+        with registered(store.con, "_decided", table):
             store.con.execute("UPDATE outreach SET status = d.status, reason = d.reason, decided_at = ? "
                               "FROM _decided d WHERE outreach.outreach_id = d.outreach_id", [now])
-        finally:
-            store.con.unregister("_decided")
     return to_send
 
 

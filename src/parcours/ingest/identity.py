@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
-from parcours.store.sql import scalar
+from parcours.store.sql import registered, scalar
 
 
 def node_sql(alias: str = "") -> str:
@@ -140,10 +140,9 @@ def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
     import pyarrow as pa
 
-    con.register("_labels_arrow", pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),
-                                            "comp": pa.array(labels.astype(np.int64))}))
-    con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_arrow")
-    con.unregister("_labels_arrow")
+    table = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)), "comp": pa.array(labels.astype(np.int64))})
+    with registered(con, "_labels_arrow", table):
+        con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_arrow")
 
 
 def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str) -> int:

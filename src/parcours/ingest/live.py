@@ -41,6 +41,7 @@ from parcours.ingest.spool import files as spool_files
 from parcours.ingest.validate import Options, lit, q
 from parcours.schema import IMPORT_ORDER, TABLES
 from parcours.store import Store
+from parcours.store.sql import registered
 
 #: tables other systems may write through the API
 INGEST_TABLES = ("touchpoints", "orders", "responses", "promises")
@@ -459,12 +460,10 @@ class Writer:
             lo += b.rows
         cols = ("batch_id", "table_name", "received_at", "rows_received", "rows_invalid", "actor", "import_id",
                 "first_row", "stored_at")
-        con.register("_batches", pa.Table.from_pylist([dict(zip(cols, rec)) for rec in records]))
-        try:  # a batch stored again after a crash keeps its first record
+        # a batch stored again after a crash keeps its first record
+        with registered(con, "_batches", pa.Table.from_pylist([dict(zip(cols, rec)) for rec in records])):
             con.execute(f"INSERT INTO ingest_batches ({', '.join(cols)}) SELECT * FROM _batches "
                         "WHERE batch_id NOT IN (SELECT batch_id FROM ingest_batches)")
-        finally:
-            con.unregister("_batches")
         return done
 
     def _settle(self, done: list[tuple[Receipt, dict[str, Any]]]) -> None:

@@ -38,18 +38,13 @@ from typing import Any
 
 import ibis
 
-from parcours.metrics.stats import wilson
+from parcours.metrics.stats import seconds_between, wilson
 
 _HOUR = 3600.0
 _UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 __all__ = ["kept_share", "overdue", "with_state"]
 
-
-def _secs(later: Any, earlier: Any) -> Any:
-    """Whole seconds from ``earlier`` to ``later`` (NULL if either is NULL)."""
-    return (later.epoch_seconds().cast("float64").floor()
-            - earlier.epoch_seconds().cast("float64").floor()).cast("float64")
 
 
 def _with_end(p: Any, as_of: datetime | None) -> Any:
@@ -75,8 +70,8 @@ def with_state(promises: Any, *, as_of: datetime | None = None) -> Any:
     on_time = known & (p.kept_at <= p.due_at)
     state = ibis.cases((due & on_time, "kept"), (due & known, "late"), (due, "overdue"), (known, "kept_ahead"),
                        else_="open")
-    late_s = ibis.ifelse(due & known & ~on_time, _secs(p.kept_at, p.due_at), ibis.null("float64"))
-    overdue_s = ibis.ifelse(due & ~known, _secs(p._end, p.due_at), ibis.null("float64"))
+    late_s = ibis.ifelse(due & known & ~on_time, seconds_between(p.kept_at, p.due_at), ibis.null("float64"))
+    overdue_s = ibis.ifelse(due & ~known, seconds_between(p._end, p.due_at), ibis.null("float64"))
     return p.mutate(state=state, due=due, late_s=late_s, overdue_s=overdue_s)
 
 

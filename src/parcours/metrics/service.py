@@ -39,7 +39,7 @@ import ibis
 
 from parcours.metrics.journeys import contacts as _contacts
 from parcours.metrics.journeys import episodes as _episodes
-from parcours.metrics.stats import wilson
+from parcours.metrics.stats import seconds_between, wilson
 
 DONE = ("resolved", "closed")
 #: Channels where a human answers (help centre pages ``web``/``app`` and the ``chatbot`` do not).
@@ -74,11 +74,6 @@ STANDARD = SlaPolicy(
 
 
 # --- helpers ----------------------------------------------------------------------------
-def _secs(later: Any, earlier: Any) -> Any:
-    """Whole seconds from ``earlier`` to ``later`` (NULL if either is NULL)."""
-    return (later.epoch_seconds().cast("float64").floor()
-            - earlier.epoch_seconds().cast("float64").floor()).cast("float64")
-
 
 def _with_end(t: Any, as_of: datetime | None, *sources: tuple[Any, Sequence[str]]) -> Any:
     """``t`` with ``_end``, the data end: ``as_of``, else the latest value of the given
@@ -181,7 +176,7 @@ def first_response_time(cases: Any, messages: Any | None = None, by: list[str] |
     Freshdesk "first response time" likewise.
     """
     c = _with_period(_responded_at(cases, messages), by, "opened_at", period)
-    secs = _secs(c._responded, c.opened_at)
+    secs = seconds_between(c._responded, c.opened_at)
     ok = secs >= 0
     agg = _aggregate(c, by, n=_count(c, ok),
                      n_without_response=_count(c, c._responded.isnull()),
@@ -207,7 +202,7 @@ def resolution_time(cases: Any, by: list[str] | None = None, *, period: str = "m
     """
     c = _with_period(cases, by, "opened_at", period)
     done = _done(c)
-    secs = _secs(c.closed_at, c.opened_at)
+    secs = seconds_between(c.closed_at, c.opened_at)
     ok = done & (secs >= 0)
     agg = _aggregate(c, by, n=_count(c, ok), n_open=_count(c, ~done),
                      n_unknown=_count(c, done & ~(secs >= 0).fill_null(False)),
@@ -303,11 +298,11 @@ def _fcr_counts(touchpoints: Any, by: list[str] | None, *, window: timedelta, as
     same = ibis.window(group_by=[c._person, c._issue, c.channel], order_by=[c.ts, c.event_id])
     c = c.mutate(_next_any=c.ts.lead().over(issue), _next_same=c.ts.lead().over(same),
                  _prev_any=c.ts.lag().over(issue))
-    repeat_any = (_secs(c._next_any, c.ts) <= win).fill_null(False)
-    repeat_same = (_secs(c._next_same, c.ts) <= win).fill_null(False)
+    repeat_any = (seconds_between(c._next_any, c.ts) <= win).fill_null(False)
+    repeat_same = (seconds_between(c._next_same, c.ts) <= win).fill_null(False)
     failed = c.outcome.cast("string").isin(list(failed_outcomes)).fill_null(False)
-    first = ~(_secs(c.ts, c._prev_any) <= win).fill_null(False) if first_only else ibis.literal(True)
-    over = (_secs(c._end, c.ts) >= win).fill_null(False)
+    first = ~(seconds_between(c.ts, c._prev_any) <= win).fill_null(False) if first_only else ibis.literal(True)
+    over = (seconds_between(c._end, c.ts) >= win).fill_null(False)
     counted = over & first
     return _aggregate(
         c, by, n=_count(c, counted),
@@ -362,7 +357,7 @@ def contacts_per_issue(touchpoints: Any, by: list[str] | None = None, *,
     """
     e = _with_period(_episode_summary(touchpoints, gap, episodes_t=episodes_t), by, "ts", period)
     e = _with_end(e, as_of, (touchpoints, ["ts"]))
-    complete = (_secs(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
+    complete = (seconds_between(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
     n_contacts = e.contacts.cast("float64")
     agg = _aggregate(e, by, n=_count(e, complete),
                      contacts_mean=n_contacts.mean(where=complete),
@@ -431,7 +426,7 @@ def bot_containment(touchpoints: Any, by: list[str] | None = None, *,
     e = _with_end(e, as_of, (touchpoints, ["ts"]))
     bot = e.channel.cast("string") == "chatbot"
     escalated = e._human > 0
-    complete = (_secs(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
+    complete = (seconds_between(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
     contained = bot & ~escalated & complete
     agg = _aggregate(e, by, n=_count(e, bot & (escalated | complete)),
                      contained=_count(e, contained),
@@ -535,14 +530,14 @@ def sla_attainment(cases: Any, messages: Any | None = None, by: list[str] | None
     has = c.policy.notnull()
 
     stop = c._responded.fill_null(ibis.ifelse(done, c.closed_at, ibis.null("timestamp('UTC')")))
-    elapsed_now = _secs(c._end, c.opened_at)
-    resp_met = has & (_secs(stop, c.opened_at) <= resp_target).fill_null(False)
-    resp_breached = has & ((_secs(stop, c.opened_at) > resp_target).fill_null(False)
+    elapsed_now = seconds_between(c._end, c.opened_at)
+    resp_met = has & (seconds_between(stop, c.opened_at) <= resp_target).fill_null(False)
+    resp_breached = has & ((seconds_between(stop, c.opened_at) > resp_target).fill_null(False)
                            | (stop.isnull() & (elapsed_now > resp_target).fill_null(False)))
     resp_pending = has & resp_target.notnull() & stop.isnull() & ~(elapsed_now > resp_target).fill_null(False)
 
     closed = done & c.closed_at.notnull()
-    res_secs = _secs(c.closed_at, c.opened_at)
+    res_secs = seconds_between(c.closed_at, c.opened_at)
     res_met = has & closed & (res_secs <= res_target).fill_null(False)
     res_late = has & closed & (res_secs > res_target).fill_null(False)
     res_open_breached = has & ~done & (elapsed_now > res_target).fill_null(False)

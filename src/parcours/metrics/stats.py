@@ -7,6 +7,13 @@ from typing import Any
 Z95 = 1.959963984540054
 
 
+def seconds_between(later: Any, earlier: Any) -> Any:
+    """Whole seconds from ``earlier`` to ``later`` (NULL if either is NULL), each instant first
+    floored to its second."""
+    return (later.epoch_seconds().cast("float64").floor()
+            - earlier.epoch_seconds().cast("float64").floor()).cast("float64")
+
+
 def wilson(k: Any, n: Any, prefix: str) -> dict[str, Any]:
     """Wilson score 95 % interval of the share k/n, in percent (``{prefix}_low``, ``{prefix}_high``).
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -11,6 +13,17 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     """The first column of the first row (None when there is no row)."""
     row = con.execute(sql, params or []).fetchone()
     return row[0] if row else None
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``table`` (an Arrow table) readable as ``name`` by ``con``'s statements inside the block:
+    how a batch built in Python reaches SQL in one statement."""
+    con.register(name, table)
+    try:
+        yield con
+    finally:
+        con.unregister(name)
 
 
 def period(start: Any, end: Any, col: str) -> tuple[str, list[Any]]:

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from parcours.store import Store
+from parcours.store.sql import registered
 
 if TYPE_CHECKING:
     from parcours.text.verbatims import Analysis
@@ -45,12 +46,9 @@ def write(con: duckdb.DuckDBPyConnection, response_ids: Sequence[str], found: Se
         "themes": pa.array([list(a.themes) for a in found], pa.list_(pa.string())),
         "aspects": pa.array([json.dumps(dict(a.aspects)) for a in found], pa.string()),
     })
-    con.register("_analysed", table)
-    try:
+    with registered(con, "_analysed", table):
         con.execute("INSERT OR REPLACE INTO verbatim_analysis SELECT response_id, language, sentiment, label, "
                     "intensity, themes, aspects::JSON, ? FROM _analysed", [now])
-    finally:
-        con.unregister("_analysed")
 
 
 def theme_names(language: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from parcours.store import Store
+from parcours.store.sql import registered
 from parcours.voice import analysis, invitations, loop, tokens
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import LANGUAGES, MAX_COMMENT_CHARS, AnswerError, Invitation, LinkError
@@ -87,13 +88,10 @@ def flush_opens(store: Store) -> int:
         return 0
     table = pa.table({"invitation_id": list(opens), "at": list(opens.values())})
     with store.write_lock, store.transaction() as con:
-        con.register("_opens", table)
-        try:
+        with registered(con, "_opens", table):
             con.execute("""UPDATE survey_invitations v SET opened_at = coalesce(v.opened_at, o.at),
                              status = CASE WHEN v.status IN ('pending', 'sent') THEN 'opened' ELSE v.status END
                            FROM _opens o WHERE v.invitation_id = o.invitation_id""")
-        finally:
-            con.unregister("_opens")
     return len(opens)
 
 

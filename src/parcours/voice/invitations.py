@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from parcours.store import Store
+from parcours.store.sql import registered
 from parcours.voice import surveys as survey_defs
 from parcours.voice.model import ContactRules, Survey, VoiceError
 
@@ -103,8 +104,7 @@ def _checks(store: Store, survey: Survey, moments: list[Moment], now: datetime,
     cand = pa.table({"i": list(range(len(moments))), "person_id": [m.person_id for m in moments],
                      "case_id": [m.case_id for m in moments]})
     con = store.con
-    con.register("_candidates", cand)
-    try:
+    with registered(con, "_candidates", cand):
         rows = con.execute(f"""
             SELECT c.i,
               q.reason AS quiet,
@@ -118,8 +118,6 @@ def _checks(store: Store, survey: Survey, moments: list[Moment], now: datetime,
               (SELECT any_value(p.language) FROM persons p WHERE p.person_id = c.person_id) AS language
             FROM _candidates c LEFT JOIN survey_quiet q USING (person_id) ORDER BY c.i""",
             [now - rules.cap_period, want or "email"]).fetchall()
-    finally:
-        con.unregister("_candidates")
     out = []
     for _, quiet, last_at, in_period, open_case, address, language in rows:
         lang = language if language in survey.question else "fr"
@@ -173,12 +171,9 @@ def _invite_locked(store: Store, survey: Survey, moments: list[Moment], now: dat
                       for c, v in rows.items()})
     # one statement for the whole batch: a wave of thousands holds the write lock for milliseconds
     with store.transaction() as con:
-        con.register("_invites", table)
-        try:
+        with registered(con, "_invites", table):
             got = con.execute(f"""INSERT INTO survey_invitations ({', '.join(_INVITE_COLUMNS)})
                                   SELECT * FROM _invites ON CONFLICT DO NOTHING RETURNING status""").fetchall()
-        finally:
-            con.unregister("_invites")
     counts: dict[str, int] = {}
     for (status,) in got:
         counts[status] = counts.get(status, 0) + 1
