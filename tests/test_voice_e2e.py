@@ -158,6 +158,10 @@ def test_resolved_case_to_mailed_survey_to_answer_in_chromium_to_voice_and_loop(
             assert row.locator(".chip[data-theme='delivery']").count() == 1
             assert page.locator("#theme-table tr[data-theme='delivery']").count() == 1
             assert int(page.locator("#loop-opened").inner_text().replace("\u202f", "")) >= 1
+            # the response rate of the survey just answered, with its interval
+            assert page.get_by_text("Taux de réponse par questionnaire").count() == 1
+            survey_row = page.locator("#response-by-survey tbody tr").first
+            assert "%" in survey_row.locator("td").nth(3).inner_text()
             assert watch.problems == []
             page.close()
         finally:

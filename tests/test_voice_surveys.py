@@ -228,6 +228,29 @@ def test_coverage_counts_the_silent_and_compares_them(store):
     assert {r["channel"]: (r["active"], r["answered"]) for r in got["by_channel"]} == {"email": (2, 2), "phone": (3, 0)}
     assert got["bias"]["scores_probably"] == "flattered"
     assert got["bias"]["failed_share_silent"] == pytest.approx(2 / 3)
+    # the response rate, overall and per survey, with its Wilson interval (statsmodels' own)
+    from statsmodels.stats.proportion import proportion_confint
+
+    (per,) = got["by_survey"]
+    assert (per["survey_id"], per["name"], per["delivered"], per["answered"] + per["partial"]) == \
+        ("nps-case", "NPS after a resolved case", 2, 2)
+    assert per["response_rate"] == 1.0 and per["small_n"] is True
+    assert per["response_rate_ci95"] == pytest.approx(proportion_confint(2, 2, alpha=0.05, method="wilson"))
+    assert got["invitations"] == {k: v for k, v in per.items() if k not in ("survey_id", "name")}
+
+
+@pytest.mark.parametrize("k, n", [(0, 1), (1, 3), (81, 263), (15, 148), (0, 20), (29, 29), (500, 1000)])
+def test_wilson_on_counts_equals_statsmodels_and_the_ibis_form(k, n):
+    import ibis
+    from statsmodels.stats.proportion import proportion_confint
+
+    from parcours.metrics.stats import wilson, wilson_bounds
+
+    assert wilson_bounds(k, n) == pytest.approx(proportion_confint(k, n, alpha=0.05, method="wilson"), abs=1e-12)
+    row = ibis.duckdb.connect().execute(ibis.memtable({"k": [k], "n": [n]}).pipe(
+        lambda t: t.select(**wilson(t.k, t.n, "w"))))
+    assert (row.w_low[0] / 100, row.w_high[0] / 100) == pytest.approx(wilson_bounds(k, n), abs=1e-12)
+    assert wilson_bounds(0, 0) is None
 
 
 def test_sms_links_go_to_the_gateway_webhook_and_the_widget_asks_the_api(store):

@@ -20,9 +20,9 @@ import ibis
 from parcours import metrics
 from parcours.analysis.threads import one_blas_thread
 from parcours.metrics import dimensions, journeys
+from parcours.metrics.stats import SMALL_N
 from parcours.schema import CHANNELS, IDENTIFIER_COLUMNS
 
-SMALL_N = 30  # below this a figure is flagged as resting on too few observations
 
 
 def _clean(v: Any) -> Any:

@@ -9,7 +9,8 @@ that probably pushes the scores.
 
 * coverage by segment and by contact channel: of the persons active in the period (with a
   touchpoint; for a channel, with an inbound contact on it), the share who answered a survey;
-* invitations: sent, answered, response rate (answers / invitations delivered);
+* invitations, overall and per survey: delivered, answered, response rate (answers /
+  invitations delivered) with its Wilson interval;
 * the never-answering: active persons with contacts and no answer ever, most contacts first.
 """
 
@@ -20,6 +21,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from parcours.metrics.stats import SMALL_N, wilson_bounds
 from parcours.store import Store
 from parcours.store.sql import period
 
@@ -86,10 +88,13 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
     silent = sorted(((pid, seg, n, failed) for kind, pid, n, failed, _, _, seg in rows if kind == "silent"),
                     key=lambda r: (-r[2], -r[3], r[0]))
     iw, ia = period(start, end, "created_at")
-    inv = store.query(f"""SELECT count(*) FILTER (sent_at IS NOT NULL OR opened_at IS NOT NULL),
-                                 count(*) FILTER (status = 'answered'), count(*) FILTER (status = 'partial'),
-                                 count(*) FILTER (status = 'skipped')
-                          FROM survey_invitations WHERE {iw}""", ia)[0]
+    per_survey = store.query(f"""
+        SELECT i.survey_id, any_value(s.name), count(*) FILTER (i.sent_at IS NOT NULL OR i.opened_at IS NOT NULL),
+               count(*) FILTER (i.status = 'answered'), count(*) FILTER (i.status = 'partial'),
+               count(*) FILTER (i.status = 'skipped')
+        FROM (SELECT * FROM survey_invitations WHERE {iw}) i LEFT JOIN surveys s USING (survey_id)
+        GROUP BY i.survey_id ORDER BY 3 DESC, 1""", ia)
+    inv = [sum(r[k] for r in per_survey) for k in range(2, 6)]
 
     def breakdown(data: list[tuple[Any, ...]], key: str) -> list[dict[str, Any]]:
         return [{key: k, "active": n, "answered": a, "coverage": a / n if n else None} for k, n, a in data]
@@ -100,12 +105,20 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
     return {
         "active": active, "answered": answered, "coverage": answered / active if active else None,
         "by_segment": breakdown(by_segment, "segment"), "by_channel": breakdown(by_channel, "channel"),
-        "invitations": {"delivered": inv[0], "answered": inv[1], "partial": inv[2], "skipped": inv[3],
-                        "response_rate": (inv[1] + inv[2]) / inv[0] if inv[0] else None},
+        "invitations": _invitations(*inv),
+        "by_survey": [{"survey_id": sid, "name": name, **_invitations(*counts)} for sid, name, *counts in per_survey],
         "never_answered": never, "silent": [dict(zip(("person_id", "segment", "contacts", "failed"), r))
                                             for r in silent],
         "respondents": g.get(True), "non_respondents": g.get(False), "bias": _bias(g.get(True), g.get(False)),
     }
+
+
+def _invitations(delivered: int, answered: int, partial: int, skipped: int) -> dict[str, Any]:
+    """Invitation counts and the response rate (answered, fully or partly, / delivered) with its
+    Wilson 95 % interval, flagged below SMALL_N deliveries."""
+    return {"delivered": delivered, "answered": answered, "partial": partial, "skipped": skipped,
+            "response_rate": (answered + partial) / delivered if delivered else None,
+            "response_rate_ci95": wilson_bounds(answered + partial, delivered), "small_n": delivered < SMALL_N}
 
 
 def _bias(resp: dict[str, Any] | None, silent: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -474,6 +474,8 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
         "vs {resp}); the scores may understate reality.", "bias_similar": "Respondents and silent customers "
         "had similar shares of failed contacts ({silent} vs {resp}): no sign of a strong non-response bias.",
         "response_rate": "response rate", "invitations": "invitations", "surveys_title": "Surveys",
+        "by_survey": "Response rate by survey", "survey": "Survey", "delivered": "delivered",
+        "answered_inv": "answered", "interval95": "95 % interval",
         "surveys_help": "What is asked, when, on which channel. Contact rules: one survey per person per 30 "
         "days at most, 4 a year, none while a request is open, never to those who unsubscribed.",
         "trigger": "Trigger", "active": "Active", "on": "on", "off": "off", "switch_on": "Switch on",
@@ -526,7 +528,9 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
         "bias_understated": "Biais de non-réponse : les clients qui ne répondent pas ont eu moins de contacts "
         "en échec ({silent} contre {resp}) ; les notes sous-estiment peut-être la réalité.",
         "bias_similar": "Répondants et silencieux ont des parts de contacts en échec proches ({silent} contre "
-        "{resp}) : pas de signe d’un fort biais de non-réponse.", "response_rate": "taux de réponse",
+        "{resp}) : pas de signe d’un fort biais de non-réponse.", "response_rate": "taux de réponse", "by_survey": "Taux de réponse par questionnaire",
+        "survey": "Questionnaire", "delivered": "envoyées", "answered_inv": "répondues",
+        "interval95": "intervalle à 95 %",
         "invitations": "invitations", "surveys_title": "Questionnaires", "surveys_help": "Ce qui est demandé, "
         "quand, sur quel canal. Règles de contact : un questionnaire par personne tous les 30 jours au plus, "
         "4 par an, aucun pendant une demande en cours, jamais à qui s’est désinscrit.",

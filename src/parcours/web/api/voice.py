@@ -131,5 +131,6 @@ def closure(start: date | None = Query(None, alias="from"), end: date | None = Q
 @router.get("/voice/coverage")
 def silent(start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
            store: Store = Depends(db), who: Principal = Depends(require("metrics"))) -> Any:
-    """Who answers, who never does, and the non-response bias note's figures."""
+    """Who answers, who never does, response rates overall and per survey, and the non-response
+    bias note's figures."""
     return coverage.coverage(store, start=day_start(start), end=day_start(end))
