@@ -251,6 +251,8 @@ def test_wilson_on_counts_equals_statsmodels_and_the_ibis_form(k, n):
         lambda t: t.select(**wilson(t.k, t.n, "w"))))
     assert (row.w_low[0] / 100, row.w_high[0] / 100) == pytest.approx(wilson_bounds(k, n), abs=1e-12)
     assert wilson_bounds(0, 0) is None
+    with pytest.raises(ValueError, match="3 successes out of 2 trials"):
+        wilson_bounds(3, 2)
 
 
 def test_sms_links_go_to_the_gateway_webhook_and_the_widget_asks_the_api(store):

@@ -2,10 +2,11 @@
 
 Each identifier (``email:…``, ``phone:…``, ``social:…``, ``app:…``) and each person id
 (``p:…``) is a node; a row links the nodes it carries, the store links every known
-identifier to its person. Connected components (a vectorised union-find over the
-whole batch at once, :func:`components`) are persons. A component holding two persons already known merges
-them: the older one is kept, every row and identifier of the other is moved to it, and
-the merge is written to the ``merges`` audit table with the identifiers that linked them.
+identifier to its person. Connected components (a vectorised union-find over the whole
+batch at once, :func:`components`) are persons. A component holding two persons already
+known merges them: the older one is kept, every row and identifier of the other is moved to
+it, and the merge is written to the ``merges`` audit table with the identifiers that linked
+them.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
     import pyarrow as pa
 
-    table = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)), "comp": pa.array(labels.astype(np.int64))})
+    table = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),
+                      "comp": pa.array(labels.astype(np.int64))})
     with registered(con, "_labels_arrow", table):
         con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_arrow")
 

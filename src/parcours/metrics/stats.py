@@ -35,6 +35,8 @@ def wilson_bounds(k: int, n: int) -> tuple[float, float] | None:
     k/n as fractions (0–1), None when n = 0."""
     if n <= 0:
         return None
+    if not 0 <= k <= n:
+        raise ValueError(f"wilson_bounds: {k} successes out of {n} trials")
     p, z2 = k / n, Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
