@@ -371,6 +371,38 @@ def test_a_pending_delivery_is_sent_after_a_restart(receiver, tmp_path):
         store.close()
 
 
+def test_a_file_import_tells_subscribers_once_the_server_sends(receiver, tmp_path):
+    """`parcours import` (its own process) records the deliveries; a sender delivers them later."""
+    db = tmp_path / "files.duckdb"
+    store = Store(db)
+    webhook_id, secret = Webhooks(store, start=False).subscribe(receiver.url + "/files", ["touchpoints.stored", "orders.*"])
+    store.close()
+    csv = tmp_path / "touchpoints.csv"
+    csv.write_text("event_id,ts,email,channel,kind\n"
+                   "f1,2026-01-01T10:00:00Z,a@x.fr,email,contact\n"
+                   "f2,2026-01-01T11:00:00Z,a@x.fr,phone,contact\n"
+                   "f3,2026-01-01T12:00:00Z,a@x.fr,fax,contact\n")  # fax: quarantined
+    done = run_parcours("--db", str(db), "import", str(csv), "--json")
+    assert done.returncode == 1, done.stderr  # 1: some rows quarantined
+    (rep,) = json.loads(done.stdout)
+    again = run_parcours("--db", str(db), "import", str(csv), "--json")  # nothing new: no event
+    assert json.loads(again.stdout)[0]["accepted"] == 0
+
+    store = Store(db)
+    hooks = Webhooks(store, policy=FAST)
+    try:
+        hit = wait_for(lambda: receiver.on("/files"))[0]
+        assert verify(secret, hit.headers["X-Parcours-Signature"], hit.body, tolerance_s=60)
+        assert hit.json()["event"] == "touchpoints.stored"
+        assert hit.json()["data"] == {"table": "touchpoints", "import_id": rep["import_id"], "accepted": 2,
+                                      "duplicates": 0, "quarantined": 1, "via": "import"}
+        wait_for(lambda: hooks.deliveries(webhook_id)[0]["status"] == "delivered")
+        assert len(hooks.deliveries(webhook_id)) == 1
+    finally:
+        hooks.close()
+        store.close()
+
+
 def test_emit_never_raises_into_the_writer(tmp_path):
     store = Store(tmp_path / "closed.duckdb")
     hooks = Webhooks(store, start=False)
@@ -447,7 +479,7 @@ def test_stored_touchpoints_reach_a_subscriber_through_the_api(receiver, app_ser
     assert verify(hook["secret"], hit.headers["X-Parcours-Signature"], hit.body, tolerance_s=60)
     msg = hit.json()
     assert msg["event"] == "touchpoints.stored" == hit.headers["X-Parcours-Event"]
-    assert msg["data"]["table"] == "touchpoints" and msg["data"]["accepted"] == 2
+    assert msg["data"]["table"] == "touchpoints" and msg["data"]["accepted"] == 2 and msg["data"]["via"] == "api"
     assert msg["data"]["import_id"] == receipt["import_id"]
 
     code, sent = _call(base, "POST", f"/api/v1/webhooks/{hook['webhook_id']}/test", admin)

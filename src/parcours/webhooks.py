@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 
 #: the events Parcours emits (a subscription names some of them, or a wildcard)
 EVENTS: dict[str, str] = {
-    "touchpoints.stored": "touchpoints sent to the API were stored (counts of accepted, duplicate, quarantined rows)",
-    "orders.stored": "orders sent to the API were stored",
-    "responses.stored": "survey answers sent to the API were stored",
+    "touchpoints.stored": "touchpoints sent to the API or imported from a file were stored (counts of accepted, "
+                          "duplicate, quarantined rows)",
+    "orders.stored": "orders sent to the API or imported from a file were stored",
+    "responses.stored": "survey answers sent to the API or imported from a file were stored",
     "desk.sla.at_risk": "a case's SLA clock (first response, next response, resolution) is close to its due time",
     "desk.sla.breach": "a case's SLA clock passed its due time",
     "voice.survey.sms": "a survey link to send by SMS (phone, text with the link): the SMS gateway sends it",
@@ -67,6 +68,21 @@ SIGNATURE_HEADER = "X-Parcours-Signature"
 DEFAULT_TOLERANCE_S = 300
 MAX_URL = 2000
 _PATTERN = re.compile(r"\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?")
+
+
+def stored_payload(table: str, rep: Any, via: str) -> dict[str, Any]:
+    """The data of ``<table>.stored`` for one import's report (``via``: "api" or "import")."""
+    return {"table": table, "import_id": rep.import_id, "accepted": rep.accepted, "duplicates": rep.duplicates,
+            "quarantined": rep.quarantined, "via": via}
+
+
+def announce_imports(store: Store, reports: Iterable[Any]) -> int:
+    """Record ``<table>.stored`` deliveries for the files an import stored rows from; returns how
+    many. The sender of ``parcours serve`` delivers them (an import and the server never hold the
+    store at once, so they wait for it)."""
+    hooks = Webhooks(store, start=False)
+    return sum(len(hooks.emit(f"{r.table}.stored", stored_payload(r.table, r, "import")))
+               for r in reports if r.accepted and f"{r.table}.stored" in EVENTS)
 
 
 class WebhookError(ValueError):

@@ -26,6 +26,7 @@ from parcours.ingest.validate import Options, compile_rules, lit, q, scale_sql
 from parcours.schema import IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
 from parcours.store.sql import scalar
+from parcours.webhooks import announce_imports
 
 #: Tables whose rows describe something that changes (a case's status, a promise kept): a newer
 #: version of a stored key replaces it. Events (touchpoints, orders, answers, messages) never
@@ -86,6 +87,7 @@ def import_files(store: Store, paths: Iterable[Path], *, table: str | None = Non
         cb: Progress | None = (lambda step, pct, _p=path: progress(_p, step, pct)) if progress else None
         reports.append(import_file(store, path, tbl, mapping=mapping, options=opts, encoding=encoding,
                                    progress=cb))
+    announce_imports(store, reports)  # subscribers hear of files as of API batches
     return reports
 
 

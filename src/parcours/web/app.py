@@ -38,7 +38,7 @@ from parcours.web.deps import LoginRequired
 from parcours.web.figures import Figures
 from parcours.web.files import BodyLimit
 from parcours.web.render import render
-from parcours.webhooks import Webhooks
+from parcours.webhooks import Webhooks, stored_payload
 
 HERE = Path(__file__).parent
 JSON_PATHS = ("/api/", "/chat/")  #: paths whose errors are JSON (the API, the chat widget's endpoints)
@@ -189,8 +189,7 @@ def _stored(app: FastAPI, table: str, rep: Any) -> None:
         app.state.rules.notify(table, import_id=rep.import_id)
     hooks = getattr(app.state, "webhooks", None)
     if hooks is not None and rep.accepted:
-        hooks.emit(f"{table}.stored", {"table": table, "import_id": rep.import_id, "accepted": rep.accepted,
-                                       "duplicates": rep.duplicates, "quarantined": rep.quarantined})
+        hooks.emit(f"{table}.stored", stored_payload(table, rep, "api"))
 
 
 __all__ = ["create_app"]
