@@ -274,6 +274,13 @@ def test_sms_links_go_to_the_gateway_webhook_and_the_widget_asks_the_api(store):
     assert delivery.deliver(store, base_url="https://avis.example.fr", webhooks=hooks, now=NOW)["sent"] == 1
     payload = store.query("SELECT payload FROM webhook_deliveries WHERE event = 'voice.survey.sms'")[0][0]
     assert '"phone": "+33612345678"' in payload and "https://avis.example.fr/s/" in payload and "STOP" in payload
+    assert '"reminder": false' in payload
+    # unopened three days later: one reminder through the gateway, then no more
+    later = NOW + timedelta(days=3, minutes=1)
+    assert delivery.deliver(store, base_url="https://avis.example.fr", webhooks=hooks, now=later)["reminded"] == 1
+    assert delivery.deliver(store, base_url="https://avis.example.fr", webhooks=hooks, now=later)["reminded"] == 0
+    sms = [p for p, in store.query("SELECT payload FROM webhook_deliveries WHERE event = 'voice.survey.sms'")]
+    assert len(sms) == 2 and sum('"reminder": true' in p and '"text": "Rappel : ' in p for p in sms) == 1
 
     # the widget: the app asks for the person's pending survey (a chatbot conversation's CSAT)
     with store.write_lock, store.transaction() as con:
@@ -299,6 +306,38 @@ def test_the_invitation_mail_speaks_the_persons_language_with_one_link_per_score
     assert msg["List-Unsubscribe"] == f"<https://avis.example.fr/s/{'T' * 43}/stop>"
     assert [f"?score={s}" in html for s in range(11)] == [True] * 11 and "recommend us" in html
     assert msg["Auto-Submitted"] == "auto-generated"
+
+
+def test_an_unopened_invitation_gets_one_reminder_through_a_real_relay(store, tmp_path):
+    from conftest import free_port
+    from parcours.desk.email_channel import MailSettings
+    from parcours.desk.smtp import SmtpListener
+    from parcours.voice import delivery
+    from test_desk_roundtrip import Mailbox
+
+    quiet, opened, silent = (resolved_case(store, f"{who}@exemple.fr") for who in ("quiet", "opened", "silent"))
+    invitations.sweep(store, now=NOW)
+    box = Mailbox()
+    with SmtpListener("127.0.0.1", free_port(), box, domains=["exemple.fr"], quarantine=tmp_path / "q") as relay:
+        mail = MailSettings("support.example", relay=("127.0.0.1", relay.port))
+        send = lambda at: delivery.deliver(store, base_url="https://avis.example.fr", mail=mail, now=at)  # noqa: E731
+        assert send(NOW) == {"sent": 3, "reminded": 0, "failed": 0}
+        answers.open_link(store, token_of(store, opened), now=NOW + timedelta(days=1))
+        answers.flush_opens(store)
+        answers.unsubscribe(store, token_of(store, quiet))
+        assert send(NOW + timedelta(days=2, hours=23)) == {"sent": 0, "reminded": 0, "failed": 0}  # not yet
+        never = ContactRules(remind_after=None)  # a company that sends no reminders
+        assert delivery.deliver(store, base_url="https://avis.example.fr", mail=mail, now=NOW + timedelta(days=4),
+                                rules=never)["reminded"] == 0
+        assert send(NOW + timedelta(days=3, minutes=1)) == {"sent": 0, "reminded": 1, "failed": 0}
+        assert send(NOW + timedelta(days=5)) == {"sent": 0, "reminded": 0, "failed": 0}           # once only
+        got = box.wait(4)
+    assert len(got) == 4
+    reminder, raw = got[3]
+    assert reminder.subject.startswith("Rappel : Votre avis compte") and "silent@exemple.fr" in reminder.to
+    # the same link as the first mail: the reminder asks again, it does not invite again
+    assert token_of(store, silent) in raw.decode(errors="replace").replace("=\r\n", "")
+    assert store.query("SELECT count(*) FROM survey_invitations WHERE reminded_at IS NOT NULL")[0][0] == 1
 
 
 def test_a_half_given_answer_waits_for_its_why_and_one_answer_opens_one_case(store):

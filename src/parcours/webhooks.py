@@ -55,7 +55,8 @@ EVENTS: dict[str, str] = {
     "responses.stored": "survey answers sent to the API or imported from a file were stored",
     "desk.sla.at_risk": "a case's SLA clock (first response, next response, resolution) is close to its due time",
     "desk.sla.breach": "a case's SLA clock passed its due time",
-    "voice.survey.sms": "a survey link to send by SMS (phone, text with the link): the SMS gateway sends it",
+    "voice.survey.sms": "a survey link (or its one reminder) to send by SMS (phone, text with the link): the SMS "
+                        "gateway sends it",
     "voice.survey.answered": "a survey was answered (score, comment's sentiment and themes, loop case if any)",
     "rules.fired": "a manager's rule fired with the action webhook (rule, subject, person, case, reason); a rule "
                    "may name its own event under rules.",

@@ -320,6 +320,11 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE rule_firings RENAME COLUMN stored_at TO done_at")
 
 
+def _v9(con: duckdb.DuckDBPyConnection) -> None:
+    # the one reminder an unopened survey invitation may get (voice.delivery)
+    con.execute("ALTER TABLE survey_invitations ADD COLUMN reminded_at TIMESTAMPTZ")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -338,6 +343,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "acting before the problem: promises, rules and their firings, notifications, outreach, "
                  "churn models and scores, maturity self-assessment", _v7),
     Migration(8, "rule firings record when their action was carried out (done_at)", _v8),
+    Migration(9, "survey invitations record their reminder (reminded_at)", _v9),
 )
 
 #: the schema version this code writes and reads

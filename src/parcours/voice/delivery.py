@@ -42,12 +42,12 @@ _TEXT = {
            "hello": "Bonjour,", "intro": "Vous nous avez récemment contactés. Une seule question :",
            "click": "Cliquez sur votre note :", "or": "ou ouvrez ce lien :",
            "stop": "Ne plus recevoir de questionnaires :", "thanks": "Merci de votre aide !",
-           "sms": "Votre avis compte : une question, 30 s. {url} (STOP : {stop})"},
+           "sms": "Votre avis compte : une question, 30 s. {url} (STOP : {stop})", "reminder": "Rappel : "},
     "en": {"subject": "Your opinion counts: one question, 30 seconds",
            "hello": "Hello,", "intro": "You were in touch with us recently. Just one question:",
            "click": "Click your score:", "or": "or open this link:",
            "stop": "No more surveys:", "thanks": "Thank you for your help!",
-           "sms": "Your opinion counts: one question, 30 s. {url} (STOP: {stop})"},
+           "sms": "Your opinion counts: one question, 30 s. {url} (STOP: {stop})", "reminder": "Reminder: "},
 }
 
 
@@ -56,12 +56,14 @@ def link(base_url: str, token: str, score: int | None = None) -> str:
 
 
 def compose(survey: Survey, token: str, *, to: str, language: str, base_url: str, from_addr: str,
-            domain: str) -> EmailMessage:
-    """The invitation e-mail: text and HTML parts, one link per score, one-click unsubscribe."""
+            domain: str, reminder: bool = False) -> EmailMessage:
+    """The invitation e-mail (or its one reminder): text and HTML parts, one link per score,
+    one-click unsubscribe."""
     t, q = _TEXT[language], survey.question[language]
     url, stop = link(base_url, token), f"{link(base_url, token)}/stop"
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = from_addr, to, t["subject"]
+    msg["From"], msg["To"] = from_addr, to
+    msg["Subject"] = (t["reminder"] if reminder else "") + t["subject"]
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers, please
@@ -96,40 +98,81 @@ def _mark(store: Store, invitation_id: str, status: str, reason: str | None, now
                     "ELSE sent_at END WHERE invitation_id = ?", [status, reason, status, now, invitation_id])
 
 
+def _to_remind(store: Store, channel: str, now: datetime, rules: ContactRules, limit: int) -> list[tuple[Any, ...]]:
+    """Invitations sent on ``channel`` at least ``rules.remind_after`` ago, still unopened, not
+    reminded yet, not expired, to a person who did not ask for quiet."""
+    if rules.remind_after is None:
+        return []
+    return store.query("""SELECT invitation_id, survey_id, address, language FROM survey_invitations
+                          WHERE status = 'sent' AND channel = ? AND opened_at IS NULL AND reminded_at IS NULL
+                            AND sent_at <= ? AND (expires_at IS NULL OR expires_at > ?)
+                            AND person_id NOT IN (SELECT person_id FROM survey_quiet)
+                          ORDER BY sent_at LIMIT ?""", [channel, now - rules.remind_after, now, limit])
+
+
+def _mark_reminded(store: Store, invitation_id: str, now: datetime) -> None:
+    with store.write_lock, store.transaction() as con:
+        con.execute("UPDATE survey_invitations SET reminded_at = ? WHERE invitation_id = ? AND status = 'sent' "
+                    "AND reminded_at IS NULL", [now, invitation_id])
+
+
 def deliver(store: Store, *, base_url: str, mail: Any = None, webhooks: Any = None,
-            now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+            now: datetime | None = None, limit: int = 200, rules: ContactRules = ContactRules()) -> dict[str, int]:
     """Send what is pending on e-mail (needs ``mail`` with a relay) and SMS (needs
-    ``webhooks``); counts sent and failed. The widget's wait for the app to ask."""
+    ``webhooks``), then the one reminder of invitations left unopened (``rules.remind_after``);
+    counts sent, reminded and failed. The widget's wait for the app to ask."""
     now = now or datetime.now(timezone.utc)
     key = tokens.link_key(store)
-    counts = {"sent": 0, "failed": 0}
+    counts = {"sent": 0, "reminded": 0, "failed": 0}
     defs = {s.survey_id: s for s in survey_defs.listed(store)}
     if mail is not None and mail.relay is not None:
-        for inv_id, survey_id, address, lang in _due(store, "email", limit):
-            token = tokens.token_for(key, inv_id)
-            try:
-                msg = compose(defs[survey_id], token, to=address, language=lang, base_url=base_url,
-                              from_addr=mail.sender, domain=mail.domain)
-                send(msg, *mail.relay, starttls=mail.relay_tls == "starttls", implicit_tls=mail.relay_tls == "tls",
-                     user=mail.relay_user, password=mail.relay_password, timeout=30)
-            except MailError as exc:
-                if exc.temporary:
-                    log.warning("survey %s not sent yet (next round): %s", inv_id, exc.reason)
-                    break  # the relay is unwell: stop this round, keep the order
-                _mark(store, inv_id, "failed", exc.reason, now)
-                counts["failed"] += 1
-                continue
-            _mark(store, inv_id, "sent", None, now)
-            counts["sent"] += 1
+        relay_down = False
+        for batch, reminder in ((_due(store, "email", limit), False),
+                                (_to_remind(store, "email", now, rules, limit), True)):
+            if relay_down:
+                break
+            for inv_id, survey_id, address, lang in batch:
+                token = tokens.token_for(key, inv_id)
+                try:
+                    msg = compose(defs[survey_id], token, to=address, language=lang, base_url=base_url,
+                                  from_addr=mail.sender, domain=mail.domain, reminder=reminder)
+                    send(msg, *mail.relay, starttls=mail.relay_tls == "starttls",
+                         implicit_tls=mail.relay_tls == "tls", user=mail.relay_user, password=mail.relay_password,
+                         timeout=30)
+                except MailError as exc:
+                    if exc.temporary:
+                        log.warning("survey %s not sent yet (next round): %s", inv_id, exc.reason)
+                        relay_down = True  # the relay is unwell: stop this round, keep the order
+                        break
+                    if reminder:  # the invitation itself went out: it stays sent, not reminded again
+                        log.warning("survey %s: reminder refused: %s", inv_id, exc.reason)
+                        _mark_reminded(store, inv_id, now)
+                    else:
+                        _mark(store, inv_id, "failed", exc.reason, now)
+                        counts["failed"] += 1
+                    continue
+                if reminder:
+                    _mark_reminded(store, inv_id, now)
+                    counts["reminded"] += 1
+                else:
+                    _mark(store, inv_id, "sent", None, now)
+                    counts["sent"] += 1
     if webhooks is not None:
-        for inv_id, survey_id, address, lang in _due(store, "sms", limit):
-            token = tokens.token_for(key, inv_id)
-            url = link(base_url, token)
-            webhooks.emit("voice.survey.sms", {"invitation_id": inv_id, "survey_id": survey_id, "phone": address,
-                                               "language": lang,
-                                               "text": _TEXT[lang]["sms"].format(url=url, stop=f"{url}/stop")})
-            _mark(store, inv_id, "sent", None, now)
-            counts["sent"] += 1
+        for batch, reminder in ((_due(store, "sms", limit), False),
+                                (_to_remind(store, "sms", now, rules, limit), True)):
+            for inv_id, survey_id, address, lang in batch:
+                url = link(base_url, tokens.token_for(key, inv_id))
+                t = _TEXT[lang]
+                webhooks.emit("voice.survey.sms", {"invitation_id": inv_id, "survey_id": survey_id, "phone": address,
+                                                   "language": lang, "reminder": reminder,
+                                                   "text": (t["reminder"] if reminder else "")
+                                                   + t["sms"].format(url=url, stop=f"{url}/stop")})
+                if reminder:
+                    _mark_reminded(store, inv_id, now)
+                    counts["reminded"] += 1
+                else:
+                    _mark(store, inv_id, "sent", None, now)
+                    counts["sent"] += 1
     return counts
 
 
@@ -179,7 +222,8 @@ class VoiceRunner:
         steps: dict[str, Callable[[], Any]] = {
             "opened": lambda: answers.flush_opens(store),
             "invited": lambda: invitations.sweep(store, rules=self.rules),
-            "delivered": lambda: deliver(store, base_url=self.base_url, mail=self.mail, webhooks=self.webhooks),
+            "delivered": lambda: deliver(store, base_url=self.base_url, mail=self.mail, webhooks=self.webhooks,
+                                         rules=self.rules),
             "analysed": lambda: analysis.analyse_pending(store, limit=analysis.BATCH),
             "loops": lambda: loop.sweep(store),
         }

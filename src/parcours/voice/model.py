@@ -85,6 +85,9 @@ class ContactRules:
     cap_period: timedelta = timedelta(days=365)  # … over this period
     #: transactional moments older than this are not surveyed (an imported history, a backlog)
     max_age: timedelta = timedelta(days=3)
+    #: one reminder to an e-mail or SMS invitation still unopened this long after it was sent
+    #: (None: never); an opened link that was not answered is an answer of sorts, left alone
+    remind_after: timedelta | None = timedelta(days=3)
 
 
 @dataclass(frozen=True)
