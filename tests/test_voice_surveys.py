@@ -315,13 +315,20 @@ def test_an_unopened_invitation_gets_one_reminder_through_a_real_relay(store, tm
     from parcours.voice import delivery
     from test_desk_roundtrip import Mailbox
 
-    quiet, opened, silent = (resolved_case(store, f"{who}@exemple.fr") for who in ("quiet", "opened", "silent"))
+    quiet, opened, silent, moved = (resolved_case(store, f"{who}@exemple.fr")
+                                    for who in ("quiet", "opened", "silent", "moved"))
     invitations.sweep(store, now=NOW)
     box = Mailbox()
     with SmtpListener("127.0.0.1", free_port(), box, domains=["exemple.fr"], quarantine=tmp_path / "q") as relay:
         mail = MailSettings("support.example", relay=("127.0.0.1", relay.port))
-        send = lambda at: delivery.deliver(store, base_url="https://avis.example.fr", mail=mail, now=at)  # noqa: E731
-        assert send(NOW) == {"sent": 3, "reminded": 0, "failed": 0}
+
+        def send(at: datetime) -> dict[str, int]:
+            return delivery.deliver(store, base_url="https://avis.example.fr", mail=mail, now=at)
+
+        assert send(NOW) == {"sent": 4, "reminded": 0, "failed": 0}
+        # an address that stopped being served: its reminder is refused for good, and not tried again
+        with store.write_lock, store.transaction() as con:
+            con.execute("UPDATE survey_invitations SET address = 'moved@ailleurs.example' WHERE case_id = ?", [moved])
         answers.open_link(store, token_of(store, opened), now=NOW + timedelta(days=1))
         answers.flush_opens(store)
         answers.unsubscribe(store, token_of(store, quiet))
@@ -329,15 +336,16 @@ def test_an_unopened_invitation_gets_one_reminder_through_a_real_relay(store, tm
         never = ContactRules(remind_after=None)  # a company that sends no reminders
         assert delivery.deliver(store, base_url="https://avis.example.fr", mail=mail, now=NOW + timedelta(days=4),
                                 rules=never)["reminded"] == 0
-        assert send(NOW + timedelta(days=3, minutes=1)) == {"sent": 0, "reminded": 1, "failed": 0}
+        assert send(NOW + timedelta(days=3, minutes=1)) == {"sent": 0, "reminded": 1, "failed": 1}
         assert send(NOW + timedelta(days=5)) == {"sent": 0, "reminded": 0, "failed": 0}           # once only
-        got = box.wait(4)
-    assert len(got) == 4
-    reminder, raw = got[3]
+        got = box.wait(5)
+    assert len(got) == 5
+    reminder, raw = got[4]
     assert reminder.subject.startswith("Rappel : Votre avis compte") and "silent@exemple.fr" in reminder.to
     # the same link as the first mail: the reminder asks again, it does not invite again
     assert token_of(store, silent) in raw.decode(errors="replace").replace("=\r\n", "")
-    assert store.query("SELECT count(*) FROM survey_invitations WHERE reminded_at IS NOT NULL")[0][0] == 1
+    assert store.query("SELECT case_id, status FROM survey_invitations WHERE reminded_at IS NOT NULL "
+                       "ORDER BY case_id") == sorted([(silent, "sent"), (moved, "sent")])
 
 
 def test_a_half_given_answer_waits_for_its_why_and_one_answer_opens_one_case(store):

@@ -98,81 +98,66 @@ def _mark(store: Store, invitation_id: str, status: str, reason: str | None, now
                     "ELSE sent_at END WHERE invitation_id = ?", [status, reason, status, now, invitation_id])
 
 
-def _to_remind(store: Store, channel: str, now: datetime, rules: ContactRules, limit: int) -> list[tuple[Any, ...]]:
-    """Invitations sent on ``channel`` at least ``rules.remind_after`` ago, still unopened, not
-    reminded yet, not expired, to a person who did not ask for quiet."""
-    if rules.remind_after is None:
-        return []
-    return store.query("""SELECT invitation_id, survey_id, address, language FROM survey_invitations
-                          WHERE status = 'sent' AND channel = ? AND opened_at IS NULL AND reminded_at IS NULL
-                            AND sent_at <= ? AND (expires_at IS NULL OR expires_at > ?)
-                            AND person_id NOT IN (SELECT person_id FROM survey_quiet)
-                          ORDER BY sent_at LIMIT ?""", [channel, now - rules.remind_after, now, limit])
+def _outbox(store: Store, channel: str, now: datetime, rules: ContactRules, limit: int) -> list[tuple[Any, ...]]:
+    """What to send on ``channel`` this round: (invitation, survey, address, language, is a reminder).
+    First the pending invitations, then the one reminder of those sent at least
+    ``rules.remind_after`` ago and still unopened, unexpired, to a person not on the quiet list."""
+    rows = [(*r, False) for r in _due(store, channel, limit)]
+    if rules.remind_after is not None:
+        rows += [(*r, True) for r in store.query(
+            """SELECT invitation_id, survey_id, address, language FROM survey_invitations
+               WHERE status = 'sent' AND channel = ? AND opened_at IS NULL AND reminded_at IS NULL
+                 AND sent_at <= ? AND (expires_at IS NULL OR expires_at > ?)
+                 AND person_id NOT IN (SELECT person_id FROM survey_quiet)
+               ORDER BY sent_at LIMIT ?""", [channel, now - rules.remind_after, now, limit])]
+    return rows
 
 
-def _mark_reminded(store: Store, invitation_id: str, now: datetime) -> None:
-    with store.write_lock, store.transaction() as con:
-        con.execute("UPDATE survey_invitations SET reminded_at = ? WHERE invitation_id = ? AND status = 'sent' "
-                    "AND reminded_at IS NULL", [now, invitation_id])
+def _settle(store: Store, invitation_id: str, reminder: bool, now: datetime, counts: dict[str, int],
+            refused: str | None = None) -> None:
+    """Record an invitation sent (or refused for good), or its reminder: a reminder is tried once,
+    refused or not, since the invitation itself went out."""
+    if reminder:
+        with store.write_lock, store.transaction() as con:
+            con.execute("UPDATE survey_invitations SET reminded_at = ? WHERE invitation_id = ? AND status = 'sent' "
+                        "AND reminded_at IS NULL", [now, invitation_id])
+    else:
+        _mark(store, invitation_id, "failed" if refused else "sent", refused, now)
+    counts["failed" if refused else "reminded" if reminder else "sent"] += 1
 
 
 def deliver(store: Store, *, base_url: str, mail: Any = None, webhooks: Any = None,
             now: datetime | None = None, limit: int = 200, rules: ContactRules = ContactRules()) -> dict[str, int]:
     """Send what is pending on e-mail (needs ``mail`` with a relay) and SMS (needs
     ``webhooks``), then the one reminder of invitations left unopened (``rules.remind_after``);
-    counts sent, reminded and failed. The widget's wait for the app to ask."""
+    counts sent, reminded and failed (refused for good by the relay). The widget's wait for the
+    app to ask."""
     now = now or datetime.now(timezone.utc)
     key = tokens.link_key(store)
     counts = {"sent": 0, "reminded": 0, "failed": 0}
     defs = {s.survey_id: s for s in survey_defs.listed(store)}
     if mail is not None and mail.relay is not None:
-        relay_down = False
-        for batch, reminder in ((_due(store, "email", limit), False),
-                                (_to_remind(store, "email", now, rules, limit), True)):
-            if relay_down:
-                break
-            for inv_id, survey_id, address, lang in batch:
-                token = tokens.token_for(key, inv_id)
-                try:
-                    msg = compose(defs[survey_id], token, to=address, language=lang, base_url=base_url,
-                                  from_addr=mail.sender, domain=mail.domain, reminder=reminder)
-                    send(msg, *mail.relay, starttls=mail.relay_tls == "starttls",
-                         implicit_tls=mail.relay_tls == "tls", user=mail.relay_user, password=mail.relay_password,
-                         timeout=30)
-                except MailError as exc:
-                    if exc.temporary:
-                        log.warning("survey %s not sent yet (next round): %s", inv_id, exc.reason)
-                        relay_down = True  # the relay is unwell: stop this round, keep the order
-                        break
-                    if reminder:  # the invitation itself went out: it stays sent, not reminded again
-                        log.warning("survey %s: reminder refused: %s", inv_id, exc.reason)
-                        _mark_reminded(store, inv_id, now)
-                    else:
-                        _mark(store, inv_id, "failed", exc.reason, now)
-                        counts["failed"] += 1
-                    continue
-                if reminder:
-                    _mark_reminded(store, inv_id, now)
-                    counts["reminded"] += 1
-                else:
-                    _mark(store, inv_id, "sent", None, now)
-                    counts["sent"] += 1
+        for inv_id, survey_id, address, lang, reminder in _outbox(store, "email", now, rules, limit):
+            try:
+                msg = compose(defs[survey_id], tokens.token_for(key, inv_id), to=address, language=lang,
+                              base_url=base_url, from_addr=mail.sender, domain=mail.domain, reminder=reminder)
+                send(msg, *mail.relay, starttls=mail.relay_tls == "starttls", implicit_tls=mail.relay_tls == "tls",
+                     user=mail.relay_user, password=mail.relay_password, timeout=30)
+            except MailError as exc:
+                if exc.temporary:
+                    log.warning("survey %s not sent yet (next round): %s", inv_id, exc.reason)
+                    break  # the relay is unwell: stop this round, keep the order
+                _settle(store, inv_id, reminder, now, counts, refused=exc.reason)
+                continue
+            _settle(store, inv_id, reminder, now, counts)
     if webhooks is not None:
-        for batch, reminder in ((_due(store, "sms", limit), False),
-                                (_to_remind(store, "sms", now, rules, limit), True)):
-            for inv_id, survey_id, address, lang in batch:
-                url = link(base_url, tokens.token_for(key, inv_id))
-                t = _TEXT[lang]
-                webhooks.emit("voice.survey.sms", {"invitation_id": inv_id, "survey_id": survey_id, "phone": address,
-                                                   "language": lang, "reminder": reminder,
-                                                   "text": (t["reminder"] if reminder else "")
-                                                   + t["sms"].format(url=url, stop=f"{url}/stop")})
-                if reminder:
-                    _mark_reminded(store, inv_id, now)
-                    counts["reminded"] += 1
-                else:
-                    _mark(store, inv_id, "sent", None, now)
-                    counts["sent"] += 1
+        for inv_id, survey_id, address, lang, reminder in _outbox(store, "sms", now, rules, limit):
+            url, t = link(base_url, tokens.token_for(key, inv_id)), _TEXT[lang]
+            webhooks.emit("voice.survey.sms", {"invitation_id": inv_id, "survey_id": survey_id, "phone": address,
+                                               "language": lang, "reminder": reminder,
+                                               "text": (t["reminder"] if reminder else "")
+                                               + t["sms"].format(url=url, stop=f"{url}/stop")})
+            _settle(store, inv_id, reminder, now, counts)
     return counts
 
 
