@@ -71,9 +71,9 @@ MAX_URL = 2000
 _PATTERN = re.compile(r"\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?")
 
 
-def stored_payload(table: str, rep: Any, via: str) -> dict[str, Any]:
+def stored_payload(rep: Any, via: str) -> dict[str, Any]:
     """The data of ``<table>.stored`` for one import's report (``via``: "api" or "import")."""
-    return {"table": table, "import_id": rep.import_id, "accepted": rep.accepted, "duplicates": rep.duplicates,
+    return {"table": rep.table, "import_id": rep.import_id, "accepted": rep.accepted, "duplicates": rep.duplicates,
             "quarantined": rep.quarantined, "via": via}
 
 
@@ -82,7 +82,7 @@ def announce_imports(store: Store, reports: Iterable[Any]) -> int:
     many. The sender of ``parcours serve`` delivers them (an import and the server never hold the
     store at once, so they wait for it)."""
     hooks = Webhooks(store, start=False)
-    return sum(len(hooks.emit(f"{r.table}.stored", stored_payload(r.table, r, "import")))
+    return sum(len(hooks.emit(f"{r.table}.stored", stored_payload(r, "import")))
                for r in reports if r.accepted and f"{r.table}.stored" in EVENTS)
 
 

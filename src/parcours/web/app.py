@@ -189,7 +189,7 @@ def _stored(app: FastAPI, table: str, rep: Any) -> None:
         app.state.rules.notify(table, import_id=rep.import_id)
     hooks = getattr(app.state, "webhooks", None)
     if hooks is not None and rep.accepted:
-        hooks.emit(f"{table}.stored", stored_payload(table, rep, "api"))
+        hooks.emit(f"{table}.stored", stored_payload(rep, "api"))
 
 
 __all__ = ["create_app"]
