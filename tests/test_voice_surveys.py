@@ -232,7 +232,7 @@ def test_coverage_counts_the_silent_and_compares_them(store):
     from statsmodels.stats.proportion import proportion_confint
 
     (per,) = got["by_survey"]
-    assert (per["survey_id"], per["name"], per["delivered"], per["answered"] + per["partial"]) == \
+    assert (per["survey_id"], per["name"], per["delivered"], per["responded"]) == \
         ("nps-case", "NPS after a resolved case", 2, 2)
     assert per["response_rate"] == 1.0 and per["small_n"] is True
     assert per["response_rate_ci95"] == pytest.approx(proportion_confint(2, 2, alpha=0.05, method="wilson"))

@@ -116,9 +116,10 @@ def _coverage(store: Store, start: datetime | None, end: datetime | None, silent
 def _invitations(delivered: int, answered: int, partial: int, skipped: int) -> dict[str, Any]:
     """Invitation counts and the response rate (answered, fully or partly, / delivered) with its
     Wilson 95 % interval, flagged below SMALL_N deliveries."""
+    responded = answered + partial
     return {"delivered": delivered, "answered": answered, "partial": partial, "skipped": skipped,
-            "response_rate": (answered + partial) / delivered if delivered else None,
-            "response_rate_ci95": wilson_bounds(answered + partial, delivered), "small_n": delivered < SMALL_N}
+            "responded": responded, "response_rate": responded / delivered if delivered else None,
+            "response_rate_ci95": wilson_bounds(responded, delivered), "small_n": delivered < SMALL_N}
 
 
 def _bias(resp: dict[str, Any] | None, silent: dict[str, Any] | None) -> dict[str, Any] | None:
