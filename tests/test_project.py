@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -15,6 +17,7 @@ from parcours.cli import main
 from parcours.schema_doc import render
 from parcours.store import Store
 from parcours.store.migrations import MIGRATIONS
+from parcours.store.sql import bind, scalar
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +54,44 @@ def test_modules_start_without_the_libraries_they_do_not_need(module, unwanted):
     code = f"import sys, {module}; print(sorted(m for m in {unwanted!r} if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]", res.stdout
+
+
+def test_an_import_process_never_loads_pandas(tmp_path):
+    # DuckDB's client imports pandas (0.2 s) at a process's first bound parameter or Arrow scan:
+    # an import writes its parameters into the SQL and hands its components over as Parquet
+    head = "event_id,ts,email,phone,channel,kind\n"
+    (tmp_path / "first.csv").write_text(head + "e1,2024-01-01T10:00:00Z,a@b.fr,,phone,contact\n"
+                                        "e2,2024-01-01T11:00:00,a@b.fr,,fax,contact\n"  # quarantined
+                                        "e3,2024-01-01T12:00:00Z,c@d.fr,+33612345678,email,contact\n")
+    (tmp_path / "second.csv").write_text(head + "e4,2024-01-02T12:00:00Z,a@b.fr,+33612345678,chat,contact\n")
+    code = ("import sys; from parcours.cli import main\n"
+            "try: main(['--db', 's.duckdb', 'import', '--json', '--table', 'touchpoints', sys.argv[1]])\n"
+            "except SystemExit as e: print('exit', e.code, 'pandas' in sys.modules)")
+    # a new store with a quarantined row; a second file merging two persons; a re-import
+    for file, status in (("first.csv", 1), ("second.csv", 0), ("first.csv", 1)):
+        res = subprocess.run([sys.executable, "-c", code, file], capture_output=True, text=True, cwd=tmp_path)
+        assert res.stdout.strip().endswith(f"exit {status} False"), res.stdout + res.stderr
+    with Store(tmp_path / "s.duckdb") as s:
+        assert s.query("SELECT count(*), count(DISTINCT person_id) FROM touchpoints") == [(3, 1)]
+        assert s.query("SELECT count(*) FROM merges") == [(1,)]
+        assert s.query("SELECT row_number, field FROM quarantine") == [(2, "channel")]
+
+
+def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
+    con = duckdb.connect()
+    values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"", datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc),
+              datetime(2024, 3, 31, 1, 30), date(2024, 3, 31), [1, 2], ["a'", "b"]]
+    sql = "SELECT " + ", ".join("?" for _ in values) + ", '?', \"?\" FROM (SELECT 1 AS \"?\")"
+    assert con.execute(bind(sql, values)).fetchall() == con.execute(sql, values).fetchall()
+    types = "SELECT " + ", ".join("typeof(?)" for _ in values)
+    assert con.execute(bind(types, values)).fetchall() == con.execute(types, values).fetchall()
+    numbered = "SELECT $2, $1 || $2, '$1'"
+    assert con.execute(bind(numbered, ["a", "b"])).fetchall() == con.execute(numbered, ["a", "b"]).fetchall()
+    assert scalar(con, "SELECT ? + 1", [Decimal("1.5")]) == Decimal("2.5")  # no literal form: bound
+    with pytest.raises(ValueError, match="2 parameters for 1 placeholders"):
+        bind("SELECT ?", [1, 2])
+    with pytest.raises(ValueError, match="beyond the 1 parameters"):
+        bind("SELECT ?, ?", [1])
 
 
 def test_store_is_migrated_once_and_versioned(tmp_path):

@@ -11,13 +11,16 @@ them.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 
 from parcours.schema import IDENTIFIER_COLUMNS, TABLES
-from parcours.store.sql import registered, scalar
+from parcours.store.sql import execute, literal, scalar
 
 
 def node_sql(alias: str = "") -> str:
@@ -76,7 +79,7 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
     n_nodes = scalar(con, "SELECT count(*) FROM _allnodes")
     src, dst = np.asarray(pairs["src"], dtype=np.int64), np.asarray(pairs["dst"], dtype=np.int64)
-    _labels_from_arrow(con, components(n_nodes, src, dst))
+    _store_labels(con, components(n_nodes, src, dst))
     con.execute("CREATE OR REPLACE TEMP TABLE _comp AS SELECT a.n, l.comp FROM _allnodes a JOIN _labels l USING (id)")
     # choose each component's person: the oldest known person, else a given id, else a new one
     con.execute("""CREATE OR REPLACE TEMP TABLE _persons_in AS
@@ -138,13 +141,25 @@ def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
             parent = up
 
 
-def _labels_from_arrow(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
+def _store_labels(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
+    """``_labels(id, comp)``: node ``id``'s component. Through a Parquet file, not an Arrow scan:
+    DuckDB's Arrow scan imports pyarrow.dataset, which imports pandas (0.2 s per import process)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = np.arange(len(labels), dtype=np.int64)
+    table = pa.table({"id": _int64s(ids), "comp": _int64s(labels.astype(np.int64))})
+    with tempfile.TemporaryDirectory(prefix="parcours-labels-") as tmp:
+        path = Path(tmp) / "labels.parquet"
+        pq.write_table(table, path, compression="none")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM read_parquet({literal(str(path))})")
+
+
+def _int64s(a: np.ndarray) -> Any:
     import pyarrow as pa
 
-    table = pa.table({"id": pa.array(np.arange(len(labels), dtype=np.int64)),
-                      "comp": pa.array(labels.astype(np.int64))})
-    with registered(con, "_labels_arrow", table):
-        con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM _labels_arrow")
+    # from the buffer: pa.array(ndarray) would import pandas to look for a pandas type
+    return pa.Array.from_buffers(pa.int64(), len(a), [None, pa.py_buffer(np.ascontiguousarray(a))])
 
 
 def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str) -> int:
@@ -164,7 +179,7 @@ def apply(con: duckdb.DuckDBPyConnection, *, import_id: str, source: str) -> Non
     if scalar(con, "SELECT count(*) FROM _merge_map") == 0:
         return
     # evidence: up to three identifiers of the merged person found in the linking component
-    con.execute(f"""INSERT INTO merges (merge_id, ts, kept_person_id, merged_person_id, evidence, import_id, reason)
+    execute(con, f"""INSERT INTO merges (merge_id, ts, kept_person_id, merged_person_id, evidence, import_id, reason)
         SELECT left(md5(m.merged || m.kept || '{import_id}'), 16), now(), m.kept, m.merged,
                'linked through ' || coalesce(ev.ids, 'a row naming both persons') || ' in ' || ?,
                '{import_id}',

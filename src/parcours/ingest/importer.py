@@ -25,7 +25,7 @@ from parcours.ingest.readers import ReadError, Staged, detect_format, detect_tab
 from parcours.ingest.validate import Options, compile_rules, lit, q, scale_sql
 from parcours.schema import IDENTIFIER_COLUMNS, IMPORT_ORDER, TABLES, Table
 from parcours.store import Store
-from parcours.store.sql import scalar
+from parcours.store.sql import execute, scalar
 from parcours.webhooks import announce_imports
 
 #: Tables whose rows describe something that changes (a case's status, a promise kept): a newer
@@ -257,7 +257,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     finally:
         con.execute("SET preserve_insertion_order = true")
     if tbl.name == "identities":  # a CRM's list may name persons not imported yet
-        con.execute("INSERT INTO persons (person_id, import_id) SELECT DISTINCT person_id, ? FROM identities "
+        execute(con, "INSERT INTO persons (person_id, import_id) SELECT DISTINCT person_id, ? FROM identities "
                     "WHERE person_id NOT IN (SELECT person_id FROM persons)", [rep.import_id])
     if tbl.needs_person or tbl.name == "persons":
         identity.apply(con, import_id=rep.import_id or "", source=str(path))
@@ -272,11 +272,11 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     # 5. quarantine: invalid rows, conflicting duplicates, unreadable records
     rep.quarantined = _quarantine(con, tbl, staged, rep, digest, str(path))
     _resolve_quarantine(con, tbl, rep.import_id or "", has_qid)
-    con.execute("""INSERT INTO imports VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    execute(con, """INSERT INTO imports VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [rep.import_id, str(path), digest, tbl.name, started, rep.rows_read,
                  rep.accepted, rep.updated, rep.duplicates, rep.quarantined, rep.naive_timestamps,
                  opts.timezone, rep.persons_created, rep.persons_merged])
-    rep.problems = [dict(zip(("row", "field", "reason"), r)) for r in con.execute(
+    rep.problems = [dict(zip(("row", "field", "reason"), r)) for r in execute(con, 
         "SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number, field LIMIT 10",
         [rep.import_id]).fetchall()]
     total = rep.accepted + rep.updated + rep.duplicates + rep.quarantined
@@ -357,7 +357,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
         UNION ALL
         SELECT c._row, {lit(kname)}, {conflict_reason}, {key}
           FROM _checked c JOIN _status s USING (_row) WHERE s.status LIKE 'conflict%'""")
-    con.execute(f"""INSERT INTO quarantine
+    execute(con, f"""INSERT INTO quarantine
         SELECT left(md5(? || '/' || x._row || '/' || coalesce(x.field, '')), 16), ?, ?, ?, ?, x._row,
                x.field, x.reason, x.record_key, {raw}, now(), NULL, NULL
         FROM _q x JOIN {staged.name} r ON r._row = x._row
@@ -366,7 +366,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
                 [digest, rep.import_id, tbl.name, source, digest, digest])
     for row, reason, line in staged.rejects:
         qid = scalar(con, "SELECT left(md5(? || '/' || ? || '/'), 16)", [digest, row])
-        con.execute("""INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, ?, NULL, ?, NULL, to_json({'_line': ?::VARCHAR}),
+        execute(con, """INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, ?, NULL, ?, NULL, to_json({'_line': ?::VARCHAR}),
                        now(), NULL, NULL WHERE ? NOT IN (SELECT quarantine_id FROM quarantine)""",
                     [qid, rep.import_id, tbl.name, source, digest, row, reason, line, qid])
     n_rows = scalar(con, "SELECT count(DISTINCT _row) FROM _q") + len(staged.rejects)
@@ -378,10 +378,10 @@ def _resolve_quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, import_id: s
     """Entries whose record is now stored (or that a corrected file names) are resolved."""
     stored = ("SELECT {} FROM _checked c WHERE c._ok AND c._row NOT IN "
               "(SELECT _row FROM _status WHERE status LIKE 'conflict%')")
-    con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
+    execute(con, f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
         WHERE resolved_at IS NULL AND table_name = ? AND import_id <> ?
           AND record_key IN ({stored.format('c._key')})""", [import_id, tbl.name, import_id])
     if has_qid:
-        con.execute(f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
+        execute(con, f"""UPDATE quarantine SET resolved_at = now(), resolved_by = ?
             WHERE resolved_at IS NULL AND quarantine_id IN (
               SELECT unnest(string_split(q, ' ')) FROM ({stored.format('c._qid AS q')}))""", [import_id])

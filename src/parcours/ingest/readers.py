@@ -18,7 +18,7 @@ import duckdb
 
 from parcours.ingest.validate import lit, q
 from parcours.schema import TABLES
-from parcours.store.sql import scalar
+from parcours.store.sql import execute, scalar
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -210,7 +210,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, name: str, reject_rows: list[in
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, rowid - {base} + 1 AS _row FROM {name}")
         return view
     gaps = [r - i for i, r in enumerate(sorted(reject_rows), start=1)]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_gaps AS "
+    execute(con, f"CREATE OR REPLACE TEMP TABLE {name}_gaps AS "
                 f"SELECT unnest(?::BIGINT[]) AS g, unnest(range(1, ?::BIGINT + 1)) AS n", [gaps, len(gaps)])
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS
         SELECT s.* EXCLUDE (_k, g, n), s._k + coalesce(s.n, 0) AS _row FROM (

@@ -17,7 +17,7 @@ import duckdb
 
 from parcours.schema import TABLES
 from parcours.store.migrations import LATEST, current_version, migrate
-from parcours.store.sql import scalar
+from parcours.store.sql import execute, scalar
 
 DEFAULT_DB = "parcours.duckdb"
 # no Python replacement scans: looking up unknown table names in Python frames imports pandas
@@ -153,18 +153,18 @@ class Store:
         return out
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, params or []).fetchall()
+        return execute(self.con, sql, params).fetchall()
 
     def run(self, sql: str, params: list[Any] | None = None,
             on_progress: Callable[[float], None] | None = None) -> duckdb.DuckDBPyConnection:
         """Execute one statement; report DuckDB's own progress (0–100) while it runs."""
         if on_progress is None:
-            return self.con.execute(sql, params or [])
+            return execute(self.con, sql, params)
         result: list[Any] = []
 
         def work() -> None:
             try:
-                result.append(self.con.execute(sql, params or []))
+                result.append(execute(self.con, sql, params))
             except BaseException as e:  # re-raised in the caller's thread
                 result.append(e)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from parcours.schema import TABLES
-from parcours.store.sql import scalar
+from parcours.store.sql import execute, scalar
 
 #: Columns every canonical table gets on top of the contract: the import that wrote the row.
 SYSTEM_COLUMNS = (("import_id", "VARCHAR"),)
@@ -196,7 +196,7 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE store_secrets (
           name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL
         )""")
-    con.execute("INSERT INTO store_secrets VALUES ('survey_links', ?, now())", [secrets.token_hex(32)])
+    execute(con, "INSERT INTO store_secrets VALUES ('survey_links', ?, now())", [secrets.token_hex(32)])
     # survey definitions: what is asked, when (trigger) and how (channel); docs/surveys.md
     con.execute("""
         CREATE TABLE surveys (
@@ -362,7 +362,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("BEGIN TRANSACTION")
         try:
             m.apply(con)
-            con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+            execute(con, "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
                         [m.version, m.description])
             con.execute("COMMIT")
         except BaseException:
