@@ -1,6 +1,6 @@
 """Time every SQL statement of one import (a developer's tool: where do the seconds go?).
 
-    python benchmarks/profile_import.py FILE TABLE [DB]
+    python benchmarks/profile_import.py FILE TABLE [DB] [N: how many statements to show, 15]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     t0 = time.perf_counter()
     rep = import_file(store, path, table)
     total = time.perf_counter() - t0
-    for dt, sql in sorted(store.con.log, reverse=True)[:15]:  # type: ignore[attr-defined]
+    for dt, sql in sorted(store.con.log, reverse=True)[:int(sys.argv[4]) if len(sys.argv) > 4 else 15]:  # type: ignore[attr-defined]
         print(f"{dt:7.2f}s  {sql}")
     print(f"total {total:.2f}s for {rep.rows_read:,} rows: {rep.rows_read / total:,.0f} rows/s; error={rep.error}")
 

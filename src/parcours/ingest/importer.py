@@ -142,7 +142,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 THEN {q(c)} END AS {q(c)}" for c in who),
                       *([q(ts_col)] if ts_col else [])])
     store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, _node
+        SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, hash(_key) AS _kh, _node
                {', ' + keep if keep else ''}{qid} FROM _typed""",
               on_progress=lambda p: progress("check", p))
     rep.naive_timestamps = scalar(con, "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok")
@@ -156,7 +156,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     # a candidate, which _statuses then finds alone under its key
     con.execute("""CREATE OR REPLACE TEMP TABLE _cand AS
         SELECT _row, _key, NULL::VARCHAR AS stored_by, NULL::UBIGINT AS stored_hash FROM _checked
-        WHERE _ok AND hash(_key) IN (SELECT hash(_key) FROM _checked WHERE _ok GROUP BY ALL HAVING count(*) > 1)""")
+        WHERE _ok AND _kh IN (SELECT _kh FROM _checked WHERE _ok GROUP BY ALL HAVING count(*) > 1)""")
     con.execute(f"""INSERT INTO _cand SELECT c._row, c._key, t.import_id, {tgt_hash} FROM _checked c
         JOIN {tbl.name} t ON {tkey} = c._key WHERE c._ok""")
     mutable = str(tbl.name in MUTABLE).lower()
