@@ -88,6 +88,7 @@ def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
     numbered = "SELECT $2, $1 || $2, '$1'"
     assert con.execute(bind(numbered, ["a", "b"])).fetchall() == con.execute(numbered, ["a", "b"]).fetchall()
     assert scalar(con, "SELECT ? + 1", [Decimal("1.5")]) == Decimal("2.5")  # no literal form: bound
+    assert scalar(con, "SELECT length(?)", ["a\x00b"]) == 3  # nor has text with a NUL (found by the API fuzz test)
     with pytest.raises(ValueError, match="2 parameters for 1 placeholders"):
         bind("SELECT ?", [1, 2])
     with pytest.raises(ValueError, match="beyond the 1 parameters"):

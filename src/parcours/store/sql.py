@@ -43,7 +43,7 @@ def literal(v: Any) -> str:
     if isinstance(v, float):  # a bare 0.1 would be read as a DECIMAL
         r = float.__repr__(v)
         return f"{r}::DOUBLE" if math.isfinite(v) else f"'{r}'::DOUBLE"
-    if isinstance(v, str):
+    if isinstance(v, str) and "\x00" not in v:  # the parser would stop at a NUL
         return "'" + v.replace("'", "''") + "'::VARCHAR"
     if isinstance(v, datetime):
         return f"'{v.isoformat()}'::{'TIMESTAMPTZ' if v.tzinfo else 'TIMESTAMP'}"
