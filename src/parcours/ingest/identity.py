@@ -57,11 +57,10 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT a, b, min(first_seen) AS first_seen FROM (
           SELECT _node AS a, unnest(list_filter({_nodes_list_sql()}, x -> x IS NOT NULL)) AS b, {ts} AS first_seen
           FROM {rows} WHERE {n_ids} >= 2) GROUP BY a, b""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _edges AS SELECT DISTINCT a, b FROM _multi WHERE a <> b")
     con.execute("""CREATE OR REPLACE TEMP TABLE _bnodes AS
         SELECT n, min(first_seen) AS first_seen FROM (
           SELECT n, first_seen FROM _n1 UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
-    con.execute("DROP TABLE _n1; DROP TABLE _multi")
+    con.execute("DROP TABLE _n1")
     # what the store already knows about these nodes (joined on the stored columns: building
     # kind || ':' || value for every stored identity would cost more than the rest of a small import)
     con.execute("""CREATE OR REPLACE TEMP TABLE _known AS
@@ -74,8 +73,9 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
           SELECT n FROM _bnodes UNION SELECT p FROM _known
           UNION SELECT a FROM _merged_away UNION SELECT b FROM _merged_away)""")
     pairs = con.execute("""
-        SELECT x.id AS src, y.id AS dst FROM (SELECT a, b FROM _edges UNION ALL SELECT n, p FROM _known
-                                UNION ALL SELECT a, b FROM _merged_away) e
+        SELECT x.id AS src, y.id AS dst FROM (SELECT a, b FROM _multi WHERE a <> b  -- grouped: distinct
+                                              UNION ALL SELECT n, p FROM _known
+                                              UNION ALL SELECT a, b FROM _merged_away) e
         JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
     n_nodes = scalar(con, "SELECT count(*) FROM _allnodes")
     src, dst = np.asarray(pairs["src"], dtype=np.int64), np.asarray(pairs["dst"], dtype=np.int64)
@@ -109,7 +109,7 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     res = Resolution()
     res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
     res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")
-    for t in ("_edges", "_known", "_allnodes", "_labels"):
+    for t in ("_multi", "_known", "_allnodes", "_labels"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return res
 
