@@ -78,7 +78,8 @@ def main() -> None:
         ours = record(measure([*PARCOURS, "--db", str(work / f"slice_{fmt}.duckdb"), "import", str(sl)],
                               f"parcours import {fmt} slice ({k:,} rows)"), k)
         for script, name in (("pandas_peer.py", "vectorised"), ("pandas_peer_rows.py", "row by row")):
-            peer = record(measure([sys.executable, str(HERE / script), str(sl), str(work / f"peer_{fmt}_{script}.duckdb")],
+            peer_db = work / f"peer_{fmt}_{Path(script).stem}.duckdb"
+            peer = record(measure([sys.executable, str(HERE / script), str(sl), str(peer_db)],
                                   f"pandas peer ({name}) {fmt} slice ({k:,} rows)"), k)
             ratio = peer["seconds"] / ours["seconds"]
             results.append({"step": f"ratio {fmt}: pandas ({name}) / parcours", "ratio": round(ratio, 2)})

@@ -79,12 +79,14 @@ def test_an_import_process_never_loads_pandas(tmp_path):
 
 def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
     con = duckdb.connect()
-    values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"", datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc),
+    values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"",
+              datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc),
               datetime(2024, 3, 31, 1, 30), date(2024, 3, 31), [1, 2], ["a'", "b"]]
     sql = "SELECT " + ", ".join("?" for _ in values) + ", '?', \"?\" FROM (SELECT 1 AS \"?\")"
     assert con.execute(bind(sql, values)).fetchall() == con.execute(sql, values).fetchall()
     types = "SELECT " + ", ".join("typeof(?)" for _ in values)
     assert con.execute(bind(types, values)).fetchall() == con.execute(types, values).fetchall()
+    assert bind("SELECT ? -- isn't it? \n, ?", [1, 2]) == "SELECT 1 -- isn't it? \n, 2"
     numbered = "SELECT $2, $1 || $2, '$1'"
     assert con.execute(bind(numbered, ["a", "b"])).fetchall() == con.execute(numbered, ["a", "b"]).fetchall()
     assert scalar(con, "SELECT ? + 1", [Decimal("1.5")]) == Decimal("2.5")  # no literal form: bound

@@ -258,7 +258,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
         con.execute("SET preserve_insertion_order = true")
     if tbl.name == "identities":  # a CRM's list may name persons not imported yet
         execute(con, "INSERT INTO persons (person_id, import_id) SELECT DISTINCT person_id, ? FROM identities "
-                    "WHERE person_id NOT IN (SELECT person_id FROM persons)", [rep.import_id])
+                     "WHERE person_id NOT IN (SELECT person_id FROM persons)", [rep.import_id])
     if tbl.needs_person or tbl.name == "persons":
         identity.apply(con, import_id=rep.import_id or "", source=str(path))
         if tbl.name == "persons":
@@ -273,10 +273,10 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     rep.quarantined = _quarantine(con, tbl, staged, rep, digest, str(path))
     _resolve_quarantine(con, tbl, rep.import_id or "", has_qid)
     execute(con, """INSERT INTO imports VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [rep.import_id, str(path), digest, tbl.name, started, rep.rows_read,
-                 rep.accepted, rep.updated, rep.duplicates, rep.quarantined, rep.naive_timestamps,
-                 opts.timezone, rep.persons_created, rep.persons_merged])
-    rep.problems = [dict(zip(("row", "field", "reason"), r)) for r in execute(con, 
+                 [rep.import_id, str(path), digest, tbl.name, started, rep.rows_read,
+                  rep.accepted, rep.updated, rep.duplicates, rep.quarantined, rep.naive_timestamps,
+                  opts.timezone, rep.persons_created, rep.persons_merged])
+    rep.problems = [dict(zip(("row", "field", "reason"), r)) for r in execute(con,
         "SELECT row_number, field, reason FROM quarantine WHERE import_id = ? ORDER BY row_number, field LIMIT 10",
         [rep.import_id]).fetchall()]
     total = rep.accepted + rep.updated + rep.duplicates + rep.quarantined
@@ -367,8 +367,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, tbl: Table, staged: Staged, rep:
     for row, reason, line in staged.rejects:
         qid = scalar(con, "SELECT left(md5(? || '/' || ? || '/'), 16)", [digest, row])
         execute(con, """INSERT INTO quarantine SELECT ?, ?, ?, ?, ?, ?, NULL, ?, NULL, to_json({'_line': ?::VARCHAR}),
-                       now(), NULL, NULL WHERE ? NOT IN (SELECT quarantine_id FROM quarantine)""",
-                    [qid, rep.import_id, tbl.name, source, digest, row, reason, line, qid])
+                        now(), NULL, NULL WHERE ? NOT IN (SELECT quarantine_id FROM quarantine)""",
+                     [qid, rep.import_id, tbl.name, source, digest, row, reason, line, qid])
     n_rows = scalar(con, "SELECT count(DISTINCT _row) FROM _q") + len(staged.rejects)
     con.execute("DROP TABLE _q")
     return n_rows

@@ -211,7 +211,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, name: str, reject_rows: list[in
         return view
     gaps = [r - i for i, r in enumerate(sorted(reject_rows), start=1)]
     execute(con, f"CREATE OR REPLACE TEMP TABLE {name}_gaps AS "
-                f"SELECT unnest(?::BIGINT[]) AS g, unnest(range(1, ?::BIGINT + 1)) AS n", [gaps, len(gaps)])
+                 f"SELECT unnest(?::BIGINT[]) AS g, unnest(range(1, ?::BIGINT + 1)) AS n", [gaps, len(gaps)])
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS
         SELECT s.* EXCLUDE (_k, g, n), s._k + coalesce(s.n, 0) AS _row FROM (
           SELECT t.*, g.g, g.n FROM (SELECT *, rowid - {base} + 1 AS _k FROM {name}) t

@@ -363,7 +363,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         try:
             m.apply(con)
             execute(con, "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
-                        [m.version, m.description])
+                         [m.version, m.description])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
