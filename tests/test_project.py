@@ -79,7 +79,7 @@ def test_an_import_process_never_loads_pandas(tmp_path):
 
 def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
     con = duckdb.connect()
-    values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"",
+    values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"", "x'); DROP TABLE t; -- \\'",
               datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc),
               datetime(2024, 3, 31, 1, 30), date(2024, 3, 31), [1, 2], ["a'", "b"]]
     sql = "SELECT " + ", ".join("?" for _ in values) + ", '?', \"?\" FROM (SELECT 1 AS \"?\")"
