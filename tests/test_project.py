@@ -17,7 +17,7 @@ from parcours.cli import main
 from parcours.schema_doc import render
 from parcours.store import Store
 from parcours.store.migrations import MIGRATIONS
-from parcours.store.sql import bind, scalar
+from parcours.store.sql import LONGEST_LIST, bind, scalar
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,6 +91,9 @@ def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
     assert con.execute(bind(numbered, ["a", "b"])).fetchall() == con.execute(numbered, ["a", "b"]).fetchall()
     assert scalar(con, "SELECT ? + 1", [Decimal("1.5")]) == Decimal("2.5")  # no literal form: bound
     assert scalar(con, "SELECT length(?)", ["a\x00b"]) == 3  # nor has text with a NUL (found by the API fuzz test)
+    with pytest.raises(TypeError):  # nor has a long list (it would parse slower than it binds)
+        bind("SELECT ?", [list(range(LONGEST_LIST + 1))])
+    assert scalar(con, "SELECT sum(x) FROM (SELECT unnest(?::BIGINT[]) AS x)", [list(range(5000))]) == 12497500
     with pytest.raises(ValueError, match="2 parameters for 1 placeholders"):
         bind("SELECT ?", [1, 2])
     with pytest.raises(ValueError, match="beyond the 1 parameters"):
