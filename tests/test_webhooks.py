@@ -375,7 +375,8 @@ def test_a_file_import_tells_subscribers_once_the_server_sends(receiver, tmp_pat
     """`parcours import` (its own process) records the deliveries; a sender delivers them later."""
     db = tmp_path / "files.duckdb"
     store = Store(db)
-    webhook_id, secret = Webhooks(store, start=False).subscribe(receiver.url + "/files", ["touchpoints.stored", "orders.*"])
+    webhook_id, secret = Webhooks(store, start=False).subscribe(receiver.url + "/files",
+                                                                ["touchpoints.stored", "orders.*"])
     store.close()
     csv = tmp_path / "touchpoints.csv"
     csv.write_text("event_id,ts,email,channel,kind\n"

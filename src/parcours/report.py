@@ -24,7 +24,6 @@ from parcours.metrics.stats import SMALL_N
 from parcours.schema import CHANNELS, IDENTIFIER_COLUMNS
 
 
-
 def _clean(v: Any) -> Any:
     if isinstance(v, float):
         return None if math.isnan(v) or math.isinf(v) else round(v, 4)

@@ -46,7 +46,6 @@ _UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 __all__ = ["kept_share", "overdue", "with_state"]
 
 
-
 def _with_end(p: Any, as_of: datetime | None) -> Any:
     """``p`` with ``_end``, the data end. A one-row aggregate cross-joined, not a scalar subquery
     (Ibis would rewrite the max into a window over ``p``)."""

@@ -74,7 +74,6 @@ STANDARD = SlaPolicy(
 
 
 # --- helpers ----------------------------------------------------------------------------
-
 def _with_end(t: Any, as_of: datetime | None, *sources: tuple[Any, Sequence[str]]) -> Any:
     """``t`` with ``_end``, the data end: ``as_of``, else the latest value of the given
     (table, timestamp columns). A one-row aggregate cross-joined, not a scalar subquery:

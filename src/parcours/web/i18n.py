@@ -528,7 +528,8 @@ VOICE_STRINGS: dict[str, dict[str, str]] = {
         "bias_understated": "Biais de non-réponse : les clients qui ne répondent pas ont eu moins de contacts "
         "en échec ({silent} contre {resp}) ; les notes sous-estiment peut-être la réalité.",
         "bias_similar": "Répondants et silencieux ont des parts de contacts en échec proches ({silent} contre "
-        "{resp}) : pas de signe d’un fort biais de non-réponse.", "response_rate": "taux de réponse", "by_survey": "Taux de réponse par questionnaire",
+        "{resp}) : pas de signe d’un fort biais de non-réponse.", "response_rate": "taux de réponse",
+        "by_survey": "Taux de réponse par questionnaire",
         "survey": "Questionnaire", "delivered": "envoyées", "answered_inv": "répondues",
         "interval95": "intervalle à 95 %",
         "invitations": "invitations", "surveys_title": "Questionnaires", "surveys_help": "Ce qui est demandé, "
