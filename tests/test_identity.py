@@ -8,7 +8,7 @@ import pytest
 
 from conftest import count, write_csv
 from parcours.ingest.identity import components
-from parcours.ingest.normalize import email_sql, phone_sql, social_sql
+from parcours.ingest.normalize import app_sql, email_sql, identifier_sql, phone_sql, social_sql
 from parcours.persons import show
 from parcours.store import Store
 
@@ -32,6 +32,20 @@ def test_phone_numbers_are_normalised_to_e164(raw, expected):
 ])
 def test_emails_are_normalised(raw, expected):
     assert duckdb.connect().execute(f"SELECT {email_sql('$1')}", [raw]).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("raw", ["abc-123", " abc ", "a b", "a\tb", "a\nb", "a\fb", "a\rb", "a\x0bb", "a\u00a0b",
+                                 "\t", " ", "", "x" * 200, "x" * 201, " " + "x" * 200])
+def test_app_ids_refuse_white_space_as_re2s_class_does(raw):
+    con = duckdb.connect()
+    re2 = ("CASE WHEN length(trim($1)) BETWEEN 1 AND 200 AND NOT regexp_matches(trim($1), '\\s') "
+           "THEN trim($1) END")
+    assert con.execute(f"SELECT {app_sql('$1')}", [raw]).fetchone()[0] == con.execute(f"SELECT {re2}", [raw]).fetchone()[0]
+
+
+@pytest.mark.parametrize("column", ["email", "phone", "social", "app_id"])
+def test_an_empty_identifier_stays_empty(column):
+    assert duckdb.connect().execute(f"SELECT {identifier_sql(column, '$1')}", [None]).fetchone()[0] is None
 
 
 def test_social_handles_lose_the_at_sign_and_case():

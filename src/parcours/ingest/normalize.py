@@ -67,16 +67,28 @@ def social_sql(s: str) -> str:
     return f"(CASE WHEN regexp_full_match({v}, '[^\\s]{{1,200}}') THEN {v} END)"
 
 
+#: what RE2's ``\s`` matches (tab, line feed, form feed, carriage return, space)
+_WHITE = (9, 10, 12, 13, 32)
+
+
+def _no_white_space(v: str) -> str:
+    # five substring searches cost half of one regular expression call (0.2 s less per 6.6 M ids)
+    return "NOT (" + " OR ".join(f"contains({v}, chr({c}))" for c in _WHITE) + ")"
+
+
 def app_sql(s: str) -> str:
     v = f"trim({s})"
-    slow = f"(CASE WHEN length({v}) BETWEEN 1 AND 200 AND NOT regexp_matches({v}, '\\s') THEN {v} END)"
+    slow = f"(CASE WHEN length({v}) BETWEEN 1 AND 200 AND {_no_white_space(v)} THEN {v} END)"
     # fast path: no white space anywhere, so nothing to trim (trim() copies every string)
-    return f"(CASE WHEN length({s}) BETWEEN 1 AND 200 AND NOT regexp_matches({s}, '\\s') THEN {s} ELSE {slow} END)"
+    return f"(CASE WHEN length({s}) BETWEEN 1 AND 200 AND {_no_white_space(s)} THEN {s} ELSE {slow} END)"
 
 
 def identifier_sql(column: str, s: str, country: str = "FR") -> str:
     """Normalising expression for one identifier column of the contract."""
-    return {
+    expr = {
         "email": lambda: email_sql(s), "phone": lambda: phone_sql(s, country),
         "social": lambda: social_sql(s), "app_id": lambda: app_sql(s),
     }[column]()
+    # Most rows carry one identifier of four: without this guard an empty value still runs
+    # the slow branches (a phone's one-item list is built for each of 10 M empty rows: 0.17 s).
+    return f"(CASE WHEN {s} IS NOT NULL THEN {expr} END)"
