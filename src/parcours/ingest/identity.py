@@ -23,16 +23,16 @@ from parcours.schema import IDENTIFIER_COLUMNS, TABLES
 from parcours.store.sql import execute, literal, scalar
 
 
+def _node_columns(alias: str = "") -> list[tuple[str, str]]:
+    """(column, SQL of its node) for the person id and each identifier column."""
+    a = f"{alias}." if alias else ""
+    return [("person_id", f"'p:' || {a}person_id"),
+            *((c, f"'{kind}:' || {a}{c}") for c, kind in IDENTIFIER_COLUMNS.items())]
+
+
 def node_sql(alias: str = "") -> str:
     """SQL for a row's first node: the person id if given, else its first identifier."""
-    a = f"{alias}." if alias else ""
-    parts = [f"'p:' || {a}person_id"] + [f"'{kind}:' || {a}{c}" for c, kind in IDENTIFIER_COLUMNS.items()]
-    return "coalesce(" + ", ".join(parts) + ")"
-
-
-def _nodes_list_sql() -> str:
-    parts = ["'p:' || person_id"] + [f"'{kind}:' || {c}" for c, kind in IDENTIFIER_COLUMNS.items()]
-    return "[" + ", ".join(parts) + "]"
+    return "coalesce(" + ", ".join(node for _, node in _node_columns(alias)) + ")"
 
 
 @dataclass
@@ -53,12 +53,14 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     # Most rows carry one identifier: group them first; only multi-identifier rows make edges.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _n1 AS SELECT _node AS n, min({ts}) AS first_seen "
                 f"FROM {rows} GROUP BY _node")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _multi AS
-        SELECT a, b, min(first_seen) AS first_seen FROM (
-          SELECT _node AS a, unnest(list_filter({_nodes_list_sql()}, x -> x IS NOT NULL)) AS b, {ts} AS first_seen
-          FROM {rows} WHERE {n_ids} >= 2) GROUP BY a, b""")
+    # one scan per identifier column: cheaper than unnesting a filtered list (a lambda) per row
+    links = " UNION ALL ".join(f"SELECT _node AS a, {node} AS b, {ts} AS first_seen FROM {rows} "
+                               f"WHERE {col} IS NOT NULL AND {n_ids} >= 2" for col, node in _node_columns())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _multi AS SELECT a, b, min(first_seen) AS first_seen "
+                f"FROM ({links}) GROUP BY a, b")
+    # every node of the batch, numbered for the union-find (ids 0..n-1)
     con.execute("""CREATE OR REPLACE TEMP TABLE _bnodes AS
-        SELECT n, min(first_seen) AS first_seen FROM (
+        SELECT n, min(first_seen) AS first_seen, row_number() OVER () - 1 AS id FROM (
           SELECT n, first_seen FROM _n1 UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
     con.execute("DROP TABLE _n1")
     # what the store already knows about these nodes (joined on the stored columns: building
@@ -68,19 +70,25 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         JOIN identities i ON i.value = substr(b.n, strpos(b.n, ':') + 1) AND i.kind = split_part(b.n, ':', 1)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _merged_away AS
         SELECT 'p:' || merged_person_id AS a, 'p:' || kept_person_id AS b FROM merges""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _allnodes AS
-        SELECT n, row_number() OVER () - 1 AS id FROM (
-          SELECT n FROM _bnodes UNION SELECT p FROM _known
-          UNION SELECT a FROM _merged_away UNION SELECT b FROM _merged_away)""")
-    pairs = con.execute("""
+    # the other nodes (stored persons, both sides of past merges), numbered after the batch's
+    con.execute("""CREATE OR REPLACE TEMP TABLE _extra AS
+        SELECT n, (SELECT count(*) FROM _bnodes) + row_number() OVER () - 1 AS id FROM (
+          SELECT n FROM (SELECT p AS n FROM _known UNION SELECT a FROM _merged_away UNION SELECT b FROM _merged_away)
+          ANTI JOIN _bnodes USING (n))""")
+    nodes = "(SELECT n, id FROM _bnodes UNION ALL SELECT n, id FROM _extra)"
+    pairs = con.execute(f"""
         SELECT x.id AS src, y.id AS dst FROM (SELECT a, b FROM _multi WHERE a <> b  -- grouped: distinct
                                               UNION ALL SELECT n, p FROM _known
                                               UNION ALL SELECT a, b FROM _merged_away) e
-        JOIN _allnodes x ON x.n = e.a JOIN _allnodes y ON y.n = e.b""").fetchnumpy()
-    n_nodes = scalar(con, "SELECT count(*) FROM _allnodes")
+        JOIN {nodes} x ON x.n = e.a JOIN {nodes} y ON y.n = e.b""").fetchnumpy()
+    n_nodes = scalar(con, "SELECT (SELECT count(*) FROM _bnodes) + (SELECT count(*) FROM _extra)")
     src, dst = np.asarray(pairs["src"], dtype=np.int64), np.asarray(pairs["dst"], dtype=np.int64)
     _store_labels(con, components(n_nodes, src, dst))
-    con.execute("CREATE OR REPLACE TEMP TABLE _comp AS SELECT a.n, l.comp FROM _allnodes a JOIN _labels l USING (id)")
+    # `batch`: a node of these rows; the others only link them
+    con.execute("""CREATE OR REPLACE TEMP TABLE _comp AS
+        SELECT a.n, l.comp, a.first_seen, a.batch
+        FROM (SELECT n, id, first_seen, true AS batch FROM _bnodes UNION ALL SELECT n, id, NULL, false FROM _extra) a
+        JOIN _labels l USING (id)""")
     # choose each component's person: the oldest known person, else a given id, else a new one
     con.execute("""CREATE OR REPLACE TEMP TABLE _persons_in AS
         SELECT c.comp, substr(c.n, 3) AS person_id, p.created_at, p.person_id IS NOT NULL AS known,
@@ -92,24 +100,25 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         SELECT comp, arg_min(person_id, (NOT known, created_at, person_id)) AS person_id
         FROM _persons_in WHERE NOT gone GROUP BY comp""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _comp_person AS
-        SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id
+        SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id,
+               min(c.first_seen) AS first_seen, bool_or(c.batch) AS batch
         FROM _comp c LEFT JOIN _kept k USING (comp) GROUP BY c.comp, k.person_id""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _who AS
-        SELECT b.n AS _node, cp.person_id FROM _bnodes b JOIN _comp USING (n) JOIN _comp_person cp USING (comp)""")
+        SELECT c.n AS _node, cp.person_id FROM _comp c JOIN _comp_person cp USING (comp) WHERE c.batch""")
     # merges: known persons (and given ids) of a component other than the kept one
     con.execute("""CREATE OR REPLACE TEMP TABLE _merge_map AS
         SELECT pi.person_id AS merged, cp.person_id AS kept, pi.comp, pi.known
         FROM _persons_in pi JOIN _comp_person cp USING (comp)
         WHERE NOT pi.gone AND pi.person_id <> cp.person_id""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_identities AS
-        SELECT split_part(b.n, ':', 1) AS kind, substr(b.n, strpos(b.n, ':') + 1) AS value,
-               w.person_id, b.first_seen, '{import_id}' AS source
-        FROM _bnodes b JOIN _who w ON w._node = b.n
-        WHERE b.n NOT LIKE 'p:%' AND b.n NOT IN (SELECT n FROM _known)""")  # _known: the stored ones
+        SELECT split_part(c.n, ':', 1) AS kind, substr(c.n, strpos(c.n, ':') + 1) AS value,
+               cp.person_id, c.first_seen, '{import_id}' AS source
+        FROM _comp c JOIN _comp_person cp USING (comp)
+        WHERE c.batch AND c.n NOT LIKE 'p:%' AND c.n NOT IN (SELECT n FROM _known)""")  # _known: the stored ones
     res = Resolution()
     res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
     res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")
-    for t in ("_multi", "_known", "_allnodes", "_labels"):
+    for t in ("_multi", "_known", "_extra", "_labels"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return res
 
@@ -164,10 +173,10 @@ def _int64s(a: np.ndarray) -> Any:
 
 def create_new_persons(con: duckdb.DuckDBPyConnection, *, import_id: str) -> int:
     """Insert the persons first seen in this import (not for the persons table itself); returns how many."""
+    # a component without a node of this batch (past merges only) makes no new person
     con.execute(f"""INSERT INTO persons (person_id, created_at, import_id)
-        SELECT cp.person_id, min(b.first_seen), '{import_id}'
-        FROM _comp_person cp JOIN _comp c USING (comp) JOIN _bnodes b USING (n)
-        WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
+        SELECT cp.person_id, min(cp.first_seen), '{import_id}' FROM _comp_person cp
+        WHERE cp.batch AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.person_id = cp.person_id)
         GROUP BY cp.person_id""")
     return scalar(con, "SELECT count(*) FROM persons WHERE import_id = ?", [import_id])
 
