@@ -38,23 +38,12 @@ from typing import Any
 
 import ibis
 
-from parcours.metrics.stats import seconds_between, wilson
+from parcours.metrics.stats import seconds_between, wilson, with_data_end
 
 _HOUR = 3600.0
 _UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 __all__ = ["kept_share", "overdue", "with_state"]
-
-
-def _with_end(p: Any, as_of: datetime | None) -> Any:
-    """``p`` with ``_end``, the data end. A one-row aggregate cross-joined, not a scalar subquery
-    (Ibis would rewrite the max into a window over ``p``)."""
-    if as_of is not None:
-        return p.mutate(_end=ibis.literal(as_of, type="timestamp('UTC')"))
-    ends = p.aggregate(_made_max=p.made_at.max(), _kept_max=p.kept_at.max())
-    out = p.cross_join(ends)
-    end = ibis.greatest(out._made_max, out._kept_max.fill_null(out._made_max))
-    return out.mutate(_end=end).drop("_made_max", "_kept_max")
 
 
 def with_state(promises: Any, *, as_of: datetime | None = None) -> Any:
@@ -63,7 +52,7 @@ def with_state(promises: Any, *, as_of: datetime | None = None) -> Any:
     ``late_s`` (kept_at − due_at of a late one) / ``overdue_s`` (end − due_at of an overdue one).
     ``kind`` and ``channel`` as text (stored enums differ between engines)."""
     p = promises.mutate(kind=promises.kind.cast("string"), channel=promises.channel.cast("string"))
-    p = _with_end(p, as_of)
+    p = with_data_end(p, as_of, (p, ["made_at", "kept_at"]))
     known = p.kept_at.notnull() & (p.kept_at <= p._end)      # fulfilled, as far as the data end knows
     due = (p.due_at <= p._end).fill_null(False)
     on_time = known & (p.kept_at <= p.due_at)

@@ -39,7 +39,7 @@ import ibis
 
 from parcours.metrics.journeys import contacts as _contacts
 from parcours.metrics.journeys import episodes as _episodes
-from parcours.metrics.stats import seconds_between, wilson
+from parcours.metrics.stats import seconds_between, wilson, with_data_end
 
 DONE = ("resolved", "closed")
 #: Channels where a human answers (help centre pages ``web``/``app`` and the ``chatbot`` do not).
@@ -74,23 +74,6 @@ STANDARD = SlaPolicy(
 
 
 # --- helpers ----------------------------------------------------------------------------
-def _with_end(t: Any, as_of: datetime | None, *sources: tuple[Any, Sequence[str]]) -> Any:
-    """``t`` with ``_end``, the data end: ``as_of``, else the latest value of the given
-    (table, timestamp columns). A one-row aggregate cross-joined, not a scalar subquery:
-    Ibis would rewrite ``source.ts.max()`` into a window over ``t`` when ``t`` derives from
-    ``source``."""
-    if as_of is not None:
-        return t.mutate(_end=ibis.literal(as_of, type="timestamp('UTC')"))
-    names: list[str] = []
-    out = t
-    for i, (src, cols) in enumerate(sources):
-        maxes = {f"_end{i}_{j}": src[col].max() for j, col in enumerate(cols)}
-        out = out.cross_join(src.aggregate(**maxes))
-        names.extend(maxes)
-    end = out[names[0]] if len(names) == 1 else ibis.greatest(*(out[n] for n in names))
-    return out.mutate(_end=end).drop(*names)
-
-
 def _with_period(t: Any, by: list[str] | None, anchor: str, period: str) -> Any:
     if by and "period" in by and "period" not in t.columns:
         if period not in _UNITS:
@@ -292,7 +275,7 @@ def _fcr_counts(touchpoints: Any, by: list[str] | None, *, window: timedelta, as
     c = _issue_contacts(touchpoints)
     c = _with_period(c, by, "ts", period)
     win = float(window.total_seconds())
-    c = _with_end(c, as_of, (touchpoints, ["ts"]))
+    c = with_data_end(c, as_of, (touchpoints, ["ts"]))
     issue = ibis.window(group_by=[c._person, c._issue], order_by=[c.ts, c.event_id])
     same = ibis.window(group_by=[c._person, c._issue, c.channel], order_by=[c.ts, c.event_id])
     c = c.mutate(_next_any=c.ts.lead().over(issue), _next_same=c.ts.lead().over(same),
@@ -355,7 +338,7 @@ def contacts_per_issue(touchpoints: Any, by: list[str] | None = None, *,
     ``episodes_t``: those episodes (with this ``gap``) if already computed, to save a pass.
     """
     e = _with_period(_episode_summary(touchpoints, gap, episodes_t=episodes_t), by, "ts", period)
-    e = _with_end(e, as_of, (touchpoints, ["ts"]))
+    e = with_data_end(e, as_of, (touchpoints, ["ts"]))
     complete = (seconds_between(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
     n_contacts = e.contacts.cast("float64")
     agg = _aggregate(e, by, n=_count(e, complete),
@@ -422,7 +405,7 @@ def bot_containment(touchpoints: Any, by: list[str] | None = None, *,
     ``episodes_t``: the episodes (with this ``gap``) if already computed, to save a pass.
     """
     e = _with_period(_episode_summary(touchpoints, gap, human_channels, episodes_t), by, "ts", period)
-    e = _with_end(e, as_of, (touchpoints, ["ts"]))
+    e = with_data_end(e, as_of, (touchpoints, ["ts"]))
     bot = e.channel.cast("string") == "chatbot"
     escalated = e._human > 0
     complete = (seconds_between(e._end, e._last_ts) >= float(gap.total_seconds())).fill_null(False)
@@ -519,7 +502,7 @@ def sla_attainment(cases: Any, messages: Any | None = None, by: list[str] | None
     sources = [(cases, ["opened_at", "first_response_at", "closed_at"])]
     if messages is not None:
         sources.append((messages, ["ts"]))
-    c = _with_end(c, as_of, *sources)
+    c = with_data_end(c, as_of, *sources)
     known = c.sla_policy.isin(names).fill_null(False)
     c = c.mutate(policy=ibis.ifelse(known, c.sla_policy, ibis.literal(default, type="string")))
     prio = c.priority.cast("string").fill_null("normal")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 Z95 = 1.959963984540054
@@ -49,3 +51,22 @@ def share(table: Any, k: str, n: str, name: str) -> Any:
 
     pct = ibis.ifelse(table[n] > 0, 100 * table[k].cast("float64") / table[n], ibis.null("float64"))
     return table.mutate(**{name: pct}, **wilson(table[k], table[n], name))
+
+
+def with_data_end(t: Any, as_of: datetime | None, *sources: tuple[Any, Sequence[str]]) -> Any:
+    """``t`` with ``_end``, the data end: ``as_of``, else the latest value of the given
+    (table, timestamp columns). A one-row aggregate cross-joined, not a scalar subquery:
+    Ibis would rewrite ``source.ts.max()`` into a window over ``t`` when ``t`` derives from
+    ``source``."""
+    import ibis
+
+    if as_of is not None:
+        return t.mutate(_end=ibis.literal(as_of, type="timestamp('UTC')"))
+    names: list[str] = []
+    out = t
+    for i, (src, cols) in enumerate(sources):
+        maxes = {f"_end{i}_{j}": src[col].max() for j, col in enumerate(cols)}
+        out = out.cross_join(src.aggregate(**maxes))
+        names.extend(maxes)
+    end = out[names[0]] if len(names) == 1 else ibis.greatest(*(out[n] for n in names))
+    return out.mutate(_end=end).drop(*names)
