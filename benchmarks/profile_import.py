@@ -36,7 +36,8 @@ def main() -> None:
     t0 = time.perf_counter()
     rep = import_file(store, path, table)
     total = time.perf_counter() - t0
-    for dt, sql in sorted(store.con.log, reverse=True)[:int(sys.argv[4]) if len(sys.argv) > 4 else 15]:  # type: ignore[attr-defined]
+    shown = int(sys.argv[4]) if len(sys.argv) > 4 else 15
+    for dt, sql in sorted(store.con.log, reverse=True)[:shown]:  # type: ignore[attr-defined]
         print(f"{dt:7.2f}s  {sql}")
     print(f"total {total:.2f}s for {rep.rows_read:,} rows: {rep.rows_read / total:,.0f} rows/s; error={rep.error}")
 
