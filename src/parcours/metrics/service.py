@@ -74,6 +74,7 @@ STANDARD = SlaPolicy(
 
 
 # --- helpers ----------------------------------------------------------------------------
+
 def _with_period(t: Any, by: list[str] | None, anchor: str, period: str) -> Any:
     if by and "period" in by and "period" not in t.columns:
         if period not in _UNITS:
