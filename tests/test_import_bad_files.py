@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from conftest import TOUCHPOINT_HEADER, count, good_rows, write_csv
 
 
@@ -205,3 +207,17 @@ def test_unknown_table_and_unknown_format_are_explained(tmp_path, cli):
     g.write_bytes(b"PK\x03\x04")
     code, _, rep = cli("import", str(g), "--json")
     assert code == 2 and "unknown file type '.xlsx'" in rep[0]["error"]
+
+
+@pytest.mark.parametrize("appended_ending", ["\r\n", "\n"])  # "\n" after csv's "\r\n": mixed endings
+def test_row_with_more_fields_than_the_header_is_quarantined_not_cut(tmp_path, cli, db, appended_ending):
+    f = write_csv(tmp_path / "touchpoints.csv", good_rows(3))
+    extra = "e9,2025-03-05T10:00:00Z,z@z.fr,,web,contact,billing,resolved,12,note,oops"
+    with f.open("a", encoding="utf-8", newline="") as fh:
+        fh.write(extra + appended_ending + ",".join(map(str, good_rows(1, start=3)[0])) + appended_ending)
+    code, _, rep = cli("import", str(f), "--json")
+    assert code == 1
+    assert (rep[0]["rows_read"], rep[0]["accepted"], rep[0]["quarantined"]) == (5, 4, 1)
+    [(row, field, reason)] = _reasons(rep)
+    assert row == 4 and field is None and "too many fields" in reason
+    assert count(db, "SELECT raw->>'_line' FROM quarantine") == extra

@@ -135,13 +135,45 @@ def _transcode(src: Path, dst: Path, encoding: str | None) -> tuple[Path, str]:
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
               known: list[str] | None = None) -> Staged:
+    """Read strictly (RFC 4180), so that a row with more fields than the header is quarantined:
+    the lenient reader would cut the extra values without a word. Strict reading refuses a whole
+    file whose lines mix \\r\\n and \\n endings; such a file is read from a copy with \\n endings."""
+    try:
+        return _read_csv_as(con, path, name, enc, strict=True)
+    except duckdb.InvalidInputException as e:
+        if "invalid state" not in str(e):
+            raise
+    with tempfile.TemporaryDirectory(prefix="parcours-") as tmp:
+        try:
+            return _read_csv_as(con, _lf_endings(path, Path(tmp) / ("lf" + path.suffix)), name, enc, strict=True)
+        except duckdb.InvalidInputException as e:
+            if "invalid state" not in str(e):
+                raise
+    # a structure strict reading cannot follow even then: the lenient reader, as a last resort
+    return _read_csv_as(con, path, name, enc, strict=False)
+
+
+def _lf_endings(src: Path, dst: Path) -> Path:
+    """Copy ``src`` with every \\r\\n turned into \\n (inside quoted values too)."""
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        carry = b""
+        while chunk := fin.read(8 * 1024 * 1024):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""  # its \n may open the next chunk
+            fout.write(chunk[:len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        fout.write(carry)
+    return dst
+
+
+def _read_csv_as(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str, *, strict: bool) -> Staged:
     rj, rs = f"{name}_rejects", f"{name}_scans"
+    con.execute(f"DROP TABLE IF EXISTS {rj}; DROP TABLE IF EXISTS {rs}")  # left by a refused attempt
     header, delim = _header(path)
     columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
     opts = (f"columns = {columns}, auto_detect = false, delim = {lit(delim)}, quote = '\"', escape = '\"', "
             f"header = true, encoding = {lit(enc)}, store_rejects = true, "
             f"rejects_table = {lit(rj)}, rejects_scan = {lit(rs)}, max_line_size = {_MAX_LINE}, "
-            f"buffer_size = {2 * _MAX_LINE}, null_padding = false, strict_mode = false")
+            f"buffer_size = {2 * _MAX_LINE}, null_padding = false, strict_mode = {str(strict).lower()}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
                 f"SELECT * FROM read_csv({lit(str(path))}, {opts})")
     cols = {c: "VARCHAR" for c in header}
