@@ -138,17 +138,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, enc: str,
     """Read strictly (RFC 4180), so that a row with more fields than the header is quarantined:
     the lenient reader would cut the extra values without a word. Strict reading refuses a whole
     file whose lines mix \\r\\n and \\n endings; such a file is read from a copy with \\n endings."""
-    try:
-        return _read_csv_as(con, path, name, enc, strict=True)
-    except duckdb.InvalidInputException as e:
-        if "invalid state" not in str(e):
-            raise
     with tempfile.TemporaryDirectory(prefix="parcours-") as tmp:
-        try:
-            return _read_csv_as(con, _lf_endings(path, Path(tmp) / ("lf" + path.suffix)), name, enc, strict=True)
-        except duckdb.InvalidInputException as e:
-            if "invalid state" not in str(e):
-                raise
+        for copy in (lambda: path, lambda: _lf_endings(path, Path(tmp) / ("lf" + path.suffix))):
+            try:
+                return _read_csv_as(con, copy(), name, enc, strict=True)
+            except duckdb.InvalidInputException as e:
+                if "invalid state" not in str(e):  # DuckDB's word for a structure it refuses
+                    raise
     # a structure strict reading cannot follow even then: the lenient reader, as a last resort
     return _read_csv_as(con, path, name, enc, strict=False)
 
