@@ -184,3 +184,28 @@ def test_an_import_leaves_no_scratch_tables_and_does_not_change_the_callers_opti
         left = store.query("SELECT coalesce(list(table_name), []) FROM duckdb_tables() WHERE temporary")[0][0] + \
             store.query("SELECT coalesce(list(view_name), []) FROM duckdb_views() WHERE temporary AND NOT internal")[0][0]
         assert left == []
+
+
+def test_enum_values_of_a_dictionary_encoded_parquet_column(tmp_path, cli, db):
+    """Enum columns are typed by a lookup that DuckDB runs once per distinct value of a Parquet
+    dictionary: every letter case and padding still reads, an unknown value is quarantined by name."""
+    n, channels = 6000, ["web", "Phone", " chat ", "EMAIL", "fax"]
+    f = tmp_path / "touchpoints.parquet"
+    pq.write_table(pa.table({
+        "event_id": [f"e{i}" for i in range(n)],
+        "ts": ["2025-03-01T10:00:00Z"] * n,
+        "email": [f"c{i % 50}@exemple.fr" for i in range(n)],
+        "channel": pa.array([channels[i % 5] for i in range(n)]).dictionary_encode(),
+        "kind": ["contact"] * n,
+        "outcome": ["Resolved" if i % 3 == 0 else None for i in range(n)],
+    }), f, use_dictionary=True)
+    code, _, rep = cli("import", str(f), "--json")
+    r = rep[0]
+    assert code == 1 and (r["accepted"], r["quarantined"]) == (n - n // 5, n // 5)
+    assert r["problems"][0] == {"row": 5, "field": "channel", "reason": "unknown channel 'fax' (expected one of: "
+                                "web, app, email, sms, chat, social, phone, store, chatbot, video)"}
+    assert count(db, "SELECT list(c::VARCHAR ORDER BY c) FROM (SELECT DISTINCT channel AS c FROM touchpoints)") \
+        == ["web", "email", "chat", "phone"]
+    kept_resolved = sum(1 for i in range(n) if i % 3 == 0 and i % 5 != 4)
+    assert count(db, "SELECT count(*) FROM touchpoints WHERE outcome = 'resolved'") == kept_resolved
+    assert count(db, "SELECT count(*) FROM touchpoints WHERE outcome IS NULL") == n - n // 5 - kept_resolved

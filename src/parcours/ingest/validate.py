@@ -125,9 +125,13 @@ def _typed(col: Column, c: str, src_type: str | None, opts: Options) -> tuple[st
                 f"WHEN {v} IN ('false','f','0','no','n','non') THEN false END)"), "0"
     if t == "enum":
         # straight to the stored ENUM (already trimmed): the insert then has no text to convert,
-        # and most values arrive in their canonical spelling, so lower() runs only for the rest
+        # and most values arrive in their canonical spelling, so lower() runs only for the rest.
+        # A MAP lookup rather than a cast: DuckDB computes it once per distinct value of a
+        # Parquet column's dictionary (a cast runs per row): 0.07 s instead of 0.24 s for 10.6 M
+        # rows, and on plain text it is still a fifth cheaper. An unknown value gives NULL.
         v = f"{c}::VARCHAR"
-        return f"coalesce(TRY_CAST({v} AS {col.storage}), TRY_CAST(lower({v}) AS {col.storage}))", "0"
+        m = "MAP {" + ", ".join(f"{lit(x)}: {lit(x)}::{col.storage}" for x in col.values) + "}"
+        return f"coalesce({m}[{v}], {m}[lower({v})])", "0"
     if t == "json":
         return f"(CASE WHEN json_valid({c}::VARCHAR) THEN {c}::JSON END)", "0"
     if t == "identifier" and col.name in IDENTIFIER_COLUMNS:
