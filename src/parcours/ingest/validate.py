@@ -130,7 +130,8 @@ def _typed(col: Column, c: str, src_type: str | None, opts: Options) -> tuple[st
         # Parquet column's dictionary (a cast runs per row): 0.07 s instead of 0.24 s for 10.6 M
         # rows, and on plain text it is still a fifth cheaper. An unknown value gives NULL.
         v = f"{c}::VARCHAR"
-        m = "MAP {" + ", ".join(f"{lit(x)}: {lit(x)}::{col.storage}" for x in col.values) + "}"
+        pairs = ", ".join(f"{lit(x)}: {lit(x)}" for x in col.values)
+        m = f"(MAP {{{pairs}}}::MAP(VARCHAR, {col.storage}))"  # a constant: cast once, when bound
         return f"coalesce({m}[{v}], {m}[lower({v})])", "0"
     if t == "json":
         return f"(CASE WHEN json_valid({c}::VARCHAR) THEN {c}::JSON END)", "0"
