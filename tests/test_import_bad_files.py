@@ -221,3 +221,13 @@ def test_row_with_more_fields_than_the_header_is_quarantined_not_cut(tmp_path, c
     [(row, field, reason)] = _reasons(rep)
     assert row == 4 and field is None and "too many fields" in reason
     assert count(db, "SELECT raw->>'_line' FROM quarantine") == extra
+
+
+def test_row_numbers_count_records_when_a_quoted_value_spans_lines(tmp_path, cli):
+    rows = good_rows(5)
+    rows[1][-1] = "première ligne\nseconde ligne\ntroisième"  # record 2 spans three lines
+    rows[3][4] = "fax"  # record 4, on line 6 after the header: a field's error
+    rows[4].append("oops")  # record 5: a line the CSV reader itself rejects
+    code, _, rep = cli("import", str(write_csv(tmp_path / "touchpoints.csv", rows)), "--json")
+    assert code == 1 and (rep[0]["accepted"], rep[0]["quarantined"]) == (3, 2)
+    assert [(r, f) for r, f, _ in _reasons(rep)] == [(4, "channel"), (5, None)]
