@@ -109,6 +109,8 @@ def main() -> None:
                     help="also run the vectorised peer on the whole file (needs ~14 GiB of memory)")
     ap.add_argument("--work", type=Path, default=HERE / "work" / "foundation")
     args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
     work: Path = args.work
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
