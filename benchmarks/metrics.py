@@ -394,29 +394,37 @@ def make_slice(full_db: Path, world: Path, out_dir: Path, target_rows: int) -> d
     return counts
 
 
-def export_store(store_db: Path, out_dir: Path) -> dict[str, Any]:
-    """The store's touchpoints to Parquet (for the pandas peer), and Parcours' episodes sorted by
-    (ts, event_id) to Parquet (for pm4py) and to a DuckDB table (for Parcours' matrix)."""
+def export_episodes(store: Any, touchpoints: Any, out_dir: Path) -> dict[str, Any]:
+    """Parcours' episodes of ``touchpoints`` (an Ibis table of ``store``), sorted by (ts, event_id),
+    to ``episodes.parquet`` (for pm4py) and to the table ``episodes`` of ``episodes.duckdb`` (for
+    Parcours' matrix). Shared with switching_floor.py."""
     from parcours.metrics import journeys as J
-    from parcours.store import Store
 
-    tp_file, ep_file, ep_db = out_dir / "store_touchpoints.parquet", out_dir / "episodes.parquet", out_dir / "episodes.duckdb"
-    for p in (tp_file, ep_file, ep_db):
+    ep_file, ep_db = out_dir / "episodes.parquet", out_dir / "episodes.duckdb"
+    for p in (ep_file, ep_db):
         p.unlink(missing_ok=True)
-    store = Store(store_db, read_only=True, memory_limit="2GB")
-    store.con.execute(f"COPY touchpoints TO '{tp_file}' (FORMAT parquet)")
-    eps = J.episodes(J.contacts(store.table("touchpoints")))
+    eps = J.episodes(J.contacts(touchpoints))
     eps = eps.select("episode_id", "event_id", "ts", "channel").order_by(["ts", "event_id"])
-    sql = store.ibis().compile(eps)
-    store.con.execute(f"COPY ({sql}) TO '{ep_file}' (FORMAT parquet)")
-    store.close()
+    store.con.execute(f"COPY ({store.ibis().compile(eps)}) TO '{ep_file}' (FORMAT parquet)")
     con = duck(ep_db)
     con.execute(f"CREATE TABLE episodes AS SELECT * FROM read_parquet('{ep_file}')")
     n_ep = con.execute("SELECT count(*), count(DISTINCT episode_id) FROM episodes").fetchone()
     con.close()
+    return {"episodes_parquet": str(ep_file), "episodes_db": str(ep_db), "contacts": n_ep[0], "episodes": n_ep[1]}
+
+
+def export_store(store_db: Path, out_dir: Path) -> dict[str, Any]:
+    """The store's touchpoints to Parquet (for the pandas peer), and its episodes (:func:`export_episodes`)."""
+    from parcours.store import Store
+
+    tp_file = out_dir / "store_touchpoints.parquet"
+    tp_file.unlink(missing_ok=True)
+    store = Store(store_db, read_only=True, memory_limit="2GB")
+    store.con.execute(f"COPY touchpoints TO '{tp_file}' (FORMAT parquet)")
+    episodes = export_episodes(store, store.table("touchpoints"), out_dir)
+    store.close()
     n_tp = duck().execute(f"SELECT count(*) FROM read_parquet('{tp_file}')").fetchone()[0]
-    return {"store_touchpoints_parquet": str(tp_file), "episodes_parquet": str(ep_file), "episodes_db": str(ep_db),
-            "touchpoints": n_tp, "contacts": n_ep[0], "episodes": n_ep[1]}
+    return {"store_touchpoints_parquet": str(tp_file), "touchpoints": n_tp, **episodes}
 
 
 # -- the comparisons ------------------------------------------------------------------------------

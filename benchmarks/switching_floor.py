@@ -50,23 +50,18 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, float], Any]:
 
 
 def build_episodes(store_db: Path, touchpoints: int, out: Path) -> tuple[Path, Path]:
-    """``episodes.duckdb`` and ``episodes.parquet`` from the first persons of a store."""
+    """``episodes.duckdb`` and ``episodes.parquet`` from the first persons of a store (by person_id)."""
+    from metrics import export_episodes  # benchmarks/metrics.py: the same export as its pm4py step
+
     from parcours.store import Store
 
-    db, pq = out / "episodes.duckdb", out / "episodes.parquet"
-    db.unlink(missing_ok=True)
     store = Store(store_db, read_only=True, memory_limit="2GB")
     store.con.execute(f"""CREATE TEMP TABLE slice AS SELECT * FROM touchpoints WHERE person_id IN (
         SELECT person_id FROM (SELECT person_id, count(*) AS n, sum(count(*)) OVER (ORDER BY person_id) AS cum
                                FROM touchpoints GROUP BY person_id) WHERE cum - n < {int(touchpoints)})""")
-    eps = J.episodes(J.contacts(store.ibis().table("slice")))
-    sql = store.ibis().compile(eps.select("episode_id", "event_id", "ts", "channel").order_by(["ts", "event_id"]))
-    store.con.execute(f"COPY ({sql}) TO '{pq}' (FORMAT parquet)")
+    files = export_episodes(store, store.ibis().table("slice"), out)
     store.close()
-    con = duckdb.connect(str(db))
-    con.execute(f"CREATE TABLE episodes AS SELECT * FROM read_parquet('{pq}')")
-    con.close()
-    return db, pq
+    return Path(files["episodes_db"]), Path(files["episodes_parquet"])
 
 
 def main() -> None:
