@@ -38,11 +38,16 @@ HERE = Path(__file__).resolve().parent
 PEERS = {"vectorised": "pandas_peer.py", "row by row": "pandas_peer_rows.py"}
 
 
+def child(code: str, *args: str) -> str:
+    """Run Python ``code`` in a process of its own and return what it prints: this parent stays
+    small, because a child's peak memory (ru_maxrss) starts from the size of the parent it was
+    forked from."""
+    return subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def duck(sql: str) -> str:
-    """Run one DuckDB statement in a process of its own: this parent stays small, because a
-    child's peak memory (ru_maxrss) starts from the size of the parent it was forked from."""
-    code = "import duckdb, sys; r = duckdb.connect().execute(sys.argv[1]).fetchone(); print(r[0] if r else '')"
-    return subprocess.run([sys.executable, "-c", code, sql], check=True, capture_output=True, text=True).stdout.strip()
+    return child("import duckdb, sys; r = duckdb.connect().execute(sys.argv[1]).fetchone(); print(r[0] if r else '')",
+                 sql)
 
 
 def rows(path: Path) -> int:
@@ -51,13 +56,12 @@ def rows(path: Path) -> int:
 
 
 def probe() -> float:
-    """Seconds of one fixed CPU-bound DuckDB query (2 threads), timed inside its own process:
-    the machine's speed at that moment, recorded beside each round to read the figures by."""
-    code = ("import duckdb, time; c = duckdb.connect(); c.execute('SET enable_progress_bar = false'); "
-            "t = time.perf_counter(); c.execute('SELECT sum(hash(i)) FROM range(100000000) t(i)').fetchone(); "
-            "print(time.perf_counter() - t)")
-    return round(float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                      text=True).stdout), 3)
+    """Seconds of one fixed CPU-bound DuckDB query (2 threads), timed inside its process: the
+    machine's speed at that moment, recorded beside each round to read the figures by."""
+    return round(float(child(
+        "import duckdb, time; c = duckdb.connect(); c.execute('SET enable_progress_bar = false'); "
+        "t = time.perf_counter(); c.execute('SELECT sum(hash(i)) FROM range(100000000) t(i)').fetchone(); "
+        "print(time.perf_counter() - t)")), 3)
 
 
 def spread(values: list[float]) -> dict[str, float]:
