@@ -42,7 +42,8 @@ def child(code: str, *args: str) -> str:
     """Run Python ``code`` in a process of its own and return what it prints: this parent stays
     small, because a child's peak memory (ru_maxrss) starts from the size of the parent it was
     forked from."""
-    return subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout.strip()
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 def duck(sql: str) -> str:
