@@ -1,11 +1,12 @@
 """Time every SQL statement of one import (a developer's tool: where do the seconds go?).
 
     python benchmarks/profile_import.py FILE TABLE [DB] [N: how many statements to show, 15]
+                                        [--sql "SET …"]   (run on the store's connection first)
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -28,16 +29,22 @@ class Timed:
 
 
 def main() -> None:
-    path, table = Path(sys.argv[1]), sys.argv[2]
-    db = Path(sys.argv[3] if len(sys.argv) > 3 else "/tmp/profile.duckdb")
-    db.unlink(missing_ok=True)
-    store = Store(db, memory_limit="2GB")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file", type=Path)
+    ap.add_argument("table")
+    ap.add_argument("db", nargs="?", type=Path, default=Path("/tmp/profile.duckdb"))
+    ap.add_argument("n", nargs="?", type=int, default=15, help="how many statements to show")
+    ap.add_argument("--sql", action="append", default=[], help="a statement to run before the import (a setting)")
+    args = ap.parse_args()
+    args.db.unlink(missing_ok=True)
+    store = Store(args.db, memory_limit="2GB")
+    for sql in args.sql:
+        store.con.execute(sql)
     store.con = Timed(store.con)  # type: ignore[assignment]
     t0 = time.perf_counter()
-    rep = import_file(store, path, table)
+    rep = import_file(store, args.file, args.table)
     total = time.perf_counter() - t0
-    shown = int(sys.argv[4]) if len(sys.argv) > 4 else 15
-    for dt, sql in sorted(store.con.log, reverse=True)[:shown]:  # type: ignore[attr-defined]
+    for dt, sql in sorted(store.con.log, reverse=True)[:args.n]:  # type: ignore[attr-defined]
         print(f"{dt:7.2f}s  {sql}")
     print(f"total {total:.2f}s for {rep.rows_read:,} rows: {rep.rows_read / total:,.0f} rows/s; error={rep.error}")
 
