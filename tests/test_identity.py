@@ -84,6 +84,33 @@ def test_components_of_a_long_chain_and_a_star(order):
     assert (labels[:n] == 0).all() and (labels[n:] == n).all()
 
 
+def test_stored_identifiers_are_normalised_where_the_file_needed_it_and_as_given_elsewhere(tmp_path, cli, db):
+    # the insert takes identifiers as the file gives them except in rows the check pass found
+    # normalised: both kinds of rows, with a bad row and a repeat that must stay out
+    rows = [
+        ["e1", "2025-01-01T10:00:00Z", "marie@exemple.fr", "", "", "", "email", "contact"],
+        ["e2", "2025-01-02T10:00:00Z", " Marie@Exemple.FR ", "06 12 34 56 78", "", "", "phone", "contact"],
+        ["e3", "2025-01-03T10:00:00Z", "", "+33612345678", "@MarieC", "app-77 ", "social", "contact"],
+        ["e4", "2025-01-04T10:00:00Z", "paul@exemple.fr", "", "paulo", "app-78", "web", "visit"],
+        ["e5", "2025-01-05T10:00:00Z", "not an address", "", "", "", "email", "contact"],
+        ["e1", "2025-01-01T10:00:00Z", "marie@exemple.fr", "", "", "", "email", "contact"],
+        ["e6", "2025-01-06T10:00:00Z", "", "", "", "", "email", "contact"],
+    ]
+    write_csv(tmp_path / "touchpoints.csv", rows, header=HEADER)
+    code, _, rep = cli("import", str(tmp_path / "touchpoints.csv"), "--json")
+    assert code == 1 and (rep[0]["accepted"], rep[0]["duplicates"], rep[0]["quarantined"]) == (4, 1, 2)
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT event_id, email, phone, social, app_id FROM touchpoints ORDER BY 1").fetchall()
+        persons = con.execute("SELECT count(DISTINCT person_id) FROM touchpoints").fetchone()[0]
+    assert stored == [
+        ("e1", "marie@exemple.fr", None, None, None),
+        ("e2", "marie@exemple.fr", "+33612345678", None, None),
+        ("e3", None, "+33612345678", "mariec", "app-77"),
+        ("e4", "paul@exemple.fr", None, "paulo", "app-78"),
+    ]
+    assert persons == 2
+
+
 def test_identifiers_seen_together_become_one_person(tmp_path, cli, db):
     rows = [
         ["e1", "2025-01-01T10:00:00Z", "marie@exemple.fr", "", "", "", "email", "contact"],

@@ -137,12 +137,13 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     qid = ", _qid" if has_qid else ""
     who = [c for c in ("person_id", *IDENTIFIER_COLUMNS) if c in tbl.column_names]
     ts_col = TS_COLUMN.get(tbl.name)
-    # identifiers matter later only where a row links two of them (`_node` carries the first)
+    # identifiers matter later only where a row links two of them (`_node` carries the first), or
+    # where normalising changed one (the insert takes the others as the file gives them)
     n_ids = " + ".join(f"({q(c)} IS NOT NULL)::INT" for c in who) or "0"
-    keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 THEN {q(c)} END AS {q(c)}" for c in who),
+    keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 OR _dirty THEN {q(c)} END AS {q(c)}" for c in who),
                       *([q(ts_col)] if ts_col else [])])
     store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _key, hash(_key) AS _kh, _node
+        SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _dirty, _key, hash(_key) AS _kh, _node
                {', ' + keep if keep else ''}{qid} FROM _typed""",
               on_progress=lambda p: progress("check", p))
     rep.naive_timestamps = scalar(con, "SELECT coalesce(sum(_naive), 0) FROM _checked WHERE _ok")
@@ -175,6 +176,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
         res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=ts_col)
         rep.persons_merged, rep.identities_added = res.persons_merged, res.identities_added
     progress("identity", 100)
+    _writes_view(con, staged, tbl, mapping, opts, str(path))
     # Everything above only read the store and filled temporary tables (DuckDB builds those
     # twice as fast outside an explicit transaction); everything below writes, all or nothing.
     with store.transaction():
@@ -201,6 +203,22 @@ def _statuses(con: duckdb.DuckDBPyConnection, row_hash: str, mutable: str) -> No
         WHERE x._row <> f.first_row OR x.stored_hash IS NOT NULL""")
 
 
+def _writes_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
+                 source: str) -> None:
+    """Define ``_typed_w``: the rows the insert writes (not the invalid ones, nor those already
+    stored), typed again but for the identifiers that no normalising changed (see typed_sql)."""
+    ids = [c for c in IDENTIFIER_COLUMNS if c in tbl.column_names]
+    skip = "SELECT _row FROM _status WHERE status <> 'update'"
+    none = ", NULL" * len(ids)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _fix AS
+        SELECT _row, false AS _skip{''.join(f', {q(c)} AS f_{c}' for c in ids)} FROM _checked
+          WHERE _ok AND _dirty AND _row NOT IN ({skip})
+        UNION ALL SELECT _row, true{none} FROM _checked WHERE NOT _ok
+        UNION ALL SELECT _row, true{none} FROM ({skip})""")
+    sql, *_ = typed_sql(staged, tbl, mapping, opts, source, fixes="_fix")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _typed_w AS {sql}")
+
+
 def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
                 source: str) -> tuple[Any, bool, list[str]]:
     """Define ``_typed`` over the staged rows: every row typed, with its list of errors."""
@@ -209,25 +227,43 @@ def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapp
     return rules, has_qid, ignored
 
 
-def typed_sql(staged: Staged, tbl: Table, mapping: Mapping, opts: Options, source: str
-              ) -> tuple[str, Any, bool, list[str]]:
+def typed_sql(staged: Staged, tbl: Table, mapping: Mapping, opts: Options, source: str,
+              *, fixes: str | None = None) -> tuple[str, Any, bool, list[str]]:
     """The query typing every staged row, with its list of errors: (sql, rules, has a
-    ``_quarantine_id`` column, ignored columns)."""
+    ``_quarantine_id`` column, ignored columns).
+
+    ``_dirty`` tells the rows where normalising changed an identifier read as text. The insert,
+    which types every row a second time, passes ``fixes``: a table of the rows it must not write
+    (``_row``, ``_skip`` true) and of the dirty rows it writes (``_row``, ``_skip`` false, their
+    normalised identifiers ``f_<column>``). The rows to skip are left out, and identifiers read
+    as text are not normalised again: a listed row takes them from the table, any other as its
+    file gives them, which is the same. Normalising is the dearest part of typing a row, and few
+    rows need it.
+    """
     sources, ignored = _bind_columns(tbl, staged, mapping, source)
     rules = compile_rules(tbl, sources, opts)
+    text_ids = [c for c in IDENTIFIER_COLUMNS if c in sources and sources[c][1] is None]
+    cleaned, typed, rows = dict(rules.cleaned), dict(rules.typed), staged.name
+    if fixes:
+        for c in text_ids:
+            cleaned[c] = f"CASE WHEN _fx._row IS NULL THEN {sources[c][0]} ELSE _fx.f_{c} END"
+            typed[c] = f"s_{c}"
+        rows = f"{staged.name} LEFT JOIN {fixes} _fx USING (_row) WHERE _fx._skip IS NOT true"
+    raw = "".join(f", {sources[c][0]} AS r_{c}" for c in text_ids)
+    dirty = " OR ".join(f"t_{c} IS DISTINCT FROM r_{c}" for c in text_ids) or "false"
     has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
     # `_typed` is the whole typed row (a view, recomputed when needed); `_checked` keeps only
     # what later steps need, because materialising every typed column costs more than
     # computing it twice.
     node = identity.node_sql() if (tbl.needs_person or tbl.name == "persons") else "NULL"
-    l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in rules.cleaned.items())
-    l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in rules.typed.items())
-    l3 = ", ".join(f"t_{name} AS {q(name)}" for name in rules.typed)
+    l1 = ", ".join(f"{expr} AS s_{name}" for name, expr in cleaned.items())
+    l2 = ", ".join(f"{expr} AS t_{name}" for name, expr in typed.items())
+    l3 = ", ".join(f"t_{name} AS {q(name)}" for name in typed)
     qid = ", _qid" if has_qid else ""
     qid_src = ', "_quarantine_id" AS _qid' if has_qid else ""
     sql = f"""SELECT *, len(_errors) = 0 AS _ok, {node} AS _node, {_key_sql(tbl)} AS _key FROM (
-          SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive{qid} FROM (
-            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1} FROM {staged.name})))"""
+          SELECT _row, {l3}, {rules.errors} AS _errors, {rules.naive} AS _naive, {dirty} AS _dirty{qid} FROM (
+            SELECT *, {l2} FROM (SELECT _row{qid_src}, {l1}{raw} FROM {rows})))"""
     return sql, rules, has_qid, ignored
 
 
@@ -250,9 +286,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     con.execute("SET preserve_insertion_order = false")
     try:
         store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
-                  f"SELECT {select}, '{rep.import_id}' FROM _typed c {join} WHERE c._row NOT IN "
-                  f"(SELECT _row FROM _checked WHERE NOT _ok UNION ALL "  # few rows: no rule is re-run
-                  f"SELECT _row FROM _status WHERE status <> 'update')",
+                  f"SELECT {select}, '{rep.import_id}' FROM _typed_w c {join}",
                   on_progress=lambda p: progress("store", p * 0.9))
     finally:
         con.execute("SET preserve_insertion_order = true")
