@@ -77,6 +77,16 @@ def test_an_import_process_never_loads_pandas(tmp_path):
         assert s.query("SELECT row_number, field FROM quarantine") == [(2, "channel")]
 
 
+def test_a_closed_store_leaves_no_traceback_at_exit(tmp_path):
+    # figures cache Ibis tables (temporary ones); a process that closes its store before
+    # exiting, as the server does, must not see their finalizers fail on the closed connection
+    code = ("import sys; from parcours.store import Store\n"
+            "s = Store(sys.argv[1]); kept = [s.table('touchpoints').cache()]\n"
+            "c = s.cursor(); kept.append(c.table('persons').cache()); c.close(); s.close()")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.duckdb")], capture_output=True, text=True)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+
+
 def test_parameters_written_into_the_sql_mean_what_bound_ones_do():
     con = duckdb.connect()
     values = [None, True, 7, 2**40, 0.1, float("inf"), "l'été ? \"x\"", "x'); DROP TABLE t; -- \\'",

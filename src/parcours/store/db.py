@@ -107,6 +107,11 @@ class Store:
 
     # -- life cycle -------------------------------------------------------
     def close(self) -> None:
+        if self._ibis is not None:
+            # Tables cached by Ibis are temporary: they end with this connection. Their
+            # finalizers would otherwise drop them on the closed connection at exit (a traceback).
+            for entry in list(self._ibis._cache_name_to_entry.values()):
+                entry.finalizer.detach()
         self.con.close()
 
     def __enter__(self) -> Store:
