@@ -176,7 +176,7 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
         res = identity.resolve(con, "_writes", import_id=rep.import_id or "", ts_col=ts_col)
         rep.persons_merged, rep.identities_added = res.persons_merged, res.identities_added
     progress("identity", 100)
-    _writes_view(con, staged, tbl, mapping, opts, str(path))
+    _insert_view(con, staged, tbl, mapping, opts, str(path))
     # Everything above only read the store and filled temporary tables (DuckDB builds those
     # twice as fast outside an explicit transaction); everything below writes, all or nothing.
     with store.transaction():
@@ -203,9 +203,9 @@ def _statuses(con: duckdb.DuckDBPyConnection, row_hash: str, mutable: str) -> No
         WHERE x._row <> f.first_row OR x.stored_hash IS NOT NULL""")
 
 
-def _writes_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
+def _insert_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
                  source: str) -> None:
-    """Define ``_typed_w``: the rows the insert writes (not the invalid ones, nor those already
+    """Define ``_to_insert``: the rows the insert writes (not the invalid ones, nor those already
     stored), typed again but for the identifiers that no normalising changed (see typed_sql)."""
     ids = [c for c in IDENTIFIER_COLUMNS if c in tbl.column_names]
     skip = "SELECT _row FROM _status WHERE status <> 'update'"
@@ -216,7 +216,7 @@ def _writes_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, map
         UNION ALL SELECT _row, true{none} FROM _checked WHERE NOT _ok
         UNION ALL SELECT _row, true{none} FROM ({skip})""")
     sql, *_ = typed_sql(staged, tbl, mapping, opts, source, fixes="_fix")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _typed_w AS {sql}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _to_insert AS {sql}")
 
 
 def _typed_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, mapping: Mapping, opts: Options,
@@ -286,7 +286,7 @@ def _write(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table,
     con.execute("SET preserve_insertion_order = false")
     try:
         store.run(f"INSERT INTO {tbl.name} ({', '.join(q(c) for c in tbl.column_names)}, import_id) "
-                  f"SELECT {select}, '{rep.import_id}' FROM _typed_w c {join}",
+                  f"SELECT {select}, '{rep.import_id}' FROM _to_insert c {join}",
                   on_progress=lambda p: progress("store", p * 0.9))
     finally:
         con.execute("SET preserve_insertion_order = true")

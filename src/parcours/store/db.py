@@ -110,7 +110,7 @@ class Store:
         if self._ibis is not None:
             # Tables cached by Ibis are temporary: they end with this connection. Their
             # finalizers would otherwise drop them on the closed connection at exit (a traceback).
-            for entry in list(self._ibis._cache_name_to_entry.values()):
+            for entry in list(getattr(self._ibis, "_cache_name_to_entry", {}).values()):
                 entry.finalizer.detach()
         self.con.close()
 
