@@ -42,20 +42,23 @@ class Resolution:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col: str | None) -> Resolution:
-    """Resolve the rows of relation ``rows`` (columns ``_node``, person_id, the identifier
-    columns and ``ts_col``) to persons.
+    """Resolve the rows of relation ``rows`` (columns ``_node``: the row's first node, as
+    :func:`node_sql` gives it; person_id, the identifier columns and ``ts_col``) to persons.
 
     Creates temp table ``_who(_node, person_id)`` that the importer joins to set each row's
     person, and stages ``_merge_map`` / ``_new_identities`` for :func:`apply`.
     """
     ts = ts_col or "now()"
-    n_ids = " + ".join(f"({c} IS NOT NULL)::INT" for c in ["person_id", *IDENTIFIER_COLUMNS])
     # Most rows carry one identifier: group them first; only multi-identifier rows make edges.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _n1 AS SELECT _node AS n, min({ts}) AS first_seen "
                 f"FROM {rows} GROUP BY _node")
-    # one scan per identifier column: cheaper than unnesting a filtered list (a lambda) per row
-    links = " UNION ALL ".join(f"SELECT _node AS a, {node} AS b, {ts} AS first_seen FROM {rows} "
-                               f"WHERE {col} IS NOT NULL AND {n_ids} >= 2" for col, node in _node_columns())
+    # A row links its first node to each later one, so a column links only where an earlier
+    # column is given (the first column never). One scan per column: cheaper than unnesting a
+    # filtered list (a lambda) per row.
+    cols = _node_columns()
+    links = " UNION ALL ".join(
+        f"SELECT _node AS a, {node} AS b, {ts} AS first_seen FROM {rows} WHERE {col} IS NOT NULL "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c, _ in cols[:i])})" for i, (col, node) in enumerate(cols) if i)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _multi AS SELECT a, b, min(first_seen) AS first_seen "
                 f"FROM ({links}) GROUP BY a, b")
     # every node of the batch, numbered for the union-find (ids 0..n-1)
