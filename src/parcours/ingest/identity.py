@@ -45,8 +45,8 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     """Resolve the rows of relation ``rows`` (columns ``_node``: the row's first node, as
     :func:`node_sql` gives it; person_id, the identifier columns and ``ts_col``) to persons.
 
-    Creates temp table ``_who(_node, person_id)`` that the importer joins to set each row's
-    person, and stages ``_merge_map`` / ``_new_identities`` for :func:`apply`.
+    Creates temp table ``_who(_node, person_id, first_seen)`` that the importer joins to set
+    each row's person, and stages ``_merge_map`` / ``_new_identities`` for :func:`apply`.
     """
     ts = ts_col or "now()"
     # Most rows carry one identifier: group them first; only multi-identifier rows make edges.
@@ -107,17 +107,17 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
                min(c.first_seen) AS first_seen, bool_or(c.batch) AS batch
         FROM _comp c LEFT JOIN _kept k USING (comp) GROUP BY c.comp, k.person_id""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _who AS
-        SELECT c.n AS _node, cp.person_id FROM _comp c JOIN _comp_person cp USING (comp) WHERE c.batch""")
+        SELECT c.n AS _node, cp.person_id, c.first_seen FROM _comp c JOIN _comp_person cp USING (comp)
+        WHERE c.batch""")
     # merges: known persons (and given ids) of a component other than the kept one
     con.execute("""CREATE OR REPLACE TEMP TABLE _merge_map AS
         SELECT pi.person_id AS merged, cp.person_id AS kept, pi.comp, pi.known
         FROM _persons_in pi JOIN _comp_person cp USING (comp)
         WHERE NOT pi.gone AND pi.person_id <> cp.person_id""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_identities AS
-        SELECT split_part(c.n, ':', 1) AS kind, substr(c.n, strpos(c.n, ':') + 1) AS value,
-               cp.person_id, c.first_seen, '{import_id}' AS source
-        FROM _comp c JOIN _comp_person cp USING (comp)
-        WHERE c.batch AND c.n NOT LIKE 'p:%' AND c.n NOT IN (SELECT n FROM _known)""")  # _known: the stored ones
+        SELECT split_part(_node, ':', 1) AS kind, substr(_node, strpos(_node, ':') + 1) AS value,
+               person_id, first_seen, '{import_id}' AS source
+        FROM _who WHERE _node NOT LIKE 'p:%' AND _node NOT IN (SELECT n FROM _known)""")  # _known: the stored ones
     res = Resolution()
     res.persons_merged = scalar(con, "SELECT count(*) FROM _merge_map WHERE known")
     res.identities_added = scalar(con, "SELECT count(*) FROM _new_identities")
