@@ -137,10 +137,9 @@ def _import(store: Store, con: duckdb.DuckDBPyConnection, path: Path, tbl: Table
     qid = ", _qid" if has_qid else ""
     who = [c for c in ("person_id", *IDENTIFIER_COLUMNS) if c in tbl.column_names]
     ts_col = TS_COLUMN.get(tbl.name)
-    # identifiers matter later only where a row links two of them (`_node` carries the first), or
-    # where normalising changed one (the insert takes the others as the file gives them)
+    # identifiers matter later only where a row links two of them (`_node` carries the first)
     n_ids = " + ".join(f"({q(c)} IS NOT NULL)::INT" for c in who) or "0"
-    keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 OR _dirty THEN {q(c)} END AS {q(c)}" for c in who),
+    keep = ", ".join([*(f"CASE WHEN {n_ids} >= 2 THEN {q(c)} END AS {q(c)}" for c in who),
                       *([q(ts_col)] if ts_col else [])])
     store.run(f"""CREATE OR REPLACE TEMP TABLE _checked AS
         SELECT _row, _ok, CASE WHEN NOT _ok THEN _errors END AS _errors, _naive, _dirty, _key, hash(_key) AS _kh, _node
@@ -207,14 +206,11 @@ def _insert_view(con: duckdb.DuckDBPyConnection, staged: Staged, tbl: Table, map
                  source: str) -> None:
     """Define ``_to_insert``: the rows the insert writes (not the invalid ones, nor those already
     stored), typed again but for the identifiers that no normalising changed (see typed_sql)."""
-    ids = [c for c in IDENTIFIER_COLUMNS if c in tbl.column_names]
     skip = "SELECT _row FROM _status WHERE status <> 'update'"
-    none = ", NULL" * len(ids)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _fix AS
-        SELECT _row, false AS _skip{''.join(f', {q(c)} AS f_{c}' for c in ids)} FROM _checked
-          WHERE _ok AND _dirty AND _row NOT IN ({skip})
-        UNION ALL SELECT _row, true{none} FROM _checked WHERE NOT _ok
-        UNION ALL SELECT _row, true{none} FROM ({skip})""")
+        SELECT _row, false AS _skip FROM _checked WHERE _ok AND _dirty AND _row NOT IN ({skip})
+        UNION ALL SELECT _row, true FROM _checked WHERE NOT _ok
+        UNION ALL SELECT _row, true FROM ({skip})""")
     sql, *_ = typed_sql(staged, tbl, mapping, opts, source, fixes="_fix")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _to_insert AS {sql}")
 
@@ -233,23 +229,22 @@ def typed_sql(staged: Staged, tbl: Table, mapping: Mapping, opts: Options, sourc
     ``_quarantine_id`` column, ignored columns).
 
     ``_dirty`` tells the rows where normalising changed an identifier read as text. The insert,
-    which types every row a second time, passes ``fixes``: a table of the rows it must not write
-    (``_row``, ``_skip`` true) and of the dirty rows it writes (``_row``, ``_skip`` false, their
-    normalised identifiers ``f_<column>``). The rows to skip are left out, and identifiers read
-    as text are not normalised again: a listed row takes them from the table, any other as its
-    file gives them, which is the same. Normalising is the dearest part of typing a row, and few
-    rows need it.
+    which types every row a second time, passes ``fixes``: a table of rows (``_row``, ``_skip``)
+    that it leaves out (``_skip``) or normalises again (the dirty ones). Every other row takes
+    its identifiers as the file gives them, which is what normalising would give: it is the
+    dearest part of typing a row, and few rows need it.
     """
     sources, ignored = _bind_columns(tbl, staged, mapping, source)
     rules = compile_rules(tbl, sources, opts)
     text_ids = [c for c in IDENTIFIER_COLUMNS if c in sources and sources[c][1] is None]
     cleaned, typed, rows = dict(rules.cleaned), dict(rules.typed), staged.name
-    if fixes:
-        for c in text_ids:
-            cleaned[c] = f"CASE WHEN _fx._row IS NULL THEN {sources[c][0]} ELSE _fx.f_{c} END"
-            typed[c] = f"s_{c}"
-        rows = f"{staged.name} LEFT JOIN {fixes} _fx USING (_row) WHERE _fx._skip IS NOT true"
     raw = "".join(f", {sources[c][0]} AS r_{c}" for c in text_ids)
+    if fixes:  # (CASE computes a branch only for the rows that take it)
+        for c in text_ids:
+            cleaned[c] = f"CASE WHEN _fx._row IS NULL THEN {sources[c][0]} ELSE {cleaned[c]} END"
+            typed[c] = f"CASE WHEN _fixed THEN {typed[c]} ELSE s_{c} END"
+        rows = f"{staged.name} LEFT JOIN {fixes} _fx USING (_row) WHERE _fx._skip IS NOT true"
+        raw += ", _fx._row IS NOT NULL AS _fixed"
     dirty = " OR ".join(f"t_{c} IS DISTINCT FROM r_{c}" for c in text_ids) or "false"
     has_qid = any(c.lower() == "_quarantine_id" for c in staged.columns)
     # `_typed` is the whole typed row (a view, recomputed when needed); `_checked` keeps only
