@@ -56,9 +56,10 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     # column is given (the first column never). One scan per column: cheaper than unnesting a
     # filtered list (a lambda) per row.
     cols = _node_columns()
-    links = " UNION ALL ".join(
-        f"SELECT _node AS a, {node} AS b, {ts} AS first_seen FROM {rows} WHERE {col} IS NOT NULL "
-        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c, _ in cols[:i])})" for i, (col, node) in enumerate(cols) if i)
+    given = [f"{col} IS NOT NULL" for col, _ in cols]
+    links = " UNION ALL ".join(f"SELECT _node AS a, {node} AS b, {ts} AS first_seen FROM {rows} "
+                               f"WHERE {given[i]} AND ({' OR '.join(given[:i])})"
+                               for i, (_, node) in enumerate(cols) if i)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _multi AS SELECT a, b, min(first_seen) AS first_seen "
                 f"FROM ({links}) GROUP BY a, b")
     # every node of the batch, numbered for the union-find (ids 0..n-1)
