@@ -56,7 +56,7 @@ def phone_sql(s: str, country: str = "FR") -> str:
     national = (f"WHEN regexp_full_match(d, '{national_phone(country)}') THEN '+{cc}' || "
                 + ("d" if country in _NO_TRUNK else "d[2:]"))
     # the separators are removed once: the lambda binds the cleaned digits to `d`
-    slow = (f"list_transform([regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')], d -> CASE "
+    slow = (f"list_transform([regexp_replace({s}, '\\(0\\)|[\\s().\\-/\u00a0]', '', 'g')], lambda d: CASE "
             f"WHEN regexp_full_match(d, '\\+{intl}') THEN d "
             f"WHEN regexp_full_match(d, '00{intl}') THEN '+' || d[3:] {national} END)[1]")
     return f"(CASE WHEN regexp_full_match({s}, '\\+{intl}') THEN {s} ELSE {slow} END)"

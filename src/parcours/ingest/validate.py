@@ -51,7 +51,7 @@ class Compiled:
         # a reason built from a NULL value would be NULL: say "invalid value" rather than lose the row
         items = ", ".join(f"CASE WHEN {c.fails} THEN {{'field': {lit(c.field)}, "
                           f"'reason': coalesce({c.reason}, 'invalid value')}} END" for c in self.checks)
-        return f"CASE WHEN coalesce({fails}, false) THEN list_filter([{items}], e -> e IS NOT NULL) ELSE [] END"
+        return f"CASE WHEN coalesce({fails}, false) THEN list_filter([{items}], lambda e: e IS NOT NULL) ELSE [] END"
 
 
 def q(name: str) -> str:
