@@ -49,9 +49,6 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     each row's person, and stages ``_merge_map`` / ``_new_identities`` for :func:`apply`.
     """
     ts = ts_col or "now()"
-    # Most rows carry one identifier: group them first; only multi-identifier rows make edges.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _n1 AS SELECT _node AS n, min({ts}) AS first_seen "
-                f"FROM {rows} GROUP BY _node")
     # A row links its first node to each later one, so a column links only where an earlier
     # column is given (the first column never). One scan per column: cheaper than unnesting a
     # filtered list (a lambda) per row.
@@ -63,10 +60,9 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     con.execute(f"CREATE OR REPLACE TEMP TABLE _multi AS SELECT a, b, min(first_seen) AS first_seen "
                 f"FROM ({links}) GROUP BY a, b")
     # every node of the batch, numbered for the union-find (ids 0..n-1)
-    con.execute("""CREATE OR REPLACE TEMP TABLE _bnodes AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bnodes AS
         SELECT n, min(first_seen) AS first_seen, row_number() OVER () - 1 AS id FROM (
-          SELECT n, first_seen FROM _n1 UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
-    con.execute("DROP TABLE _n1")
+          SELECT _node AS n, {ts} AS first_seen FROM {rows} UNION ALL SELECT b, first_seen FROM _multi) GROUP BY n""")
     # what the store already knows about these nodes (joined on the stored columns: building
     # kind || ':' || value for every stored identity would cost more than the rest of a small import)
     con.execute("""CREATE OR REPLACE TEMP TABLE _known AS
