@@ -129,6 +129,60 @@ def test_identifiers_seen_together_become_one_person(tmp_path, cli, db):
     assert count(db, "SELECT count(*) FROM identities") == 5
 
 
+#: two addresses whose nodes' MD5 share their first 11 hex digits (found by a birthday search):
+#: the short ids of two strangers collide
+TWINS = ("u3974569@example.fr", "u4721766@example.fr")
+
+
+def test_strangers_whose_short_ids_collide_stay_two_persons(tmp_path, cli, db):
+    import hashlib
+
+    short = {hashlib.md5(f"email:{e}".encode()).hexdigest()[:11] for e in TWINS}
+    assert len(short) == 1
+    # in one batch
+    write_csv(tmp_path / "touchpoints_1.csv", [["e1", "2025-01-01T10:00:00Z", TWINS[0], "", "", "", "email", "contact"],
+                                               ["e2", "2025-01-01T11:00:00Z", TWINS[1], "", "", "", "email", "contact"]],
+              header=HEADER)
+    code, _, rep = cli("import", str(tmp_path / "touchpoints_1.csv"), "--json")
+    assert code == 0 and rep[0]["persons_created"] == 2
+    assert count(db, "SELECT count(DISTINCT person_id) FROM touchpoints") == 2
+    assert count(db, "SELECT count(*) FROM persons") == 2
+    # one import each: the second meets the first's id already stored
+    other = tmp_path / "other.duckdb"
+    for i, email in enumerate(TWINS):
+        write_csv(tmp_path / f"touchpoints_{i + 2}.csv", [[f"f{i}", "2025-01-02T10:00:00Z", email, "", "", "", "email",
+                                                           "contact"]], header=HEADER)
+        code, _, rep = cli("--db", str(other), "import", str(tmp_path / f"touchpoints_{i + 2}.csv"), "--json")
+        assert code == 0 and rep[0]["persons_created"] == 1 and rep[0]["persons_merged"] == 0
+    with Store(other) as s:
+        ids = [r[0] for r in s.query("SELECT DISTINCT person_id FROM touchpoints ORDER BY 1")]
+        assert len(ids) == 2 and s.query("SELECT count(*) FROM persons")[0][0] == 2
+    assert ids == sorted(ids, key=len) and len(ids[0]) == 12 and len(ids[1]) == 33  # 'P' + 11, then 'P' + 32
+    # a row of the batch names the short id as its person
+    given = tmp_path / "given.duckdb"
+    write_csv(tmp_path / "touchpoints_4.csv", [["g1", "2025-01-03T10:00:00Z", ids[0], "", "email", "contact"],
+                                               ["g2", "2025-01-03T11:00:00Z", "", TWINS[0], "email", "contact"]],
+              header=["event_id", "ts", "person_id", "email", "channel", "kind"])
+    code, _, rep = cli("--db", str(given), "import", str(tmp_path / "touchpoints_4.csv"), "--json")
+    assert code == 0 and rep[0]["persons_merged"] == 0
+    with Store(given) as s:
+        long = "P" + hashlib.md5(f"email:{TWINS[0]}".encode()).hexdigest()
+        assert s.query("SELECT list(person_id ORDER BY event_id) FROM touchpoints")[0][0] == [ids[0], long]
+    # the short id names a person merged away (its id still finds the person it joined)
+    merged = tmp_path / "merged.duckdb"
+    write_csv(tmp_path / "persons.csv", [["C1", "2020-01-01T00:00:00Z", "anne@exemple.fr", ""],
+                                         [ids[0], "2024-06-01T00:00:00Z", "", "+33699999999"]],
+              header=["person_id", "created_at", "email", "phone"])
+    write_csv(tmp_path / "orders.csv", [["o1", "2025-02-01T10:00:00Z", "anne@exemple.fr", "+33699999999", "9.90"]],
+              header=["order_id", "ts", "email", "phone", "amount"])
+    cli("--db", str(merged), "import", str(tmp_path / "persons.csv"), str(tmp_path / "orders.csv"))
+    code, _, rep = cli("--db", str(merged), "import", str(tmp_path / "touchpoints_2.csv"), "--json")
+    assert code == 0 and rep[0]["persons_created"] == 1
+    with Store(merged) as s:
+        assert s.query("SELECT merged_person_id FROM merges")[0][0] == ids[0]
+        assert s.query("SELECT person_id FROM touchpoints")[0][0] == long
+
+
 def test_a_later_import_that_links_two_known_persons_merges_them_with_an_audit(tmp_path, cli, db):
     write_csv(tmp_path / "persons.csv", [["C1", "2020-01-01T00:00:00Z", "premium", "anne@exemple.fr", ""],
                                          ["C2", "2024-06-01T00:00:00Z", "", "", "+33699999999"]],

@@ -101,8 +101,10 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
         FROM _persons_in WHERE NOT gone GROUP BY comp""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _comp_person AS
         SELECT c.comp, coalesce(k.person_id, 'P' || left(md5(min(c.n)), 11)) AS person_id,
-               min(c.first_seen) AS first_seen, bool_or(c.batch) AS batch
+               k.person_id IS NULL AS new, min(c.n) AS first_n, min(c.first_seen) AS first_seen,
+               bool_or(c.batch) AS batch
         FROM _comp c LEFT JOIN _kept k USING (comp) GROUP BY c.comp, k.person_id""")
+    _lengthen_taken_ids(con)
     con.execute("""CREATE OR REPLACE TEMP TABLE _who AS
         SELECT c.n AS _node, cp.person_id, c.first_seen FROM _comp c JOIN _comp_person cp USING (comp)
         WHERE c.batch""")
@@ -121,6 +123,19 @@ def resolve(con: duckdb.DuckDBPyConnection, rows: str, *, import_id: str, ts_col
     for t in ("_multi", "_known", "_extra", "_labels"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return res
+
+
+def _lengthen_taken_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """A new person's id is ``P`` and 11 hex digits of the MD5 of its smallest identifier: short,
+    and the same at every import of the same rows. But 44 bits collide by chance (odds of about 3 %
+    within a batch of a million new persons), and a taken id would silently join two strangers.
+    Where the short id is taken (by another new person of the batch, a stored person, or a
+    person the batch names or links to, merged-away ones included: ``_persons_in``), the new
+    person gets all 32 digits."""
+    con.execute("""UPDATE _comp_person SET person_id = 'P' || md5(first_n) WHERE new AND person_id IN (
+        SELECT person_id FROM _comp_person WHERE new GROUP BY person_id HAVING count(*) > 1
+        UNION ALL SELECT person_id FROM _comp_person n JOIN persons p USING (person_id) WHERE n.new
+        UNION ALL SELECT n.person_id FROM _comp_person n JOIN _persons_in g USING (person_id) WHERE n.new)""")
 
 
 def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
