@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import numpy as np
 import pytest
@@ -135,14 +137,12 @@ TWINS = ("u3974569@example.fr", "u4721766@example.fr")
 
 
 def test_strangers_whose_short_ids_collide_stay_two_persons(tmp_path, cli, db):
-    import hashlib
-
     short = {hashlib.md5(f"email:{e}".encode()).hexdigest()[:11] for e in TWINS}
     assert len(short) == 1
     # in one batch
-    write_csv(tmp_path / "touchpoints_1.csv", [["e1", "2025-01-01T10:00:00Z", TWINS[0], "", "", "", "email", "contact"],
-                                               ["e2", "2025-01-01T11:00:00Z", TWINS[1], "", "", "", "email", "contact"]],
-              header=HEADER)
+    write_csv(tmp_path / "touchpoints_1.csv",
+              [["e1", "2025-01-01T10:00:00Z", TWINS[0], "", "", "", "email", "contact"],
+               ["e2", "2025-01-01T11:00:00Z", TWINS[1], "", "", "", "email", "contact"]], header=HEADER)
     code, _, rep = cli("import", str(tmp_path / "touchpoints_1.csv"), "--json")
     assert code == 0 and rep[0]["persons_created"] == 2
     assert count(db, "SELECT count(DISTINCT person_id) FROM touchpoints") == 2
