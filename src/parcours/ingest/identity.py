@@ -134,8 +134,7 @@ def _lengthen_taken_ids(con: duckdb.DuckDBPyConnection) -> None:
     person gets all 32 digits."""
     con.execute("""UPDATE _comp_person SET person_id = 'P' || md5(first_n) WHERE new AND person_id IN (
         SELECT person_id FROM _comp_person WHERE new GROUP BY person_id HAVING count(*) > 1
-        UNION ALL SELECT person_id FROM _comp_person n JOIN persons p USING (person_id) WHERE n.new
-        UNION ALL SELECT n.person_id FROM _comp_person n JOIN _persons_in g USING (person_id) WHERE n.new)""")
+        UNION ALL SELECT person_id FROM persons UNION ALL SELECT person_id FROM _persons_in)""")
 
 
 def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
